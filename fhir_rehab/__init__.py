@@ -1,0 +1,62 @@
+"""fhir-rehab: a SMART-on-FHIR exercise-prescription app for sciatica."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from fhir_rehab.config import load_settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: defaults, then FHIR_REHAB_* environment, then `config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = load_settings(config)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        seconds=settings["SESSION_LIFETIME_SECONDS"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from fhir_rehab.extensions import csrf, session_store
+
+    if app.config.get("SESSION_REDIS_URL"):
+        import redis
+
+        app.config["SESSION_TYPE"] = "redis"
+        app.config["SESSION_REDIS"] = redis.Redis.from_url(app.config["SESSION_REDIS_URL"])
+    else:
+        from cachelib import FileSystemCache
+
+        session_dir = app.config.get("SESSION_DIR") or str(Path(app.instance_path) / "sessions")
+        app.config["SESSION_TYPE"] = "cachelib"
+        app.config["SESSION_CACHELIB"] = FileSystemCache(session_dir, threshold=10_000)
+    app.config.setdefault("SESSION_PERMANENT", True)
+    app.config["SESSION_USE_SIGNER"] = True
+    session_store.init_app(app)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Each audience has its own blueprint (launch, clinician, coordinator)."""
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Map exceptions to friendly pages (filled in by the web layer)."""
+
+
+def register_commands(app: Flask) -> None:
+    """Flask CLI commands (none yet: the console script lives in fhir_rehab.cli)."""

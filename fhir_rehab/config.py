@@ -1,0 +1,68 @@
+"""Settings: defaults, then FHIR_REHAB_* environment variables, then the mapping a caller passes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+# Every setting the app reads, with its default. Environment: FHIR_REHAB_<NAME>.
+DEFAULTS: dict[str, Any] = {
+    # Flask
+    "SECRET_KEY": None,  # generated per process when unset (sessions then do not survive a restart)
+    "SESSION_COOKIE_NAME": "fhir_rehab_session",
+    # Server-side session store: filesystem by default, Redis when SESSION_REDIS_URL is set.
+    "SESSION_DIR": None,  # default: <instance path>/sessions
+    "SESSION_REDIS_URL": None,
+    "SESSION_LIFETIME_SECONDS": 8 * 3600,
+    # SMART launch
+    "ISS_ALLOWLIST": [],  # FHIR base URLs the app accepts as `iss`
+    "DEFAULT_ISS": None,  # standalone launch without ?iss=
+    "CLIENT_ID": "fhir-rehab",
+    "CLIENT_SECRET": None,  # set for a confidential client using client_secret_basic
+    "CLIENT_PRIVATE_KEY_PATH": None,  # PEM, for private_key_jwt (RS384)
+    "CLIENT_KEY_ID": None,
+    "REQUIRE_PKCE_S256": True,
+    "PUBLIC_URL": None,  # the app's external base URL, for the redirect_uri; default: request host
+    "DISCOVERY_TTL_SECONDS": 300,
+    # FHIR
+    "FHIR_TIMEOUT_SECONDS": 20.0,
+    "SCREEN_MAX_AGE_DAYS": 30,
+    "PRACTITIONER_REFERENCE": None,  # who the CLI writes as, e.g. Practitioner/123
+}
+
+_TYPES: dict[str, type] = {"SESSION_LIFETIME_SECONDS": int, "DISCOVERY_TTL_SECONDS": int,
+                           "FHIR_TIMEOUT_SECONDS": float, "SCREEN_MAX_AGE_DAYS": int}
+_BOOLS = {"REQUIRE_PKCE_S256"}
+_LISTS = {"ISS_ALLOWLIST"}
+
+
+def _parse(name: str, raw: str) -> Any:
+    if name in _BOOLS:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if name in _LISTS:
+        raw = raw.strip()
+        return json.loads(raw) if raw.startswith("[") else [p for p in raw.split() if p]
+    if name in _TYPES:
+        return _TYPES[name](raw)
+    return raw
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then `FHIR_REHAB_*` from the environment, then `overrides`.
+
+    >>> load_settings({"SCREEN_MAX_AGE_DAYS": 7}, environ={})["SCREEN_MAX_AGE_DAYS"]
+    7
+    >>> load_settings(environ={"FHIR_REHAB_ISS_ALLOWLIST": "http://a http://b"})["ISS_ALLOWLIST"]
+    ['http://a', 'http://b']
+    """
+    env = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for name in DEFAULTS:
+        value = env.get(f"FHIR_REHAB_{name}")
+        if value is not None:
+            settings[name] = _parse(name, value)
+    settings.update(overrides or {})
+    return settings

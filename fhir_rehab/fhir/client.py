@@ -1,0 +1,272 @@
+"""A small synchronous FHIR R4 REST client on `requests`: one request method, errors mapped once."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from fhir_rehab.fhir.errors import (
+    FhirAuthError,
+    FhirConflict,
+    FhirError,
+    FhirForbidden,
+    FhirInvalid,
+    FhirNotFound,
+    FhirOutsideBase,
+    FhirUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+MAX_RETRY_AFTER_SECONDS = 30.0
+
+Resource = dict[str, Any]
+TokenProvider = Callable[[], str | None]
+
+
+@dataclass
+class FhirResponse:
+    """What the server answered: status, the JSON body (if any) and the useful headers."""
+
+    status: int
+    body: Resource | None
+    etag: str | None = None
+    location: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def version_id(self) -> str | None:
+        """`W/"3"` -> `3`."""
+        return parse_etag(self.etag)
+
+
+def parse_etag(etag: str | None) -> str | None:
+    """Version id from an ETag.
+
+    >>> parse_etag('W/"3"')
+    '3'
+    >>> parse_etag(None) is None
+    True
+    """
+    if not etag:
+        return None
+    value = etag.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"') or None
+
+
+def _retry_after_seconds(value: str | None, default: float) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped.
+
+    >>> _retry_after_seconds("2", 1.0)
+    2.0
+    >>> _retry_after_seconds(None, 0.5)
+    0.5
+    >>> _retry_after_seconds("9999", 1.0)
+    30.0
+    """
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return default
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
+
+
+_STATUS_ERRORS: dict[int, type[FhirError]] = {
+    400: FhirInvalid, 422: FhirInvalid, 401: FhirAuthError, 403: FhirForbidden,
+    404: FhirNotFound, 410: FhirNotFound, 409: FhirConflict, 412: FhirConflict,
+}
+
+
+class FhirClient:
+    """Talks to one FHIR base URL and never follows a URL outside it.
+
+    `token_provider` returns the current bearer token (or None); the SMART launch layer passes
+    one that refreshes before expiry. `sleep` is injectable so retry tests need not wait.
+    """
+
+    def __init__(self, base_url: str, *, token_provider: TokenProvider | None = None,
+                 timeout: float = 20.0, max_retries: int = 3, backoff: float = 0.5,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_provider = token_provider
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.http = session or requests.Session()
+        self.sleep = sleep
+        self.request_count = 0  # for benchmarks and tests
+
+    # -- URLs ----------------------------------------------------------------------------
+    def url_for(self, path_or_url: str) -> str:
+        """A relative path joins the base; an absolute URL must lie under the base."""
+        if "://" not in path_or_url:
+            return f"{self.base_url}/{path_or_url.lstrip('/')}"
+        base, url = urlsplit(self.base_url), urlsplit(path_or_url)
+        same_origin = (url.scheme, url.netloc) == (base.scheme, base.netloc)
+        base_path = base.path.rstrip("/")
+        if not same_origin or not (url.path == base_path or url.path.startswith(base_path + "/")):
+            raise FhirOutsideBase(
+                f"Refusing to follow a URL outside the FHIR base {self.base_url}", url=path_or_url)
+        return path_or_url
+
+    # -- the one request method ----------------------------------------------------------
+    def request(self, method: str, path_or_url: str, *, params: Any = None,
+                json: Any = None, headers: Mapping[str, str] | None = None) -> FhirResponse:
+        """Send one interaction, retrying only safe methods on transient failures."""
+        url = self.url_for(path_or_url)
+        method = method.upper()
+        send_headers = {"Accept": FHIR_JSON}
+        if json is not None:
+            send_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+        if headers:
+            send_headers.update(headers)
+        attempts = 1 + (self.max_retries if method in SAFE_METHODS else 0)
+        for attempt in range(attempts):
+            token = self.token_provider() if self.token_provider else None
+            if token:
+                send_headers["Authorization"] = f"Bearer {token}"
+            self.request_count += 1
+            try:
+                resp = self.http.request(method, url, params=params, json=json,
+                                         headers=send_headers, timeout=self.timeout)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if attempt + 1 < attempts:
+                    self.sleep(self.backoff * 2**attempt)
+                    continue
+                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+                raise FhirUnavailable(f"The FHIR server {kind} ({method} {_path(url)}).",
+                                      url=url) from None
+            if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+                self.sleep(_retry_after_seconds(resp.headers.get("Retry-After"),
+                                                self.backoff * 2**attempt))
+                continue
+            return self._to_response(method, url, resp)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _to_response(self, method: str, url: str, resp: requests.Response) -> FhirResponse:
+        body = _json_or_none(resp)
+        if resp.status_code >= 400:
+            raise _error_for(method, url, resp.status_code, body)
+        return FhirResponse(status=resp.status_code, body=body, etag=resp.headers.get("ETag"),
+                            location=resp.headers.get("Location") or resp.headers.get(
+                                "Content-Location"), headers=resp.headers)
+
+    # -- interactions --------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> Resource:
+        return self._body(self.request("GET", f"{resource_type}/{resource_id}"))
+
+    def search(self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]],
+               *, fresh: bool = True) -> Resource:
+        """First page of a search. `fresh` asks caches (HAPI keeps 60 s) for a new answer."""
+        headers = {"Cache-Control": "no-cache"} if fresh else None
+        return self._body(self.request("GET", resource_type, params=params, headers=headers))
+
+    def next_page(self, bundle: Resource) -> Resource | None:
+        """Follow the bundle's `next` link, an opaque URL that must stay on our base."""
+        url = next_link(bundle)
+        if url is None:
+            return None
+        return self._body(self.request("GET", url, headers={"Cache-Control": "no-cache"}))
+
+    def pages(self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]],
+              max_pages: int = 100) -> Iterator[Resource]:
+        """Every page of a search, following `next` links, at most `max_pages`."""
+        page: Resource | None = self.search(resource_type, params)
+        count = 0
+        while page is not None and count < max_pages:
+            yield page
+            count += 1
+            page = self.next_page(page)
+
+    def search_all(self, resource_type: str,
+                   params: Mapping[str, Any] | list[tuple[str, str]],
+                   max_pages: int = 100) -> list[Resource]:
+        """Every resource a search returns (matches and includes), across pages."""
+        out: list[Resource] = []
+        for page in self.pages(resource_type, params, max_pages):
+            out.extend(e["resource"] for e in page.get("entry") or [] if "resource" in e)
+        return out
+
+    def create(self, resource: Resource, *, if_none_exist: str | None = None) -> FhirResponse:
+        headers = {"Prefer": "return=representation"}
+        if if_none_exist:
+            headers["If-None-Exist"] = if_none_exist
+        return self.request("POST", resource["resourceType"], json=resource, headers=headers)
+
+    def update(self, resource: Resource, *, if_match: str | None = None) -> FhirResponse:
+        """PUT the resource; with `if_match` (a version id) a stale version raises FhirConflict."""
+        headers = {"Prefer": "return=representation"}
+        if if_match is not None:
+            headers["If-Match"] = f'W/"{if_match}"'
+        path = f"{resource['resourceType']}/{resource['id']}"
+        return self.request("PUT", path, json=resource, headers=headers)
+
+    def delete(self, resource_type: str, resource_id: str) -> FhirResponse:
+        return self.request("DELETE", f"{resource_type}/{resource_id}")
+
+    def transaction(self, bundle: Resource) -> Resource:
+        """POST a transaction (or batch) Bundle to the base; returns the response Bundle."""
+        return self._body(self.request("POST", self.base_url, json=bundle,
+                                       headers={"Prefer": "return=representation"}))
+
+    def capabilities(self) -> Resource:
+        return self._body(self.request("GET", "metadata"))
+
+    @staticmethod
+    def _body(response: FhirResponse) -> Resource:
+        if response.body is None:
+            raise FhirError("The FHIR server answered without a JSON body.",
+                            status=response.status)
+        return response.body
+
+
+def next_link(bundle: Resource) -> str | None:
+    """The `next` link of a searchset Bundle, if any."""
+    for link in bundle.get("link") or []:
+        if link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
+def _path(url: str) -> str:
+    """The URL's path only: query strings may carry identifiers, which stay out of messages."""
+    return urlsplit(url).path
+
+
+def _json_or_none(resp: requests.Response) -> Resource | None:
+    if not resp.content:
+        return None
+    try:
+        data = resp.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _error_for(method: str, url: str, status: int, body: Resource | None) -> FhirError:
+    outcome = body if body and body.get("resourceType") == "OperationOutcome" else None
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = FhirUnavailable if status >= 500 or status == 429 else FhirError
+    error = cls(None, status=status, outcome=outcome, url=url)
+    detail = "; ".join(error.diagnostics())[:500]
+    error.args = (f"{method} {_path(url)} -> HTTP {status}" + (f": {detail}" if detail else ""),)
+    return error

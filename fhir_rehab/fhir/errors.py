@@ -1,0 +1,72 @@
+"""FHIR client errors; each subclass says what the caller should do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_rehab.errors import FhirRehabError
+
+
+class FhirError(FhirRehabError):
+    """A FHIR interaction failed. Carries the HTTP status and OperationOutcome, if any."""
+
+    user_message = "The FHIR server could not complete the request."
+
+    def __init__(self, message: str | None = None, *, status: int | None = None,
+                 outcome: dict[str, Any] | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.outcome = outcome
+        self.url = url
+
+    def diagnostics(self) -> list[str]:
+        """The OperationOutcome's issue texts (server-provided; may be empty)."""
+        issues = (self.outcome or {}).get("issue") or []
+        out = []
+        for issue in issues:
+            text = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
+            if text:
+                out.append(str(text))
+        return out
+
+
+class FhirUnavailable(FhirError):
+    """Retry later: the server timed out, refused the connection or answered 5xx/429."""
+
+    user_message = "The FHIR server is not answering. Try again in a moment."
+
+
+class FhirAuthError(FhirError):
+    """Re-authorize: the server answered 401 (token missing, expired or revoked)."""
+
+    user_message = "Your session with the EHR has expired. Relaunch the app from the EHR."
+
+
+class FhirForbidden(FhirError):
+    """Tell the user: the token does not grant this (403)."""
+
+    user_message = "The EHR did not grant the app access to this data."
+
+
+class FhirNotFound(FhirError):
+    """Tell the user: the resource does not exist (404 or 410)."""
+
+    user_message = "The requested record was not found on the FHIR server."
+
+
+class FhirConflict(FhirError):
+    """Reload and retry: someone else changed the resource (409 or 412; HAPI sends 409)."""
+
+    user_message = "Someone else changed this record. Reload to see their change."
+
+
+class FhirInvalid(FhirError):
+    """Fix the input: the server rejected the request as invalid (400, 422)."""
+
+    user_message = "The FHIR server rejected the data as invalid."
+
+
+class FhirOutsideBase(FhirError):
+    """A URL (for example a paging link) points outside the FHIR base: refused."""
+
+    user_message = "The FHIR server returned a link outside its own base URL."

@@ -1,0 +1,1 @@
+"""The embedded sandbox: a local FHIR server, a sandbox EHR and its SMART authorization server."""
