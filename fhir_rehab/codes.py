@@ -1,0 +1,142 @@
+"""Every code, system and canonical URL the app writes, each with its source. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# -- Systems (HL7 FHIR R4 4.0.1 and HL7 terminology) ---------------------------------------
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+PLAN_DEFINITION_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
+PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+
+# -- The app's own canonical base: code systems, identifiers and definitions it owns ---------
+CANONICAL_BASE = "https://fhir-rehab.org/fhir"
+APP_CODES = f"{CANONICAL_BASE}/CodeSystem/sciatica-rehab"
+BUSINESS_STATUS = f"{CANONICAL_BASE}/CodeSystem/stage-business-status"
+EPISODE_IDENTIFIER = f"{CANONICAL_BASE}/identifier/program-episode"
+TASK_IDENTIFIER = f"{CANONICAL_BASE}/identifier/task"
+GOAL_IDENTIFIER = f"{CANONICAL_BASE}/identifier/goal"
+SUBMISSION_IDENTIFIER = f"{CANONICAL_BASE}/identifier/submission"  # one form submission
+WRITE_TAG = f"{CANONICAL_BASE}/CodeSystem/write-key"  # meta.tag: idempotency key of a write
+RUN_TAG = f"{CANONICAL_BASE}/CodeSystem/run"  # meta.tag: test or seed run, for clean-up
+SEED_IDENTIFIER = f"{CANONICAL_BASE}/identifier/synthetic-patient"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One coding: system, code and display."""
+
+    system: str
+    code: str
+    display: str
+
+    def as_coding(self) -> dict[str, str]:
+        return {"system": self.system, "code": self.code, "display": self.display}
+
+
+def snomed(code: str, display: str) -> Code:
+    return Code(SNOMED, code, display)
+
+
+def app_code(code: str, display: str) -> Code:
+    return Code(APP_CODES, code, display)
+
+
+# -- SNOMED CT, IPS free set (DESIGN.md "Verified codes") -----------------------------------
+SCT_SCIATICA = snomed("23056005", "Sciatica")
+SCT_PRESENT = snomed("52101004", "Present")
+SCT_ABSENT = snomed("2667000", "Absent")
+SCT_MUSCLE_WEAKNESS_LIMB = snomed("713514005", "Muscle weakness of limb")
+SCT_NUMBNESS_LOWER_LIMB = snomed("309537005", "Numbness of lower limb")
+SCT_PHYSICAL_THERAPY = snomed("91251008", "Physical therapy procedure")
+SCT_EXERCISE_THERAPY = snomed("229065009", "Exercise therapy")
+SCT_RANGE_OF_MOTION = snomed("85680003", "Range of motion exercise")
+SCT_STRENGTHENING = snomed("61502001", "Kinetic activities for strengthening")
+SCT_ERGONOMIC_ADVICE = snomed("228634008", "Ergonomic advice")
+SCT_BACK_PAIN_PREVENTION = snomed("228636005", "Back pain prevention education")
+SCT_EDUCATION = snomed("409073007", "Education")
+
+# Sciatica value set, SNOMED part: exact codes.
+SCIATICA_SNOMED: dict[str, str] = {
+    "23056005": "Sciatica",
+    "128196005": "Lumbar radiculopathy",
+    "2415007": "Lumbosacral radiculopathy",
+    "202735001": "Lumbar disc prolapse with radiculopathy",
+    "18347007": "Spinal stenosis of lumbar region",
+    "129179000": "Piriformis syndrome",
+    "52585001": "Sciatic neuropathy",
+}
+# Cauda equina syndrome: an emergency, never a reason to start exercise therapy.
+CAUDA_EQUINA_SNOMED = "192970008"
+CAUDA_EQUINA_ICD10CM = "G83.4"
+
+# Sciatica value set, ICD-10-CM part [checked with simple-icd-10-cm 1.5.0]: match a code by
+# these prefixes (headers such as M54.3 are not billable; the leaves below them are).
+SCIATICA_ICD10CM_PREFIXES: dict[str, str] = {
+    "M54.3": "Sciatica",
+    "M54.4": "Lumbago with sciatica",
+    "M54.16": "Radiculopathy, lumbar region",
+    "M54.17": "Radiculopathy, lumbosacral region",
+    "M51.16": "Intervertebral disc disorders with radiculopathy, lumbar region",
+    "M51.17": "Intervertebral disc disorders with radiculopathy, lumbosacral region",
+    "M48.06": "Spinal stenosis, lumbar region",
+    "M48.07": "Spinal stenosis, lumbosacral region",
+    "G57.0": "Lesion of sciatic nerve",
+}
+
+# -- LOINC ----------------------------------------------------------------------------------
+LOINC_PAIN_0_10 = Code(LOINC, "72514-3",
+                       "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+# Oswestry Disability Index: single public source for these two codes (see DESIGN.md);
+# the app marks observations that carry them with a note saying so.
+LOINC_ODI_PANEL = Code(LOINC, "97908-8", "Oswestry Disability Index panel")
+LOINC_ODI_SCORE = Code(LOINC, "97909-6", "Oswestry Disability Index score")
+ODI_SOURCE_NOTE = ("LOINC 97908-8/97909-6 verified against a single public source only; "
+                   "confirm with your terminology service.")
+
+# -- HL7 terminology --------------------------------------------------------------------------
+CATEGORY_SURVEY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
+CATEGORY_EXAM = Code(OBSERVATION_CATEGORY, "exam", "Exam")
+INTERPRETATION_POSITIVE = Code(INTERPRETATION, "POS", "Positive")
+INTERPRETATION_NEGATIVE = Code(INTERPRETATION, "NEG", "Negative")
+CLINICAL_PROTOCOL = Code(PLAN_DEFINITION_TYPE, "clinical-protocol", "Clinical Protocol")
+PARTICIPANT_AUTHOR = Code(PROVENANCE_PARTICIPANT, "author", "Author")
+PARTICIPANT_ENTERER = Code(PROVENANCE_PARTICIPANT, "enterer", "Enterer")
+OPERATION_CREATE = Code(DATA_OPERATION, "CREATE", "create")
+OPERATION_UPDATE = Code(DATA_OPERATION, "UPDATE", "revise")
+
+# -- The app's own code system (no verified standard code exists for these) -------------------
+APP_RED_FLAG_PANEL = app_code("red-flag-screen", "Sciatica red-flag screen")
+APP_SADDLE_ANAESTHESIA = app_code("saddle-anaesthesia", "Saddle anaesthesia")
+APP_BLADDER_BOWEL = app_code("bladder-bowel", "Difficulty controlling bladder or bowel")
+APP_BILATERAL = app_code("bilateral-symptoms", "Sciatica symptoms in both legs")
+APP_WORSENING_PAIN = app_code("worsening-pain", "Unrelenting pain worsening despite therapy")
+APP_TRAUMA = app_code("trauma", "Pain following trauma or a fall")
+APP_MEDICAL_REVIEW = app_code("urgent-medical-review", "Urgent medical review for red flags")
+APP_EXERCISE_INPUT = app_code("exercise", "Prescribed exercise")
+APP_CORE_STABILITY = app_code("core-stability", "Core stability exercise")
+APP_NEURAL_MOBILISATION = app_code("neural-mobilisation", "Neural mobilisation")
+APP_POSTURE_TRAINING = app_code("posture-training", "Posture training")
+APP_RED_FLAG_HOLD = app_code("red-flag-hold", "On hold: red flag present")
+
+# Stage milestones (Task.businessStatus).
+BS_NOT_STARTED = Code(BUSINESS_STATUS, "not-started", "Not started")
+BS_IN_PROGRESS = Code(BUSINESS_STATUS, "in-progress", "Exercises under way")
+BS_COMPLETED = Code(BUSINESS_STATUS, "criteria-met", "Progression criteria met")
+BS_ON_HOLD = Code(BUSINESS_STATUS, "red-flag-review", "Awaiting medical review")
+BS_CANCELLED = Code(BUSINESS_STATUS, "stopped", "Stopped")
+
+APP_CODE_SYSTEMS = frozenset({APP_CODES, BUSINESS_STATUS, WRITE_TAG, RUN_TAG})
+
+# -- Codes the synthetic seed patients carry (ICD-10-CM leaves, checked with simple-icd-10-cm) ---
+ICD_LUMBAGO_SCIATICA_RIGHT = Code(ICD10CM, "M54.41", "Lumbago with sciatica, right side")
+ICD_SCIATICA_RIGHT = Code(ICD10CM, "M54.31", "Sciatica, right side")
+ICD_LOW_BACK_PAIN = Code(ICD10CM, "M54.50", "Low back pain, unspecified")

@@ -1,0 +1,140 @@
+"""Who may start the program: an active sciatica Condition, and no cauda equina syndrome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from fhir_rehab import codes as c
+
+ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
+EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+
+
+@dataclass(frozen=True)
+class CodingFact:
+    system: str
+    code: str
+    display: str = ""
+
+
+@dataclass(frozen=True)
+class ConditionFact:
+    """What eligibility needs from a Condition, already parsed from FHIR."""
+
+    id: str
+    codings: tuple[CodingFact, ...]
+    clinical_status: str | None
+    verification_status: str | None
+    text: str = ""
+    recorded: str = ""  # ISO date or dateTime, for ordering
+
+
+@dataclass(frozen=True)
+class Match:
+    """A coding that is in the sciatica value set, and the rule that matched it."""
+
+    condition_id: str
+    coding: CodingFact
+    rule: str
+
+
+@dataclass(frozen=True)
+class ConditionReview:
+    """One Condition and why it counts or not."""
+
+    condition: ConditionFact
+    match: Match | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The verdict: the matching Condition and code, or why none matched."""
+
+    eligible: bool
+    reason: str
+    match: Match | None = None
+    reviews: tuple[ConditionReview, ...] = field(default_factory=tuple)
+    contraindicated: bool = False
+
+
+def normalise_icd10(code: str) -> str:
+    """ICD-10-CM codes are written with a dot after the category.
+
+    >>> normalise_icd10("m5441"), normalise_icd10("M54.41"), normalise_icd10(" G57.0 ")
+    ('M54.41', 'M54.41', 'G57.0')
+    """
+    code = code.strip().upper()
+    if "." not in code and len(code) > 3:
+        code = f"{code[:3]}.{code[3:]}"
+    return code
+
+
+def match_sciatica(coding: CodingFact) -> str | None:
+    """The rule by which a coding is in the sciatica value set, or None.
+
+    >>> match_sciatica(CodingFact(c.ICD10CM, "M54.41"))
+    'ICD-10-CM M54.4* (Lumbago with sciatica)'
+    >>> match_sciatica(CodingFact(c.SNOMED, "23056005"))
+    'SNOMED CT 23056005 (Sciatica)'
+    >>> match_sciatica(CodingFact(c.ICD10CM, "M54.5")) is None
+    True
+    """
+    if coding.system == c.ICD10CM:
+        code = normalise_icd10(coding.code)
+        for prefix, label in c.SCIATICA_ICD10CM_PREFIXES.items():
+            if code.startswith(prefix):
+                return f"ICD-10-CM {prefix}* ({label})"
+    elif coding.system == c.SNOMED and coding.code in c.SCIATICA_SNOMED:
+        return f"SNOMED CT {coding.code} ({c.SCIATICA_SNOMED[coding.code]})"
+    return None
+
+
+def _is_cauda_equina(coding: CodingFact) -> bool:
+    if coding.system == c.ICD10CM:
+        return normalise_icd10(coding.code) == c.CAUDA_EQUINA_ICD10CM
+    return coding.system == c.SNOMED and coding.code == c.CAUDA_EQUINA_SNOMED
+
+
+def _review(condition: ConditionFact) -> ConditionReview:
+    label = condition.text or (condition.codings[0].display if condition.codings else "")
+    label = label or condition.id
+    if condition.verification_status in EXCLUDED_VERIFICATION:
+        return ConditionReview(condition, None,
+                               f"{label}: verification status is {condition.verification_status}")
+    if condition.clinical_status not in ACTIVE_STATUSES:
+        status = condition.clinical_status or "missing"
+        return ConditionReview(condition, None, f"{label}: clinical status is {status}")
+    for coding in condition.codings:
+        rule = match_sciatica(coding)
+        if rule:
+            return ConditionReview(condition, Match(condition.id, coding, rule),
+                                   f"{label}: matches {rule}")
+    return ConditionReview(condition, None, f"{label}: no code in the sciatica value set")
+
+
+def assess_eligibility(conditions: Iterable[ConditionFact]) -> Eligibility:
+    """Decide whether the patient may start the program, and say why.
+
+    Eligible: an active, recurrent or relapsed Condition coded in the sciatica value set,
+    neither refuted nor entered in error. An active cauda equina syndrome overrides it.
+    """
+    facts: Sequence[ConditionFact] = sorted(conditions, key=lambda f: f.recorded, reverse=True)
+    reviews = tuple(_review(fact) for fact in facts)
+    for fact in facts:
+        active = (fact.clinical_status in ACTIVE_STATUSES
+                  and fact.verification_status not in EXCLUDED_VERIFICATION)
+        if active and any(_is_cauda_equina(coding) for coding in fact.codings):
+            return Eligibility(False, "Cauda equina syndrome is recorded as active: exercise "
+                               "therapy is contraindicated; the patient needs urgent medical "
+                               "care.", reviews=reviews, contraindicated=True)
+    matches = [review.match for review in reviews if review.match]
+    if matches:
+        match = matches[0]
+        return Eligibility(True, f"Eligible: Condition {match.condition_id} matches {match.rule}.",
+                           match=match, reviews=reviews)
+    if not facts:
+        return Eligibility(False, "The patient has no recorded Conditions.")
+    return Eligibility(False, "No active sciatica Condition: "
+                       + "; ".join(review.reason for review in reviews) + ".", reviews=reviews)

@@ -1,0 +1,59 @@
+"""The FHIR R4 Task state machine, as the app applies it to stage and review Tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class IllegalTransition(ValueError):
+    """The R4 Task state machine does not allow this change."""
+
+
+# R4 Task "state machine" (task.html#statemachine). `ready` replaces requested/received/accepted
+# when assignment is a given (our case: the program assigns the stage), so draft -> ready is the
+# path a later stage takes when the previous one completes. on-hold is reachable from every
+# active state because a red flag stops the whole program, started or not.
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "draft": frozenset({"requested", "ready", "on-hold", "cancelled", "entered-in-error"}),
+    "requested": frozenset({"received", "accepted", "rejected", "ready", "on-hold", "cancelled",
+                            "entered-in-error"}),
+    "received": frozenset({"accepted", "rejected", "ready", "on-hold", "cancelled",
+                           "entered-in-error"}),
+    "accepted": frozenset({"ready", "in-progress", "on-hold", "cancelled", "entered-in-error"}),
+    "ready": frozenset({"in-progress", "on-hold", "cancelled", "failed", "entered-in-error"}),
+    "in-progress": frozenset({"completed", "on-hold", "failed", "cancelled", "entered-in-error"}),
+    "on-hold": frozenset({"draft", "ready", "in-progress", "cancelled", "failed",
+                          "entered-in-error"}),
+    "completed": frozenset({"entered-in-error"}),
+    "failed": frozenset({"entered-in-error"}),
+    "cancelled": frozenset({"entered-in-error"}),
+    "rejected": frozenset({"entered-in-error"}),
+    "entered-in-error": frozenset(),
+}
+OPEN_STATUSES = frozenset({"draft", "requested", "received", "accepted", "ready", "in-progress",
+                           "on-hold"})
+ACTIVE_STATUSES = OPEN_STATUSES - {"draft", "on-hold"}
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise IllegalTransition, with a reason a user can read, unless current -> target is allowed.
+
+    >>> check_transition("ready", "in-progress")
+    >>> try:
+    ...     check_transition("completed", "in-progress")
+    ... except IllegalTransition as exc:
+    ...     print(exc)
+    A completed task cannot become in-progress; allowed next: entered-in-error.
+    """
+    if current not in TRANSITIONS:
+        raise IllegalTransition(f"Unknown task status {current!r}.")
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        options = ", ".join(sorted(allowed)) or "none (final state)"
+        raise IllegalTransition(
+            f"A {current} task cannot become {target}; allowed next: {options}.")
+
+
+def resume_status(started: bool) -> str:
+    """Where a Task goes back to when a hold is lifted: in-progress if work had started."""
+    return "in-progress" if started else "ready"

@@ -1,0 +1,151 @@
+"""Domain types of the staged program: dosage, exercises, stages, progression criteria."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_rehab.codes import Code
+
+_TIMES = {1: "once", 2: "twice", 3: "three times"}
+
+
+def _count(n: int, noun: str) -> str:
+    """
+    >>> _count(1, "minute"), _count(3, "set")
+    ('1 minute', '3 sets')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@dataclass(frozen=True)
+class Dosage:
+    """How much of an exercise: sets, reps or hold time, and how often."""
+
+    sets: int | None = None
+    reps: int | None = None
+    hold_seconds: int | None = None
+    minutes: int | None = None
+    times_per_day: int = 1
+    days_per_week: int = 7
+    each_side: bool = False
+
+    def describe(self) -> str:
+        """Plain-language dosage for the home exercise sheet.
+
+        >>> Dosage(sets=3, reps=10, times_per_day=2).describe()
+        '3 sets of 10 repetitions, twice a day, every day'
+        >>> Dosage(reps=3, hold_seconds=30, each_side=True, days_per_week=3).describe()
+        '3 repetitions each side, hold 30 seconds, once a day, 3 days a week'
+        >>> Dosage(minutes=10, times_per_day=3).describe()
+        '10 minutes, three times a day, every day'
+        """
+        parts = []
+        side = " each side" if self.each_side else ""
+        if self.sets and self.reps:
+            parts.append(f"{_count(self.sets, 'set')} of {_count(self.reps, 'repetition')}{side}")
+        elif self.reps:
+            parts.append(f"{_count(self.reps, 'repetition')}{side}")
+        if self.hold_seconds:
+            parts.append(f"hold {_count(self.hold_seconds, 'second')}")
+        if self.minutes:
+            parts.append(_count(self.minutes, "minute"))
+        parts.append(f"{_TIMES.get(self.times_per_day, f'{self.times_per_day} times')} a day")
+        parts.append("every day" if self.days_per_week == 7 else f"{self.days_per_week} days a week")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One prescribed exercise with its instructions and dosage."""
+
+    key: str
+    name: str
+    instructions: str
+    dosage: Dosage
+    code: Code
+    caution: str = ""
+
+
+@dataclass(frozen=True)
+class Progression:
+    """When a stage may be completed: measured criteria the app checks, and clinical ones.
+
+    `max_pain` is checked against the last `pain_readings` scores (0-10) recorded in the stage;
+    `min_days` is the shortest time in the stage. `clinical` lists what the clinician judges.
+    """
+
+    max_pain: int | None
+    min_days: int
+    pain_readings: int = 2
+    clinical: tuple[str, ...] = ()
+
+    def describe(self) -> tuple[str, ...]:
+        """All criteria as sentences, measured ones first."""
+        measured = []
+        if self.max_pain is not None:
+            readings = "reading" if self.pain_readings == 1 else f"{self.pain_readings} readings"
+            measured.append(f"Pain {self.max_pain}/10 or less on the last {readings} in this stage")
+        if self.min_days:
+            measured.append(f"At least {self.min_days} days in this stage")
+        return (*measured, *self.clinical)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the program."""
+
+    number: int
+    key: str
+    title: str
+    summary: str
+    code: Code
+    typical_weeks: int
+    goals: tuple[str, ...]
+    exercises: tuple[Exercise, ...]
+    education: tuple[str, ...]
+    progression: Progression
+
+    @property
+    def is_final(self) -> bool:
+        return self.progression.max_pain is None and not self.progression.min_days
+
+
+@dataclass(frozen=True)
+class Program:
+    """A versioned, publishable program definition with a canonical URL."""
+
+    url: str
+    version: str
+    name: str
+    title: str
+    description: str
+    publisher: str
+    stages: tuple[Stage, ...] = field(default_factory=tuple)
+
+    @property
+    def canonical(self) -> str:
+        """`url|version`, as instances point back to it."""
+        return f"{self.url}|{self.version}"
+
+    def stage(self, number: int) -> Stage:
+        for stage in self.stages:
+            if stage.number == number:
+                return stage
+        raise KeyError(f"no stage {number} in {self.name}")
+
+    def stage_by_key(self, key: str) -> Stage:
+        for stage in self.stages:
+            if stage.key == key:
+                return stage
+        raise KeyError(f"no stage {key!r} in {self.name}")
+
+    def next_stage(self, number: int) -> Stage | None:
+        later = [s for s in self.stages if s.number > number]
+        return min(later, key=lambda s: s.number) if later else None
+
+    def exercise(self, key: str) -> Exercise:
+        for stage in self.stages:
+            for exercise in stage.exercises:
+                if exercise.key == key:
+                    return exercise
+        raise KeyError(f"no exercise {key!r} in {self.name}")

@@ -1,0 +1,132 @@
+"""Stage progression: which measured criteria are met, and the program state the app shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fhir_rehab.program.lifecycle import OPEN_STATUSES
+from fhir_rehab.program.model import Exercise, Program, Stage
+
+
+@dataclass(frozen=True)
+class PainScore:
+    """One 0-10 pain rating and when it was taken."""
+
+    value: int
+    when: datetime
+    observation_id: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressionCheck:
+    """Measured criteria: which are met and which are not, in words."""
+
+    met: tuple[str, ...]
+    unmet: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.unmet
+
+
+def check_progression(stage: Stage, pain: Sequence[PainScore], started: datetime | None,
+                      now: datetime) -> ProgressionCheck:
+    """Check a stage's measured progression criteria against the pain scores taken in it.
+
+    The clinician judges the clinical criteria; the app shows these as guidance and still lets
+    the clinician complete a stage early (with the unmet criteria on record).
+    """
+    met: list[str] = []
+    unmet: list[str] = []
+    rule = stage.progression
+    if rule.max_pain is not None:
+        in_stage = sorted((p for p in pain if started is None or p.when >= started),
+                          key=lambda p: p.when)
+        recent = in_stage[-rule.pain_readings:]
+        label = f"pain {rule.max_pain}/10 or less on the last {rule.pain_readings} readings"
+        if len(recent) < rule.pain_readings:
+            unmet.append(f"{label} (only {len(recent)} recorded in this stage)")
+        elif all(p.value <= rule.max_pain for p in recent):
+            met.append(label)
+        else:
+            unmet.append(f"{label} (latest: {', '.join(str(p.value) for p in recent)})")
+    if rule.min_days:
+        days = (now - started).days if started else 0
+        label = f"at least {rule.min_days} days in this stage"
+        (met if days >= rule.min_days else unmet).append(
+            label if days >= rule.min_days else f"{label} ({days} so far)")
+    return ProgressionCheck(tuple(met), tuple(unmet))
+
+
+@dataclass(frozen=True)
+class StageState:
+    """A stage of one patient's program, as its Task says."""
+
+    stage: Stage
+    task_id: str
+    status: str
+    version: str | None = None
+    business_status: str | None = None
+    started: datetime | None = None
+    ended: datetime | None = None
+    planned_start: str | None = None
+    planned_end: str | None = None
+    owner: str | None = None
+    status_reason: str | None = None
+    exercises: tuple[Exercise, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class ScreenSummary:
+    """The latest red-flag screen: when, and which answers were present."""
+
+    panel_id: str
+    when: datetime | None
+    answers: dict[str, bool]
+
+    @property
+    def positive_keys(self) -> tuple[str, ...]:
+        return tuple(key for key, present in self.answers.items() if present)
+
+    @property
+    def positive(self) -> bool:
+        return bool(self.positive_keys)
+
+
+@dataclass(frozen=True)
+class ProgramState:
+    """Everything the app knows about one patient's program, rebuilt from FHIR."""
+
+    program: Program
+    patient_id: str
+    careplan_id: str | None = None
+    careplan_status: str | None = None
+    careplan_version: str | None = None
+    condition_id: str | None = None
+    stages: tuple[StageState, ...] = ()
+    goal_ids: tuple[str, ...] = ()
+    latest_screen: ScreenSummary | None = None
+    pain: tuple[PainScore, ...] = ()
+    review_task_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def started(self) -> bool:
+        return self.careplan_id is not None
+
+    @property
+    def current(self) -> StageState | None:
+        """The stage being worked on: the first open stage that is not a draft."""
+        for state in self.stages:
+            if state.is_open and state.status != "draft":
+                return state
+        return None
+
+    @property
+    def latest_pain(self) -> PainScore | None:
+        return max(self.pain, key=lambda p: p.when) if self.pain else None

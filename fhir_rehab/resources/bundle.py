@@ -1,0 +1,104 @@
+"""Transaction Bundles: urn:uuid references, conditional creates, If-Match updates, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_rehab.resources.codecheck import check_codes
+from fhir_rehab.resources.wire import Resource, new_urn, to_wire
+
+
+def identifier_criteria(system: str, value: str) -> str:
+    """The ifNoneExist criteria for a business identifier (the body must carry it too)."""
+    return f"identifier={system}|{value}"
+
+
+@dataclass
+class Transaction:
+    """Builds one atomic transaction. Every resource is code-checked and model-validated."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def create(self, resource: Resource, *, if_none_exist: str | None = None,
+               full_url: str | None = None) -> str:
+        """Add a POST; returns the entry's urn:uuid, usable as a reference in other entries."""
+        urn = full_url or new_urn()
+        request: dict[str, str] = {"method": "POST", "url": resource["resourceType"]}
+        if if_none_exist:
+            request["ifNoneExist"] = if_none_exist
+        self.entries.append({"fullUrl": urn, "resource": resource, "request": request})
+        return urn
+
+    def update(self, resource: Resource, *, if_match: str | None) -> str:
+        """Add a PUT of an existing resource; `if_match` is its version id (None: unconditional)."""
+        path = f"{resource['resourceType']}/{resource['id']}"
+        request: dict[str, str] = {"method": "PUT", "url": path}
+        if if_match is not None:
+            request["ifMatch"] = f'W/"{if_match}"'
+        self.entries.append({"fullUrl": path, "resource": resource, "request": request})
+        return path
+
+    def bundle(self) -> Resource:
+        """The transaction Bundle, each resource checked before anything is sent."""
+        entries = []
+        for entry in self.entries:
+            check_codes(entry["resource"])
+            entries.append({**entry, "resource": to_wire(entry["resource"])})
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class Written:
+    """One entry of a transaction response: where the resource now lives and what happened."""
+
+    resource_type: str
+    id: str
+    version: str | None
+    status: str
+    resource: Resource | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+    @property
+    def created(self) -> bool:
+        return self.status.startswith("201")
+
+
+def read_transaction_response(request: Resource, response: Resource) -> list[Written]:
+    """Pair each response entry with its request (same order, per the spec) and parse it."""
+    out = []
+    for sent, got in zip(request.get("entry") or [], response.get("entry") or [], strict=False):
+        answer = got.get("response") or {}
+        resource = got.get("resource")
+        location = answer.get("location") or ""
+        rtype, rid, version = _parse_location(location)
+        if resource and resource.get("id"):
+            rtype, rid = resource["resourceType"], resource["id"]
+            version = (resource.get("meta") or {}).get("versionId") or version
+        rtype = rtype or sent["resource"]["resourceType"]
+        out.append(Written(rtype, rid or "", version, answer.get("status", ""), resource))
+    return out
+
+
+def _parse_location(location: str) -> tuple[str | None, str | None, str | None]:
+    """`.../Patient/1/_history/2` -> ('Patient', '1', '2').
+
+    >>> _parse_location("http://x/fhir/Task/abc/_history/3")
+    ('Task', 'abc', '3')
+    >>> _parse_location("Task/abc")
+    ('Task', 'abc', None)
+    """
+    parts = [p for p in location.split("/") if p]
+    version = None
+    if len(parts) >= 2 and parts[-2] == "_history":
+        version = parts[-1]
+        parts = parts[:-2]
+    if len(parts) >= 2:
+        return parts[-2], parts[-1], version
+    return None, None, None

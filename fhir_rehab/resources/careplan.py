@@ -1,0 +1,131 @@
+"""The program instance: CarePlan, one Task per stage (exercises as inputs), and Goals."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fhir_rehab import codes as c
+from fhir_rehab.program.model import Program, Stage
+from fhir_rehab.resources.definitions import exercise_canonical, stage_canonical
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
+
+_EPISODE_NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4c1e-9a51-2f3e8d7c6b5a")
+
+
+def episode_key(program: Program, patient_id: str, condition_id: str) -> str:
+    """The business identifier of one patient's program episode (deterministic, so a retry or
+    a double click finds the same episode instead of creating a second one)."""
+    name = f"Patient/{patient_id}|Condition/{condition_id}|{program.canonical}"
+    return str(uuid.uuid5(_EPISODE_NAMESPACE, name))
+
+
+def stage_task_key(episode: str, stage: Stage) -> str:
+    return f"{episode}.stage-{stage.number}"
+
+
+def goal_key(episode: str, stage: Stage) -> str:
+    return f"{episode}.goal-{stage.number}"
+
+
+def goal_criteria(key: str) -> str:
+    return f"_tag={c.WRITE_TAG}|{key}"
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    """A stage with its planned window (Task.restriction.period)."""
+
+    stage: Stage
+    start: datetime
+    end: datetime
+
+
+def plan_windows(program: Program, start: datetime) -> list[PlannedStage]:
+    """Consecutive windows of each stage's typical length."""
+    out, cursor = [], start
+    for stage in program.stages:
+        end = cursor + timedelta(weeks=stage.typical_weeks)
+        out.append(PlannedStage(stage, cursor, end))
+        cursor = end
+    return out
+
+
+def build_care_plan(program: Program, episode: str, patient_id: str, condition_id: str,
+                    actor: Actor, now: datetime, goal_refs: list[str], task_refs: list[str],
+                    screen_ref: str | None) -> Resource:
+    plan: Resource = {
+        "resourceType": "CarePlan",
+        "identifier": [{"system": c.EPISODE_IDENTIFIER, "value": episode}],
+        "instantiatesCanonical": [program.canonical],
+        "status": "active", "intent": "plan",
+        "title": program.title, "description": program.description,
+        "subject": ref("Patient", patient_id),
+        "period": {"start": fhir_instant(now)}, "created": fhir_instant(now),
+        "author": actor.as_reference(),
+        "addresses": [ref("Condition", condition_id)],
+        "goal": [{"reference": g} for g in goal_refs],
+        # One activity per stage Task (activity.reference, not activity.detail: gone in R5).
+        "activity": [{"reference": {"reference": t}} for t in task_refs],
+    }
+    if screen_ref:
+        plan["supportingInfo"] = [{"reference": screen_ref}]
+    return plan
+
+
+def build_stage_task(program: Program, planned: PlannedStage, episode: str, patient_id: str,
+                     condition_id: str, care_plan_ref: str, actor: Actor,
+                     now: datetime) -> Resource:
+    """Stage 1 starts `ready`; later stages start `draft` until the previous one completes."""
+    stage = planned.stage
+    first = stage.number == program.stages[0].number
+    return {
+        "resourceType": "Task",
+        "identifier": [{"system": c.TASK_IDENTIFIER, "value": stage_task_key(episode, stage)}],
+        "instantiatesCanonical": stage_canonical(program, stage),
+        "basedOn": [{"reference": care_plan_ref}],
+        "status": "ready" if first else "draft",
+        "businessStatus": concept(c.BS_NOT_STARTED),
+        "intent": "plan", "priority": "routine",
+        "code": concept(stage.code, f"Stage {stage.number}: {stage.title}"),
+        "description": stage.summary,
+        "for": ref("Patient", patient_id),
+        "authoredOn": fhir_instant(now), "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "reasonReference": ref("Condition", condition_id),
+        "restriction": {"period": {"start": fhir_instant(planned.start),
+                                   "end": fhir_instant(planned.end)}},
+        "input": [{"type": concept(c.APP_EXERCISE_INPUT, exercise.name),
+                   "valueCanonical": exercise_canonical(program, exercise)}
+                  for exercise in stage.exercises],
+    }
+
+
+def build_stage_goal(program: Program, planned: PlannedStage, episode: str, patient_id: str,
+                     condition_id: str, now: datetime) -> Resource:
+    stage = planned.stage
+    first = stage.number == program.stages[0].number
+    key = goal_key(episode, stage)
+    goal: Resource = {
+        "resourceType": "Goal",
+        # Goal has no `identifier` search parameter on every server: the write tag carries the
+        # same key so a retried transaction can create it conditionally (goal_criteria).
+        "meta": {"tag": [{"system": c.WRITE_TAG, "code": key}]},
+        "identifier": [{"system": c.GOAL_IDENTIFIER, "value": key}],
+        "lifecycleStatus": "active" if first else "planned",
+        "description": {"text": f"Stage {stage.number} ({stage.title}): "
+                                + "; ".join(stage.goals)},
+        "subject": ref("Patient", patient_id),
+        "startDate": planned.start.date().isoformat(),
+        "addresses": [ref("Condition", condition_id)],
+    }
+    if stage.progression.max_pain is not None:
+        goal["target"] = [{
+            "measure": concept(c.LOINC_PAIN_0_10),
+            "detailQuantity": {"value": stage.progression.max_pain, "comparator": "<=",
+                               "unit": "score", "system": c.UCUM, "code": "{score}"},
+            "dueDate": planned.end.date().isoformat(),
+        }]
+    return goal

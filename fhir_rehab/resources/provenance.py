@@ -1,0 +1,50 @@
+"""Provenance for every write: who (fhirUser), when, through which app, on whose behalf."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fhir_rehab import codes as c
+from fhir_rehab.resources.wire import Resource, concept, fhir_instant
+
+APP_DISPLAY = "fhir-rehab"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user behind a write: their fhirUser reference (if known) and a display name."""
+
+    reference: str | None = None  # e.g. "Practitioner/123"
+    display: str = "fhir-rehab user"
+
+    def as_reference(self) -> dict[str, str]:
+        out = {"display": self.display}
+        if self.reference:
+            out["reference"] = self.reference
+        return out
+
+
+def build_provenance(targets: Sequence[str], actor: Actor, when: datetime, *,
+                     activity: c.Code, write_key: str) -> Resource:
+    """The user is the author; the app is the enterer acting on the user's behalf.
+
+    `write_key` goes into meta.tag so a retried transaction can create it conditionally.
+    """
+    return {
+        "resourceType": "Provenance",
+        "meta": {"tag": [{"system": c.WRITE_TAG, "code": write_key}]},
+        "target": [{"reference": t} for t in targets],
+        "recorded": fhir_instant(when),
+        "activity": concept(activity),
+        "agent": [
+            {"type": concept(c.PARTICIPANT_AUTHOR), "who": actor.as_reference()},
+            {"type": concept(c.PARTICIPANT_ENTERER), "who": {"display": APP_DISPLAY},
+             "onBehalfOf": actor.as_reference()},
+        ],
+    }
+
+
+def provenance_criteria(write_key: str) -> str:
+    return f"_tag={c.WRITE_TAG}|{write_key}"

@@ -1,0 +1,160 @@
+"""Parsers: rebuild Conditions and a patient's whole program state from what the server returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fhir_rehab import codes as c
+from fhir_rehab.program.eligibility import CodingFact, ConditionFact
+from fhir_rehab.program.model import Exercise, Program, Stage
+from fhir_rehab.program.progression import PainScore, ProgramState, ScreenSummary, StageState
+from fhir_rehab.program.redflags import RED_FLAGS
+from fhir_rehab.resources.definitions import exercise_definition_url, stage_definition_url
+from fhir_rehab.resources.wire import (
+    Resource,
+    codes_of,
+    identifier_value,
+    parse_instant,
+    parse_model,
+    ref_id,
+)
+
+_FLAG_BY_CODE = {(f.code.system, f.code.code): f.key for f in RED_FLAGS}
+_PRESENT = (c.SCT_PRESENT.system, c.SCT_PRESENT.code)
+_OPEN_REVIEW = {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
+
+
+def _status_code(concept_value: dict[str, Any] | None) -> str | None:
+    for coding in (concept_value or {}).get("coding") or []:
+        if coding.get("code"):
+            return str(coding["code"])
+    return None
+
+
+def parse_condition(resource: Resource) -> ConditionFact:
+    parse_model(resource)  # reject what the R4 model cannot read
+    code = resource.get("code") or {}
+    return ConditionFact(
+        id=resource.get("id", ""),
+        codings=tuple(CodingFact(cd.get("system", ""), cd.get("code", ""), cd.get("display", ""))
+                      for cd in code.get("coding") or []),
+        clinical_status=_status_code(resource.get("clinicalStatus")),
+        verification_status=_status_code(resource.get("verificationStatus")),
+        text=code.get("text", ""),
+        recorded=resource.get("recordedDate") or resource.get("onsetDateTime") or "",
+    )
+
+
+def parse_conditions(resources: Iterable[Resource]) -> list[ConditionFact]:
+    return [parse_condition(r) for r in resources if r.get("resourceType") == "Condition"]
+
+
+def _by_type(resources: Iterable[Resource], resource_type: str) -> list[Resource]:
+    return [r for r in resources if r.get("resourceType") == resource_type]
+
+
+def _stage_for(program: Program, canonical: str | None) -> Stage | None:
+    url = (canonical or "").split("|")[0]
+    for stage in program.stages:
+        if stage_definition_url(stage) == url:
+            return stage
+    return None
+
+
+def _exercises(program: Program, task: Resource) -> tuple[Exercise, ...]:
+    by_url = {exercise_definition_url(e): e for s in program.stages for e in s.exercises}
+    found = []
+    for item in task.get("input") or []:
+        exercise = by_url.get(str(item.get("valueCanonical", "")).split("|")[0])
+        if exercise:
+            found.append(exercise)
+    return tuple(found)
+
+
+def parse_stage_task(program: Program, task: Resource) -> StageState | None:
+    stage = _stage_for(program, task.get("instantiatesCanonical"))
+    if stage is None:
+        return None
+    period = task.get("executionPeriod") or {}
+    planned = (task.get("restriction") or {}).get("period") or {}
+    return StageState(
+        stage=stage, task_id=task["id"], status=task["status"],
+        version=(task.get("meta") or {}).get("versionId"),
+        business_status=_status_code(task.get("businessStatus")),
+        started=parse_instant(period.get("start")), ended=parse_instant(period.get("end")),
+        planned_start=planned.get("start"), planned_end=planned.get("end"),
+        owner=(task.get("owner") or {}).get("reference"),
+        status_reason=(task.get("statusReason") or {}).get("text"),
+        exercises=_exercises(program, task),
+    )
+
+
+def _pick_care_plan(program: Program, plans: list[Resource]) -> Resource | None:
+    ours = [p for p in plans if identifier_value(p, c.EPISODE_IDENTIFIER)
+            and any(str(x).split("|")[0] == program.url
+                    for x in p.get("instantiatesCanonical") or [])]
+    live = [p for p in ours if p.get("status") in {"active", "on-hold", "draft"}]
+    pool = live or ours
+    return max(pool, key=lambda p: p.get("created", "")) if pool else None
+
+
+def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
+    """The latest red-flag panel and its members' answers."""
+    observations = _by_type(resources, "Observation")
+    panels = [o for o in observations
+              if (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code) in codes_of(o.get("code"))]
+    if not panels:
+        return None
+    panel = max(panels, key=lambda o: o.get("effectiveDateTime", ""))
+    members = {ref_id(m, "Observation") for m in panel.get("hasMember") or []}
+    answers: dict[str, bool] = {}
+    for obs in observations:
+        if obs.get("id") in members:
+            for key in (_FLAG_BY_CODE.get(code) for code in codes_of(obs.get("code"))):
+                if key:
+                    answers[key] = _PRESENT in codes_of(obs.get("valueCodeableConcept"))
+    return ScreenSummary(panel["id"], parse_instant(panel.get("effectiveDateTime")), answers)
+
+
+def parse_pain(resources: list[Resource]) -> tuple[PainScore, ...]:
+    scores = []
+    for obs in _by_type(resources, "Observation"):
+        if (c.LOINC, c.LOINC_PAIN_0_10.code) not in codes_of(obs.get("code")):
+            continue
+        value = obs.get("valueInteger", (obs.get("valueQuantity") or {}).get("value"))
+        when = parse_instant(obs.get("effectiveDateTime"))
+        if value is not None and when is not None and obs.get("status") != "entered-in-error":
+            scores.append(PainScore(int(value), when, obs.get("id", "")))
+    return tuple(sorted(scores, key=lambda p: p.when))
+
+
+def is_review_task(task: Resource) -> bool:
+    return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
+
+
+def parse_program_state(program: Program, patient_id: str,
+                        resources: list[Resource]) -> ProgramState:
+    """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
+    tasks = _by_type(resources, "Task")
+    reviews = tuple(t["id"] for t in tasks
+                    if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
+    screen, pain = parse_screen(resources), parse_pain(resources)
+    plan = _pick_care_plan(program, _by_type(resources, "CarePlan"))
+    if plan is None:
+        return ProgramState(program, patient_id, latest_screen=screen, pain=pain,
+                            review_task_ids=reviews)
+    stages = {}
+    for task in tasks:
+        if any(ref_id(b, "CarePlan") == plan["id"] for b in task.get("basedOn") or []):
+            state = parse_stage_task(program, task)
+            if state:
+                stages[state.stage.number] = state
+    return ProgramState(
+        program, patient_id, careplan_id=plan["id"], careplan_status=plan.get("status"),
+        careplan_version=(plan.get("meta") or {}).get("versionId"),
+        condition_id=next((ref_id(a, "Condition") for a in plan.get("addresses") or []), None),
+        stages=tuple(stages[n] for n in sorted(stages)),
+        goal_ids=tuple(filter(None, (ref_id(g, "Goal") for g in plan.get("goal") or []))),
+        latest_screen=screen, pain=pain, review_task_ids=reviews,
+    )

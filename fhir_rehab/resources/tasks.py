@@ -1,0 +1,89 @@
+"""Task resources beyond the stage builder: the urgent review Task and status changes."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+
+from fhir_rehab import codes as c
+from fhir_rehab.program.lifecycle import check_transition
+from fhir_rehab.program.redflags import ScreenOutcome, Urgency
+from fhir_rehab.resources.observations import submission_identifier
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
+
+# How soon a review is due (Task.restriction.period.end): emergencies within hours.
+REVIEW_DUE = {Urgency.EMERGENCY: timedelta(hours=4), Urgency.URGENT: timedelta(hours=24)}
+BUSINESS_STATUS_FOR = {
+    "ready": c.BS_NOT_STARTED, "in-progress": c.BS_IN_PROGRESS, "completed": c.BS_COMPLETED,
+    "on-hold": c.BS_ON_HOLD, "cancelled": c.BS_CANCELLED,
+}
+
+
+def build_review_task(outcome: ScreenOutcome, patient_id: str, panel_ref: str, actor: Actor,
+                      now: datetime, key: str, care_plan_id: str | None) -> Resource:
+    """The urgent medical-review Task a positive screen writes; it tops the coordinator list."""
+    urgency = outcome.urgency or Urgency.URGENT
+    found = "; ".join(f.code.display for f in outcome.positives)
+    advice = " ".join(dict.fromkeys(f.advice for f in outcome.positives))
+    task: Resource = {
+        "resourceType": "Task",
+        "identifier": submission_identifier(key),
+        "status": "requested", "intent": "order",
+        "priority": "stat" if urgency is Urgency.EMERGENCY else "urgent",
+        "code": concept(c.APP_MEDICAL_REVIEW),
+        "description": f"Red flags present: {found}. {advice}",
+        "focus": {"reference": panel_ref},
+        "for": ref("Patient", patient_id),
+        "authoredOn": fhir_instant(now), "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "reasonReference": {"reference": panel_ref},
+        "restriction": {"period": {"start": fhir_instant(now),
+                                   "end": fhir_instant(now + REVIEW_DUE[urgency])}},
+    }
+    if care_plan_id:
+        task["basedOn"] = [ref("CarePlan", care_plan_id)]
+    return task
+
+
+def change_task_status(task: Resource, target: str, now: datetime, *,
+                       reason: str | None = None, reason_code: c.Code | None = None) -> Resource:
+    """A copy of `task` moved to `target`, if the R4 state machine allows it.
+
+    Keeps executionPeriod (what happened) and businessStatus (the milestone) in step.
+    """
+    check_transition(task["status"], target)
+    out = copy.deepcopy(task)
+    out["status"] = target
+    out["lastModified"] = fhir_instant(now)
+    period = out.setdefault("executionPeriod", {})
+    if target == "in-progress" and "start" not in period:
+        period["start"] = fhir_instant(now)
+    if target in {"completed", "cancelled", "failed"}:
+        period.setdefault("start", fhir_instant(now))
+        period["end"] = fhir_instant(now)
+    if not period:
+        del out["executionPeriod"]
+    if target in BUSINESS_STATUS_FOR and _is_stage(out):
+        out["businessStatus"] = concept(BUSINESS_STATUS_FOR[target])
+    if reason or reason_code:
+        out["statusReason"] = (concept(reason_code, reason) if reason_code
+                               else {"text": reason})
+    elif target not in {"on-hold", "cancelled", "failed", "rejected"}:
+        out.pop("statusReason", None)
+    return out
+
+
+def _is_stage(task: Resource) -> bool:
+    return any(i.get("system") == c.TASK_IDENTIFIER for i in task.get("identifier") or [])
+
+
+def set_owner(task: Resource, owner: dict[str, str] | None, now: datetime) -> Resource:
+    """A copy of `task` assigned to `owner` (a Reference), or unassigned with None."""
+    out = copy.deepcopy(task)
+    if owner:
+        out["owner"] = owner
+    else:
+        out.pop("owner", None)
+    out["lastModified"] = fhir_instant(now)
+    return out

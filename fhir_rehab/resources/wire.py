@@ -1,0 +1,111 @@
+"""Resources on the wire: validate through fhir.resources R4B models, references, codings."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from fhir_rehab.codes import Code
+from fhir_rehab.resources.errors import InvalidResource
+
+Resource = dict[str, Any]
+
+
+def to_wire(resource: Resource) -> Resource:
+    """Validate a resource through its R4B model and return its FHIR JSON form."""
+    model_class = get_fhir_model_class(resource["resourceType"])
+    try:
+        model = model_class.model_validate(resource)
+    except ValidationError as exc:
+        raise InvalidResource(f"{resource['resourceType']} failed R4 model validation: "
+                              f"{exc.error_count()} error(s): {exc.errors()[0]['msg']}") from None
+    return json.loads(model.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+
+
+def parse_model(resource: Resource) -> Any:
+    """A resource from the server as its R4B model (raises InvalidResource)."""
+    try:
+        return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    except (ValidationError, KeyError) as exc:
+        raise InvalidResource(f"unreadable {resource.get('resourceType', 'resource')}: "
+                              f"{type(exc).__name__}") from None
+
+
+def coding(code: Code) -> dict[str, str]:
+    return code.as_coding()
+
+
+def concept(code: Code, text: str | None = None) -> dict[str, Any]:
+    """A CodeableConcept with one coding (and text, defaulting to the display)."""
+    return {"coding": [code.as_coding()], "text": text or code.display}
+
+
+def ref(resource_type: str, resource_id: str, display: str | None = None) -> dict[str, str]:
+    out = {"reference": f"{resource_type}/{resource_id}"}
+    if display:
+        out["display"] = display
+    return out
+
+
+def ref_id(reference: dict[str, Any] | None, resource_type: str) -> str | None:
+    """`{"reference": "Patient/1"}` -> `1` (also absolute and versioned references).
+
+    >>> ref_id({"reference": "http://x/fhir/Patient/1/_history/2"}, "Patient")
+    '1'
+    >>> ref_id({"reference": "Goal/1"}, "Patient") is None
+    True
+    """
+    value = (reference or {}).get("reference") or ""
+    parts = value.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2 and parts[-2] == resource_type:
+        return parts[-1]
+    return None
+
+
+def new_urn() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def fhir_instant(when: datetime) -> str:
+    """An R4 instant/dateTime in UTC with seconds precision.
+
+    >>> fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC))
+    '2026-01-02T03:04:05+00:00'
+    """
+    return when.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """Parse an R4 dateTime/instant (a bare date counts as midnight UTC)."""
+    if not value:
+        return None
+    if len(value) == 10:
+        value += "T00:00:00+00:00"
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def tag_of(resource: Resource, system: str) -> str | None:
+    for tag in (resource.get("meta") or {}).get("tag") or []:
+        if tag.get("system") == system:
+            return tag.get("code")
+    return None
+
+
+def identifier_value(resource: Resource, system: str) -> str | None:
+    for ident in resource.get("identifier") or []:
+        if ident.get("system") == system:
+            return ident.get("value")
+    return None
+
+
+def codes_of(concept_value: dict[str, Any] | None) -> set[tuple[str, str]]:
+    return {(c.get("system", ""), c.get("code", ""))
+            for c in (concept_value or {}).get("coding") or []}

@@ -1,0 +1,1 @@
+"""Services: the clinical operations (screen, start, show, pain, progress) over a FHIR client."""

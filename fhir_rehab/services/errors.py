@@ -1,0 +1,33 @@
+"""Service errors: the operation was refused for a reason the user must hear."""
+
+from __future__ import annotations
+
+from fhir_rehab.errors import FhirRehabError
+
+
+class ServiceError(FhirRehabError):
+    """Root of the service layer's errors."""
+
+
+class ProgramRefused(ServiceError):
+    """Tell the user: the program cannot be started or changed, and why."""
+
+    user_message = "The program cannot be started for this patient."
+
+
+class PatientNotFound(ServiceError):
+    """Tell the user: no such patient on this FHIR server."""
+
+    user_message = "The patient was not found on the FHIR server."
+
+
+class StageRefused(ServiceError):
+    """Tell the user: this stage change is not allowed now, and why."""
+
+    user_message = "This stage cannot be changed now."
+
+
+class StaleVersion(ServiceError):
+    """Reload: the record changed since the user saw it."""
+
+    user_message = "Someone else changed this record since you opened it. Reload and retry."

@@ -1,0 +1,309 @@
+"""The clinical operations: screen red flags, start the program, record pain, complete a stage."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirConflict
+from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ProgramState, ProgressionCheck, check_progression
+from fhir_rehab.program.redflags import RED_FLAGS, ScreenOutcome, screen_red_flags
+from fhir_rehab.resources.bundle import (
+    Transaction,
+    Written,
+    identifier_criteria,
+    read_transaction_response,
+)
+from fhir_rehab.resources.careplan import (
+    build_care_plan,
+    build_stage_goal,
+    build_stage_task,
+    episode_key,
+    goal_criteria,
+    goal_key,
+    plan_windows,
+    stage_task_key,
+)
+from fhir_rehab.resources.observations import (
+    build_pain_score,
+    build_red_flag_answer,
+    build_red_flag_panel,
+)
+from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.tasks import build_review_task, change_task_status
+from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn
+from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.record import PatientRecord, read_patient_record
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: the resources it wrote (or found already written), as `Type/id`."""
+
+    written: tuple[Written, ...]
+
+    @property
+    def refs(self) -> list[str]:
+        return [w.ref for w in self.written]
+
+    @property
+    def created(self) -> list[str]:
+        return [w.ref for w in self.written if w.created]
+
+
+def _commit(client: FhirClient, tx: Transaction) -> WriteResult:
+    bundle = tx.bundle()
+    try:
+        response = client.transaction(bundle)
+    except FhirConflict as exc:
+        raise StaleVersion() from exc
+    return WriteResult(tuple(read_transaction_response(bundle, response)))
+
+
+def _add_provenance(tx: Transaction, targets: list[str], actor: Actor, now: datetime,
+                    activity: c.Code, write_key: str) -> None:
+    tx.create(build_provenance(targets, actor, now, activity=activity, write_key=write_key),
+              if_none_exist=provenance_criteria(write_key))
+
+
+# -- eligibility --------------------------------------------------------------------------------
+def check_eligibility(record: PatientRecord) -> Eligibility:
+    return assess_eligibility(record.conditions())
+
+
+# -- red-flag screen ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScreenResult:
+    outcome: ScreenOutcome
+    write: WriteResult
+    review_task: str | None
+    repeated: bool = False  # the same submission was already recorded: nothing new written
+
+
+def record_screen(client: FhirClient, program: Program, patient_id: str,
+                  answers: Mapping[str, bool], actor: Actor, submission_id: str,
+                  now: datetime | None = None) -> ScreenResult:
+    """Record every answer in one transaction; a positive screen escalates.
+
+    Escalation writes an urgent medical-review Task and puts the CarePlan and its open Tasks on
+    hold (If-Match on each), all in the same transaction. A resubmission writes nothing.
+    """
+    outcome = screen_red_flags(answers)  # raises IncompleteScreen before any I/O
+    now = now or utcnow()
+    record = read_patient_record(client, patient_id, submission_id)
+    if record.submission_hits:
+        return ScreenResult(outcome, WriteResult(()), None, repeated=True)
+    state = record.state(program)
+    tx = Transaction()
+    members = [tx.create(build_red_flag_answer(flag, outcome.answers[flag.key], patient_id,
+                                               actor, now, f"{submission_id}.{flag.key}"),
+                         if_none_exist=identifier_criteria(
+                             c.SUBMISSION_IDENTIFIER, f"{submission_id}.{flag.key}"))
+               for flag in RED_FLAGS]
+    panel = tx.create(build_red_flag_panel(members, outcome.positive, patient_id, actor, now,
+                                           submission_id),
+                      if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
+    targets = [panel, *members]
+    review = None
+    if outcome.positive:
+        review_key = f"{submission_id}.review"
+        review = tx.create(build_review_task(outcome, patient_id, panel, actor, now, review_key,
+                                             state.careplan_id),
+                           if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER,
+                                                             review_key))
+        targets.append(review)
+        targets += _hold_program(tx, record, state, outcome, now)
+    _add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    result = _commit(client, tx)
+    review_ref = result.refs[len(members) + 1] if review else None
+    return ScreenResult(outcome, result, review_ref)
+
+
+def _hold_program(tx: Transaction, record: PatientRecord, state: ProgramState,
+                  outcome: ScreenOutcome, now: datetime) -> list[str]:
+    if state.careplan_id is None or state.careplan_status != "active":
+        return []
+    reason = "Red flag present: " + "; ".join(f.code.display for f in outcome.positives)
+    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
+    plan["status"] = "on-hold"
+    plan.setdefault("note", []).append({"time": fhir_instant(now),
+                                        "text": f"On hold: {reason}. Urgent medical review."})
+    targets = [tx.update(plan, if_match=state.careplan_version)]
+    for stage in state.stages:
+        if stage.is_open and stage.status != "on-hold":
+            task = change_task_status(record.get(f"Task/{stage.task_id}"), "on-hold", now,
+                                      reason=reason, reason_code=c.APP_RED_FLAG_HOLD)
+            targets.append(tx.update(task, if_match=stage.version))
+    return targets
+
+
+# -- start ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartResult:
+    state: ProgramState
+    write: WriteResult
+    eligibility: Eligibility
+    already_started: bool
+
+
+def start_program(client: FhirClient, program: Program, patient_id: str, actor: Actor, *,
+                  max_screen_age_days: int = 30, now: datetime | None = None) -> StartResult:
+    """Write CarePlan, stage Tasks, Goals and Provenance in ONE transaction, idempotently."""
+    now = now or utcnow()
+    record = read_patient_record(client, patient_id)
+    state = record.state(program)
+    eligibility = check_eligibility(record)
+    if state.started and state.careplan_status in {"active", "on-hold"}:
+        return StartResult(state, WriteResult(()), eligibility, already_started=True)
+    if not eligibility.eligible or eligibility.match is None:
+        raise ProgramRefused(f"Not eligible. {eligibility.reason}")
+    refuse_without_clear_screen(state, max_screen_age_days, now)
+    episode = episode_key(program, patient_id, eligibility.match.condition_id)
+    condition_id = eligibility.match.condition_id
+    tx = Transaction()
+    windows = plan_windows(program, now)
+    goals = [tx.create(build_stage_goal(program, w, episode, patient_id, condition_id, now),
+                       if_none_exist=goal_criteria(goal_key(episode, w.stage)))
+             for w in windows]
+    plan_urn = f"urn:uuid:{episode}"
+    task_urns = [new_urn() for _ in windows]
+    screen_ref = f"Observation/{state.latest_screen.panel_id}" if state.latest_screen else None
+    tx.create(build_care_plan(program, episode, patient_id, condition_id, actor, now, goals,
+                              task_urns, screen_ref),
+              if_none_exist=identifier_criteria(c.EPISODE_IDENTIFIER, episode),
+              full_url=plan_urn)
+    for window, urn in zip(windows, task_urns, strict=True):
+        tx.create(build_stage_task(program, window, episode, patient_id, condition_id, plan_urn,
+                                   actor, now),
+                  if_none_exist=identifier_criteria(c.TASK_IDENTIFIER,
+                                                    stage_task_key(episode, window.stage)),
+                  full_url=urn)
+    _add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE,
+                    f"{episode}.start")
+    write = _commit(client, tx)
+    after = read_patient_record(client, patient_id).state(program)
+    return StartResult(after, write, eligibility, already_started=not write.created)
+
+
+def refuse_without_clear_screen(state: ProgramState, max_age_days: int, now: datetime) -> None:
+    screen = state.latest_screen
+    if screen is None or screen.when is None:
+        raise ProgramRefused("No red-flag screen on record: screen the patient first.")
+    if now - screen.when > timedelta(days=max_age_days):
+        raise ProgramRefused(f"The latest red-flag screen is older than {max_age_days} days: "
+                             "screen the patient again.")
+    if screen.positive:
+        raise ProgramRefused("The latest red-flag screen is positive ("
+                             + ", ".join(screen.positive_keys)
+                             + "): urgent medical review comes before exercise therapy.")
+
+
+# -- pain ----------------------------------------------------------------------------------
+def record_pain(client: FhirClient, patient_id: str, score: int, actor: Actor,
+                submission_id: str, care_plan_id: str | None = None,
+                now: datetime | None = None) -> WriteResult:
+    """One pain 0-10 Observation plus Provenance; a resubmission finds the first one."""
+    now = now or utcnow()
+    tx = Transaction()
+    obs = tx.create(build_pain_score(score, patient_id, actor, now, submission_id, care_plan_id),
+                    if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
+    _add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    return _commit(client, tx)
+
+
+# -- stage progression -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageResult:
+    write: WriteResult
+    check: ProgressionCheck
+    next_task: str | None
+
+
+def complete_stage(client: FhirClient, program: Program, patient_id: str, task_id: str,
+                   actor: Actor, *, expected_version: str | None = None,
+                   now: datetime | None = None) -> StageResult:
+    """Complete the current stage and ready the next one, CarePlan and Goals in step: one
+    transaction, each update guarded by If-Match so a concurrent change fails it whole."""
+    now = now or utcnow()
+    record = read_patient_record(client, patient_id)
+    state = record.state(program)
+    current = state.current
+    if state.careplan_status == "on-hold":
+        raise StageRefused("The program is on hold for a red-flag review.")
+    if current is None or current.task_id != task_id:
+        raise StageRefused("That stage is not the current stage of this program.")
+    if expected_version is not None and expected_version != current.version:
+        raise StaleVersion()
+    check = check_progression(current.stage, state.pain, current.started, now)
+    task = record.get(f"Task/{task_id}")
+    if task["status"] != "in-progress":
+        task = change_task_status(task, "in-progress", now)
+    tx = Transaction()
+    targets = [tx.update(change_task_status(task, "completed", now), if_match=current.version)]
+    following = next((s for s in state.stages if s.stage.number > current.stage.number), None)
+    if following is not None and following.status == "draft":
+        ready = change_task_status(record.get(f"Task/{following.task_id}"), "ready", now)
+        targets.append(tx.update(ready, if_match=following.version))
+    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
+    note = f"Stage {current.stage.number} ({current.stage.title}) completed"
+    if check.unmet:
+        note += "; criteria not yet met: " + "; ".join(check.unmet)
+    for activity in plan.get("activity") or []:
+        if activity.get("reference", {}).get("reference") == f"Task/{task_id}":
+            activity.setdefault("progress", []).append({"time": fhir_instant(now), "text": note})
+    if following is None:
+        plan["status"] = "completed"
+        plan.setdefault("period", {})["end"] = fhir_instant(now)
+    targets.append(tx.update(plan, if_match=state.careplan_version))
+    targets += _advance_goals(client, tx, record, state, current.stage.number, now)
+    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+                    f"{task_id}.{current.version}.complete")
+    write = _commit(client, tx)
+    return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+
+
+def _advance_goals(client: FhirClient, tx: Transaction, record: PatientRecord,
+                   state: ProgramState, number: int, now: datetime) -> list[str]:
+    """Stage n's Goal completes and stage n+1's becomes active."""
+    targets = []
+    for goal in _read_goals(client, record, state.goal_ids):
+        value = next((i.get("value", "") for i in goal.get("identifier") or []
+                      if i.get("system") == c.GOAL_IDENTIFIER), "")
+        if value.endswith(f".goal-{number}") and goal.get("lifecycleStatus") != "completed":
+            goal["lifecycleStatus"] = "completed"
+        elif value.endswith(f".goal-{number + 1}") and goal.get("lifecycleStatus") == "planned":
+            goal["lifecycleStatus"] = "active"
+        else:
+            continue
+        goal["statusDate"] = now.date().isoformat()
+        targets.append(tx.update(goal, if_match=(goal.get("meta") or {}).get("versionId")))
+    return targets
+
+
+def _read_goals(client: FhirClient, record: PatientRecord,
+                goal_ids: tuple[str, ...]) -> list[Resource]:
+    """The plan's Goals: from the record when the server honoured `_include=CarePlan:goal`,
+    else in one batch (not every server supports that include)."""
+    found, missing = [], []
+    for goal_id in goal_ids:
+        try:
+            found.append(copy.deepcopy(record.get(f"Goal/{goal_id}")))
+        except KeyError:
+            missing.append(goal_id)
+    if missing:
+        batch = {"resourceType": "Bundle", "type": "batch",
+                 "entry": [{"request": {"method": "GET", "url": f"Goal/{g}"}} for g in missing]}
+        for entry in client.transaction(batch).get("entry") or []:
+            if str((entry.get("response") or {}).get("status", "")).startswith("2"):
+                found.append(entry["resource"])
+    return found

@@ -1,0 +1,96 @@
+"""Read everything the app needs about one patient in a single batch round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirError
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.resources.state import parse_conditions, parse_program_state
+from fhir_rehab.services.errors import PatientNotFound
+
+Resource = dict[str, Any]
+_OPEN = "requested,received,accepted,ready,in-progress,on-hold"
+
+
+@dataclass
+class PatientRecord:
+    """The patient, their Conditions and every program resource, indexed by `Type/id`."""
+
+    patient_id: str
+    patient: Resource
+    resources: list[Resource]
+    submission_hits: list[Resource] = field(default_factory=list)
+
+    def get(self, reference: str) -> Resource:
+        for resource in self.resources:
+            if f"{resource.get('resourceType')}/{resource.get('id')}" == reference:
+                return resource
+        raise KeyError(reference)
+
+    def refs(self) -> list[str]:
+        return sorted({f"{r['resourceType']}/{r['id']}" for r in self.resources})
+
+    def conditions(self):  # type: ignore[no-untyped-def]
+        return parse_conditions(self.resources)
+
+    def state(self, program: Program) -> ProgramState:
+        return parse_program_state(program, self.patient_id, self.resources)
+
+
+def _get(url: str) -> Resource:
+    return {"request": {"method": "GET", "url": url}}
+
+
+def build_record_batch(patient_id: str, submission_id: str | None = None) -> Resource:
+    """The batch: patient, Conditions, program with Goals and Tasks, latest screen, pain, reviews."""
+    p = patient_id
+    entries = [
+        _get(f"Patient/{p}"),
+        _get(f"Condition?patient={p}&_count=100"),
+        _get(f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
+             "&_include=CarePlan:goal&_revinclude=Task:based-on&_count=20"),
+        _get(f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
+             "&_sort=-date&_count=1&_include=Observation:has-member"),
+        _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code}"
+             "&_sort=-date&_count=100"),
+        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&status={_OPEN}"
+             "&_count=50"),
+    ]
+    if submission_id:
+        entries.append(_get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}"
+                            f"&patient={p}"))
+    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
+
+
+def read_patient_record(client: FhirClient, patient_id: str,
+                        submission_id: str | None = None) -> PatientRecord:
+    """One batch request; raises PatientNotFound, or the FHIR error of any failed entry."""
+    response = client.transaction(build_record_batch(patient_id, submission_id))
+    entries = response.get("entry") or []
+    first = entries[0] if entries else {}
+    status = str((first.get("response") or {}).get("status", ""))
+    if not status.startswith("2") or not first.get("resource"):
+        raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.")
+    resources: list[Resource] = []
+    hits: list[Resource] = []
+    for index, entry in enumerate(entries[1:], start=1):
+        answer = entry.get("response") or {}
+        if not str(answer.get("status", "")).startswith("2"):
+            raise FhirError(f"batch entry {index} failed: HTTP {answer.get('status')}",
+                            outcome=answer.get("outcome"))
+        found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or []
+                 if "resource" in e]
+        (hits if index == 6 else resources).extend(found)
+    return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
+
+
+def _dedupe(resources: list[Resource]) -> list[Resource]:
+    seen: dict[str, Resource] = {}
+    for resource in resources:
+        seen[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+    return list(seen.values())
