@@ -1,0 +1,269 @@
+"""The `fhir-rehab` command line: run the program against any FHIR R4 server and see what it wrote."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fhir_rehab.errors import FhirRehabError
+from fhir_rehab.fhir.client import FhirClient, FhirResponse
+from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
+from fhir_rehab.program.redflags import RED_FLAG_KEYS, IncompleteScreen
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.errors import ResourceError
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
+from fhir_rehab.services.record import read_patient_record
+from fhir_rehab.services.seed import seed_demo_patients
+from fhir_rehab.services.summary import describe_state
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
+
+
+class RecordingClient(FhirClient):
+    """A FhirClient that remembers every resource it read, so `--json` can name them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_refs: list[str] = []
+
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> FhirResponse:
+        response = super().request(method, path_or_url, **kwargs)
+        if method.upper() == "GET" or (kwargs.get("json") or {}).get("type") == "batch":
+            self._remember(response.body)
+        return response
+
+    def _remember(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            return
+        if body.get("resourceType") == "Bundle":
+            for entry in body.get("entry") or []:
+                self._remember(entry.get("resource"))
+        elif body.get("id") and body.get("resourceType") != "OperationOutcome":
+            ref = f"{body['resourceType']}/{body['id']}"
+            if ref not in self.read_refs:
+                self.read_refs.append(ref)
+
+
+class Output:
+    """Human lines on stdout, or one JSON object with `--json`."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.data: dict[str, Any] = {}
+
+    def say(self, line: str) -> None:
+        if not self.as_json:
+            print(line)
+
+    def finish(self, code: int, client: RecordingClient | None = None,
+               written: Sequence[str] = ()) -> int:
+        if self.as_json:
+            self.data.setdefault("exitCode", code)
+            if client is not None:
+                self.data["read"] = client.read_refs
+            self.data["written"] = list(written)
+            print(json.dumps(self.data, indent=2, default=str))
+        return code
+
+
+def _client(args: argparse.Namespace) -> RecordingClient:
+    token = args.token
+    return RecordingClient(args.fhir_base, token_provider=(lambda: token) if token else None,
+                           timeout=args.timeout)
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return Actor(reference=args.practitioner, display=args.practitioner or "fhir-rehab CLI")
+
+
+def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    verdict = svc.check_eligibility(read_patient_record(client, args.patient))
+    out.data.update(eligible=verdict.eligible, reason=verdict.reason,
+                    condition=f"Condition/{verdict.match.condition_id}" if verdict.match else None,
+                    code=verdict.match.coding.code if verdict.match else None)
+    out.say(verdict.reason)
+    for review in verdict.reviews:
+        out.say(f"  - {review.reason}")
+    return out.finish(EXIT_OK if verdict.eligible else EXIT_REFUSED, client)
+
+
+def cmd_screen(args: argparse.Namespace, out: Output) -> int:
+    answers = {key: True for key in args.present}
+    for key in args.absent:
+        if key in answers:
+            raise IncompleteScreen(f"{key} is given as both present and absent")
+        answers[key] = False
+    client = _client(args)
+    result = svc.record_screen(client, SCIATICA_PROGRAM, args.patient, answers, _actor(args),
+                               args.submission_id or str(uuid.uuid4()))
+    positives = [flag.key for flag in result.outcome.positives]
+    out.data.update(positive=result.outcome.positive, present=positives,
+                    reviewTask=result.review_task, repeated=result.repeated)
+    out.say(f"Screen recorded ({len(result.write.refs)} resources written).")
+    if result.outcome.positive:
+        out.say(f"RED FLAG present: {', '.join(positives)}. Escalated: {result.review_task}")
+        for flag in result.outcome.positives:
+            out.say(f"  {flag.key}: {flag.advice}")
+    return out.finish(EXIT_RED_FLAG if result.outcome.positive else EXIT_OK, client,
+                      result.write.refs)
+
+
+def cmd_start(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    result = svc.start_program(client, SCIATICA_PROGRAM, args.patient, _actor(args),
+                               max_screen_age_days=args.max_screen_age_days)
+    out.data.update(carePlan=f"CarePlan/{result.state.careplan_id}",
+                    alreadyStarted=result.already_started, state=describe_state(result.state))
+    out.say(("Program already started: " if result.already_started else "Program started: ")
+            + f"CarePlan/{result.state.careplan_id}")
+    for ref in result.write.refs:
+        out.say(f"  wrote {ref}")
+    return out.finish(EXIT_OK, client, result.write.refs)
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    record = read_patient_record(client, args.patient)
+    state = describe_state(record.state(SCIATICA_PROGRAM))
+    out.data.update(state=state)
+    if not args.json:
+        print(json.dumps(state, indent=2, default=str))
+    return out.finish(EXIT_OK, client)
+
+
+def cmd_pain(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
+    write = svc.record_pain(client, args.patient, args.score, _actor(args),
+                            args.submission_id or str(uuid.uuid4()), state.careplan_id)
+    out.say(f"Pain {args.score}/10 recorded: {', '.join(write.refs)}")
+    return out.finish(EXIT_OK, client, write.refs)
+
+
+def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
+    if state.current is None:
+        raise ProgramRefused("No stage is in progress for this patient.")
+    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id,
+                                _actor(args))
+    out.data.update(completed=f"Task/{state.current.task_id}", next=result.next_task,
+                    unmetCriteria=list(result.check.unmet))
+    out.say(f"Stage {state.current.stage.number} completed; next: {result.next_task or 'none'}")
+    for unmet in result.check.unmet:
+        out.say(f"  note: criterion not met: {unmet}")
+    return out.finish(EXIT_OK, client, result.write.refs)
+
+
+def cmd_seed(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    seeds = seed_demo_patients(client, run=args.run)
+    out.data["patients"] = [{"key": s.key, "patient": f"Patient/{s.patient_id}",
+                             "condition": f"Condition/{s.condition_id}", "note": s.note}
+                            for s in seeds]
+    for s in seeds:
+        out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
+    written = [r for s in seeds for r in (f"Patient/{s.patient_id}", f"Condition/{s.condition_id}")]
+    return out.finish(EXIT_OK, client, written)
+
+
+def cmd_demo(args: argparse.Namespace, out: Output) -> int:
+    """Start a local FHIR server, seed it, and run the program for the ICD-10-CM patient."""
+    from fhir_rehab.sandbox.fhir_server import LocalFhirServer
+
+    with LocalFhirServer(data_dir=args.data_dir) as server:
+        print(f"Local FHIR server (sekmet-fhir) at {server.base_url}")
+        args.fhir_base = server.base_url
+        args.run = "demo"
+        cmd_seed(args, out)
+        seeds = seed_demo_patients(_client(args))
+        args.patient = seeds[0].patient_id
+        print(f"\n== eligibility of {seeds[0].name}")
+        cmd_eligibility(args, out)
+        print("\n== red-flag screen, all answers absent")
+        args.present, args.absent, args.submission_id = [], list(RED_FLAG_KEYS), None
+        cmd_screen(args, out)
+        print("\n== start the program")
+        cmd_start(args, out)
+        print("\n== program state")
+        return cmd_show(args, out)
+
+
+Handler = Callable[[argparse.Namespace, Output], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fhir-rehab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Handler, help_text: str, patient: bool = True,
+            fhir: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if fhir:
+            p.add_argument("--fhir-base", required=True, help="FHIR R4 base URL")
+            p.add_argument("--token", help="bearer access token for the FHIR server")
+            p.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+        if patient:
+            p.add_argument("--patient", required=True, help="Patient id")
+        p.add_argument("--practitioner", help="fhirUser of the person acting, e.g. Practitioner/1")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.set_defaults(handler=handler)
+        return p
+
+    add("eligibility", cmd_eligibility, "why the patient is or is not eligible")
+    screen = add("screen", cmd_screen, "record a red-flag screen (all seven questions)")
+    screen.add_argument("--present", action="append", default=[], choices=RED_FLAG_KEYS)
+    screen.add_argument("--absent", action="append", default=[], choices=RED_FLAG_KEYS)
+    screen.add_argument("--submission-id", help="idempotency key (default: a new one)")
+    start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
+    start.add_argument("--max-screen-age-days", type=int, default=30)
+    add("show", cmd_show, "the program state")
+    pain = add("pain", cmd_pain, "record a pain score 0-10")
+    pain.add_argument("--score", type=int, required=True, choices=range(11), metavar="0-10")
+    pain.add_argument("--submission-id", help="idempotency key (default: a new one)")
+    add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
+    seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
+    seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")
+    demo = add("demo", cmd_demo, "local FHIR server + seed + program run", patient=False,
+               fhir=False)
+    demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
+    demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=30)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    out = Output(getattr(args, "json", False))
+    try:
+        return int(args.handler(args, out))
+    except IncompleteScreen as exc:
+        return _fail(out, EXIT_USAGE, str(exc))
+    except (PatientNotFound, FhirNotFound) as exc:
+        return _fail(out, EXIT_USAGE, str(exc))
+    except ProgramRefused as exc:
+        return _fail(out, EXIT_REFUSED, str(exc))
+    except (FhirUnavailable, FhirInvalid, FhirError) as exc:
+        return _fail(out, EXIT_FHIR, f"FHIR server error: {exc}")
+    except (ServiceError, ResourceError, FhirRehabError) as exc:
+        return _fail(out, EXIT_REFUSED, str(exc))
+
+
+def _fail(out: Output, code: int, message: str) -> int:
+    print(f"fhir-rehab: {message}", file=sys.stderr)
+    out.data["error"] = message
+    return out.finish(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
