@@ -1,0 +1,113 @@
+"""The sandbox EHR Flask app: settings and `create_sandbox_app` (EHR pages, SMART auth, FHIR proxy)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, redirect
+from joserfc.jwk import RSAKey
+from werkzeug.wrappers import Response
+
+AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
+# What a client may ask for unless its registration says otherwise: every SMART scope.
+DEFAULT_ALLOWED_SCOPE = ("launch launch/patient launch/encounter openid fhirUser profile "
+                         "offline_access online_access patient/*.cruds user/*.cruds")
+
+
+@dataclass
+class ClientRegistration:
+    """An app registered with the sandbox authorization server.
+
+    `auth_method` "none" is a public client; "client_secret_basic" needs `client_secret`;
+    "private_key_jwt" needs `jwks` (a JWK Set dict) or `jwks_uri`.
+    """
+
+    client_id: str
+    redirect_uris: list[str]
+    scope: str = DEFAULT_ALLOWED_SCOPE
+    auth_method: str = "none"
+    client_secret: str | None = field(default=None, repr=False)
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth_method not in AUTH_METHODS:
+            raise ValueError(f"auth_method must be one of {AUTH_METHODS}")
+        if self.auth_method == "client_secret_basic" and not self.client_secret:
+            raise ValueError("client_secret_basic needs a client_secret")
+        if self.auth_method == "private_key_jwt" and not (self.jwks or self.jwks_uri):
+            raise ValueError("private_key_jwt needs jwks or jwks_uri")
+
+    @property
+    def client_type(self) -> str:
+        """`public` or `confidential`."""
+        return "public" if self.auth_method == "none" else "confidential"
+
+
+@dataclass
+class SandboxSettings:
+    """How one sandbox EHR runs. `public_url` is its root, e.g. http://127.0.0.1:8001."""
+
+    backing_fhir_base: str
+    public_url: str
+    app_launch_url: str | None = None
+    clients: list[ClientRegistration] = field(default_factory=list)
+    auto_approve: bool = False
+    access_token_lifetime: int = 3600
+    signing_key: RSAKey | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    # Seeded patients, first one first: a standalone launch/patient picks the first by default.
+    patient_ids: list[str] = field(default_factory=list)
+    timeout: float = 20.0
+
+    def __post_init__(self) -> None:
+        self.backing_fhir_base = self.backing_fhir_base.rstrip("/")
+        self.public_url = self.public_url.rstrip("/")
+        if self.signing_key is None:
+            key = RSAKey.generate_key(2048, private=True)
+            self.signing_key = RSAKey.import_key(key.as_dict(private=True, kid=key.thumbprint()))
+
+    @property
+    def fhir_base(self) -> str:
+        """The sandbox's FHIR base: the `iss` of every launch and the OpenID issuer."""
+        return f"{self.public_url}/fhir"
+
+    @property
+    def key(self) -> RSAKey:
+        assert self.signing_key is not None  # set in __post_init__  # noqa: S101
+        return self.signing_key
+
+
+def create_sandbox_app(settings: SandboxSettings) -> Flask:
+    """Build the sandbox EHR: EHR pages, its SMART authorization server and the FHIR proxy."""
+    from fhir_rehab.sandbox.auth.server import SandboxRuntime
+
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        # The app under test runs on another port of the same host: cookies ignore ports.
+        SESSION_COOKIE_NAME="fhir_rehab_sandbox_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    runtime = SandboxRuntime.create(settings)
+    runtime.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """The EHR pages, the authorization server and the FHIR proxy."""
+    from fhir_rehab.sandbox.auth.views import bp as auth_bp
+    from fhir_rehab.sandbox.ehr import bp as ehr_bp
+    from fhir_rehab.sandbox.proxy import bp as proxy_bp
+
+    app.register_blueprint(ehr_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(proxy_bp)
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect("/ehr/")

@@ -1,0 +1,1 @@
+"""SMART authorization server of the sandbox EHR, built on authlib server components."""

@@ -1,0 +1,107 @@
+"""The sandbox EHR pages: the patient list with Launch buttons, and the launch redirect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirError, FhirNotFound
+from fhir_rehab.sandbox.auth.models import LaunchContext
+from fhir_rehab.sandbox.auth.server import current_runtime
+from fhir_rehab.sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
+
+bp = Blueprint("sandbox_ehr", __name__, url_prefix="/ehr")
+MAX_PATIENTS = 200
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """What the EHR list shows of a Patient."""
+
+    id: str
+    name: str
+    birth_date: str
+
+
+def summarize_patient(resource: dict[str, Any]) -> PatientSummary:
+    """Name, birth date and id of a Patient resource.
+
+    >>> summarize_patient({"id": "7", "birthDate": "1970-02-01",
+    ...                    "name": [{"given": ["Ann", "B."], "family": "Lee"}]})
+    PatientSummary(id='7', name='Ann B. Lee', birth_date='1970-02-01')
+    >>> summarize_patient({"id": "8"}).name
+    '(no name)'
+    """
+    names = resource.get("name") or []
+    official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    text = official.get("text") or " ".join([*official.get("given", []),
+                                             official.get("family", "")]).strip()
+    return PatientSummary(str(resource.get("id", "")), text or "(no name)",
+                          str(resource.get("birthDate", "")))
+
+
+def list_patients(client: FhirClient, first: list[str] | None = None) -> list[PatientSummary]:
+    """Patients of the backing server, the ids in `first` (the seeded ones) at the top."""
+    resources = client.search_all("Patient", {"_count": "100"}, max_pages=MAX_PATIENTS // 100)
+    patients = [summarize_patient(r) for r in resources if r.get("resourceType") == "Patient"]
+    order = {pid: i for i, pid in enumerate(first or [])}
+    return sorted(patients, key=lambda p: order.get(p.id, len(order)))
+
+
+def find_patient(client: FhirClient, patient_id: str) -> PatientSummary | None:
+    """The patient with this id, or None when the backing server has none."""
+    if not patient_id or "/" in patient_id:
+        return None
+    try:
+        return summarize_patient(client.read("Patient", patient_id))
+    except FhirNotFound:
+        return None
+
+
+def render_page_error(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("sandbox/error.html", title=title, message=message), status
+
+
+@bp.get("/")
+def home() -> str | tuple[str, int]:
+    """The patient list: each patient with a fault selector and a Launch button."""
+    runtime = current_runtime()
+    try:
+        patients = list_patients(runtime.backing_client(), runtime.settings.patient_ids)
+    except FhirError:
+        return render_page_error(502, "FHIR server unavailable",
+                                 "The EHR's FHIR server is not answering. Try again shortly.")
+    app_url = runtime.settings.app_launch_url
+    coordinator_url = (f"{app_url}?{urlencode({'iss': runtime.settings.fhir_base})}"
+                       if app_url else None)
+    faults = [(NO_FAULT, "none")] + [(f.value, f"{f.value}: {d}") for f, d in DESCRIPTIONS.items()]
+    return render_template("sandbox/ehr.html", patients=patients, faults=faults,
+                           coordinator_url=coordinator_url, fhir_base=runtime.settings.fhir_base)
+
+
+@bp.get("/launch")
+def launch() -> Response | tuple[str, int]:
+    """Bind a new launch id to the patient (and fault), then send the browser to the app."""
+    runtime = current_runtime()
+    try:
+        fault = parse_fault(request.args.get("fault"))
+    except UnknownFault:
+        return render_page_error(400, "Unknown fault", "Pick a fault from the list.")
+    try:
+        patient = find_patient(runtime.backing_client(), request.args.get("patient", ""))
+    except FhirError:
+        return render_page_error(502, "FHIR server unavailable",
+                                 "The EHR's FHIR server is not answering. Try again shortly.")
+    if patient is None:
+        return render_page_error(404, "Patient not found", "There is no such patient.")
+    if not runtime.settings.app_launch_url:
+        return render_page_error(409, "No app configured",
+                                 "This sandbox has no app launch URL to send you to.")
+    record = runtime.store.create_launch(LaunchContext(patient_id=patient.id, fault=fault))
+    query = urlencode({"iss": runtime.settings.fhir_base, "launch": record.launch_id})
+    return redirect(f"{runtime.settings.app_launch_url}?{query}", code=302)
