@@ -52,10 +52,16 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Each audience has its own blueprint (launch, clinician, coordinator)."""
+    from fhir_rehab.launch.views import bp as launch_bp
+
+    app.register_blueprint(launch_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
     """Map exceptions to friendly pages (filled in by the web layer)."""
+    from fhir_rehab.web.errors import register_errorhandlers as register_error_pages
+
+    register_error_pages(app)
 
 
 def register_commands(app: Flask) -> None:

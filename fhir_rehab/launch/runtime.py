@@ -1,0 +1,70 @@
+"""Per-app launch state (clock, HTTP session, caches, locks) and the session cookie policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask
+
+from fhir_rehab.launch.discovery import DiscoveryCache
+from fhir_rehab.launch.idtoken import JwksCache
+from fhir_rehab.launch.settings import LaunchSettings
+from fhir_rehab.launch.store import FlaskSessionStore, SessionLocks, SessionStore
+
+EXTENSION_KEY = "fhir_rehab.launch"
+
+
+@dataclass
+class LaunchRuntime:
+    """What the launch views share within one app. Tests replace `clock` to move time."""
+
+    clock: Callable[[], float] = time.time
+    http: requests.Session = field(default_factory=requests.Session)
+    discovery: DiscoveryCache = field(default_factory=DiscoveryCache)
+    jwks: JwksCache = field(default_factory=JwksCache)
+    locks: SessionLocks = field(default_factory=SessionLocks)
+    store: SessionStore | None = None  # default: the app's flask-session store
+
+
+def init_launch(app: Flask) -> LaunchRuntime:
+    """Attach the runtime to the app and set the session cookie flags (once per app)."""
+    runtime = LaunchRuntime()
+    app.extensions[EXTENSION_KEY] = runtime
+    configure_session_cookie(app.config, LaunchSettings.from_config(app.config))
+    return runtime
+
+
+def get_runtime(app: Flask) -> LaunchRuntime:
+    runtime = app.extensions.get(EXTENSION_KEY)
+    return runtime if isinstance(runtime, LaunchRuntime) else init_launch(app)
+
+
+def get_session_store(app: Flask) -> SessionStore:
+    runtime = get_runtime(app)
+    if runtime.store is None:
+        runtime.store = FlaskSessionStore(app.session_interface, app.permanent_session_lifetime)
+    return runtime.store
+
+
+def configure_session_cookie(config: MutableMapping[str, Any], settings: LaunchSettings) -> None:
+    """Session cookie flags, decided by how the app is served.
+
+    Over HTTPS (`PUBLIC_URL` starts with https) the cookie is `Secure; HttpOnly;
+    SameSite=None`: an EHR usually shows the app in an iframe on another site, and a
+    browser only sends a third-party cookie marked SameSite=None, which it accepts only with
+    Secure. Over plain http (local development on localhost) the cookie is `HttpOnly;
+    SameSite=Lax`: browsers reject SameSite=None without Secure, and Lax still lets the
+    top-level redirect back from the authorization server carry the cookie. In both cases the
+    cookie holds only the opaque, signed session id; everything else stays on the server.
+    """
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if settings.is_https:
+        config["SESSION_COOKIE_SECURE"] = True
+        config["SESSION_COOKIE_SAMESITE"] = "None"
+    else:
+        config["SESSION_COOKIE_SECURE"] = False
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -1,0 +1,109 @@
+"""SMART scopes the app asks for, in v2 syntax or the v1 fallback (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+Role = Literal["clinician", "coordinator"]
+ROLES: tuple[Role, ...] = ("clinician", "coordinator")
+
+# SMART App Launch 2.x, section "Scopes for requesting clinical data" (v2 syntax:
+# c=create r=read u=update d=delete s=search).
+IDENTITY_SCOPES = ("openid", "fhirUser", "offline_access")
+PATIENT_DATA_SCOPES = (
+    "patient/Patient.rs", "patient/Condition.rs", "patient/Observation.cruds",
+    "patient/CarePlan.cruds", "patient/Task.cruds", "patient/Goal.cruds",
+    "patient/Provenance.cr",
+)
+COORDINATOR_DATA_SCOPES = (
+    "user/Task.rs", "user/Task.u", "user/Task.c", "user/Patient.rs", "user/CarePlan.rs",
+    "user/CarePlan.u", "user/Observation.rs", "user/Provenance.c", "user/Practitioner.rs",
+)
+V2_CAPABILITY = "permission-v2"
+_READ, _WRITE = frozenset("rs"), frozenset("cud")
+
+
+def build_scopes(role: Role, *, ehr_launch: bool, permission_v2: bool = True) -> list[str]:
+    """The scopes for one authorization request.
+
+    An EHR launch always asks for `launch` and patient data; a standalone clinician launch
+    asks the server to pick a patient (`launch/patient`); a coordinator works across patients.
+
+    >>> build_scopes("clinician", ehr_launch=True)[:4]
+    ['launch', 'openid', 'fhirUser', 'offline_access']
+    >>> "launch/patient" in build_scopes("clinician", ehr_launch=False)
+    True
+    >>> build_scopes("coordinator", ehr_launch=False)[3:5]
+    ['user/Task.rs', 'user/Task.u']
+    >>> build_scopes("clinician", ehr_launch=True, permission_v2=False)[4:6]
+    ['patient/Patient.read', 'patient/Condition.read']
+    """
+    if ehr_launch:
+        context = ["launch"]
+    elif role == "coordinator":
+        context = []
+    else:
+        context = ["launch/patient"]
+    data = COORDINATOR_DATA_SCOPES if role == "coordinator" and not ehr_launch \
+        else PATIENT_DATA_SCOPES
+    scopes = [*context, *IDENTITY_SCOPES, *data]
+    return scopes if permission_v2 else to_v1_scopes(scopes)
+
+
+def to_v1_scopes(scopes: Iterable[str]) -> list[str]:
+    """Rewrite v2 resource scopes in SMART v1 syntax (`.read` / `.write`), keeping order.
+
+    v1 has no search or create-only permission: `rs` becomes `read`, any of `cud` becomes
+    `write`, and a mix becomes both.
+
+    >>> to_v1_scopes(["openid", "patient/Condition.rs", "patient/CarePlan.cruds"])
+    ['openid', 'patient/Condition.read', 'patient/CarePlan.read', 'patient/CarePlan.write']
+    >>> to_v1_scopes(["user/Task.u", "user/Task.c", "user/Provenance.c"])
+    ['user/Task.write', 'user/Provenance.write']
+    """
+    out: list[str] = []
+    for scope in scopes:
+        for converted in _v1_forms(scope):
+            if converted not in out:
+                out.append(converted)
+    return out
+
+
+def _v1_forms(scope: str) -> list[str]:
+    if "/" not in scope or "." not in scope:
+        return [scope]
+    resource, _, perms = scope.rpartition(".")
+    letters = set(perms)
+    if not letters or not letters <= (_READ | _WRITE):
+        return [scope]  # already v1 (`read`, `write`, `*`) or not a resource scope
+    forms = []
+    if letters & _READ:
+        forms.append(f"{resource}.read")
+    if letters & _WRITE:
+        forms.append(f"{resource}.write")
+    return forms
+
+
+def supports_v2(capabilities: Iterable[str]) -> bool:
+    """True when discovery lists `permission-v2`.
+
+    >>> supports_v2(["launch-ehr", "permission-v2"]), supports_v2(["permission-v1"])
+    (True, False)
+    """
+    return V2_CAPABILITY in set(capabilities)
+
+
+def parse_role(value: str | None, default: str) -> Role:
+    """A known role from a query parameter or setting; anything else is the default.
+
+    >>> parse_role("coordinator", "clinician"), parse_role("admin", "clinician")
+    ('coordinator', 'clinician')
+    """
+    for role in ROLES:
+        if value == role:
+            return role
+    for role in ROLES:
+        if default == role:
+            return role
+    return "clinician"

@@ -1,0 +1,79 @@
+"""Where launch state lives: server-side session keys, a write-through store, per-session locks."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+# Server-side session keys (the browser only ever holds the opaque session id).
+PENDING_KEY = "smart_pending"  # state -> in-flight authorization request (verifier, nonce, ...)
+LAUNCH_KEY = "smart_launch"  # the launch context (no tokens)
+TOKEN_KEY = "smart_token"  # noqa: S105 (a key name, not a secret): access/refresh token, expires_at, token_endpoint
+
+
+class SessionStore(Protocol):
+    """Read and write one session's stored data outside the request's own session copy."""
+
+    def load(self, sid: str) -> dict[str, Any] | None: ...
+
+    def save(self, sid: str, data: Mapping[str, Any]) -> None: ...
+
+
+class FlaskSessionStore:
+    """A SessionStore over flask-session's interface (pinned flask-session==0.8.0).
+
+    Concurrent requests of one session each hold their own copy of the session, saved only
+    when the response goes out; a refreshed token must be visible to the next request at
+    once, so it is written through here while the refresh lock is held.
+    """
+
+    def __init__(self, interface: Any, lifetime: Any) -> None:
+        self.interface = interface
+        self.lifetime = lifetime
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        data = self.interface._retrieve_session_data(self.interface._get_store_id(sid))
+        return dict(data) if data is not None else None
+
+    def save(self, sid: str, data: Mapping[str, Any]) -> None:
+        self.interface._upsert_session(self.lifetime, dict(data),
+                                       self.interface._get_store_id(sid))
+
+
+class MemorySessionStore:
+    """A SessionStore in a dict, for tests and single-process tools."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        stored = self.data.get(sid)
+        return dict(stored) if stored is not None else None
+
+    def save(self, sid: str, data: Mapping[str, Any]) -> None:
+        self.data[sid] = dict(data)
+
+
+class SessionLocks:
+    """One lock per session id, so one session refreshes its token once at a time.
+
+    In-process only: with several worker processes sharing Redis, two workers may still
+    refresh the same session concurrently (the second re-reads and usually finds it done).
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, sid: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.get(sid)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[sid] = lock
+        with lock:
+            yield

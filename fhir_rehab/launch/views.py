@@ -1,0 +1,132 @@
+"""The launch blueprint: /launch, /launch/callback and the app's public JWKS."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, session
+from flask.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response
+
+from fhir_rehab.launch.authorize import begin_authorization, remember_pending, take_pending
+from fhir_rehab.launch.context import current_launch
+from fhir_rehab.launch.errors import BadLaunchRequest, UnknownIssuer
+from fhir_rehab.launch.exchange import (
+    build_launch,
+    exchange_code,
+    raise_for_authorization_error,
+    verify_id_token,
+)
+from fhir_rehab.launch.oauth import public_jwks
+from fhir_rehab.launch.runtime import get_runtime, init_launch
+from fhir_rehab.launch.scopes import parse_role
+from fhir_rehab.launch.settings import LaunchSettings
+from fhir_rehab.launch.store import LAUNCH_KEY, PENDING_KEY, TOKEN_KEY
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("launch", __name__, template_folder="templates")
+
+PATIENT_HOME = "/patient"  # the clinician's pages (another blueprint)
+WORKLIST_HOME = "/worklist"  # the coordinator's pages (another blueprint)
+MAX_LAUNCH_PARAM = 2048
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    init_launch(state.app)
+
+
+@bp.app_context_processor
+def _inject_launch() -> dict[str, Any]:
+    """Templates get `launch_context` (for the patient banner and the EHR style link)."""
+    return {"launch_context": current_launch()}
+
+
+def _settings() -> LaunchSettings:
+    return LaunchSettings.from_config(current_app.config)
+
+
+@bp.get("/launch")
+def launch() -> Response:
+    """EHR launch (`iss` + `launch`) or standalone launch (`iss`, or DEFAULT_ISS)."""
+    settings = _settings()
+    runtime = get_runtime(current_app)
+    iss_param, launch_param = request.args.get("iss"), request.args.get("launch")
+    if iss_param is None and launch_param is None:
+        iss = settings.default_iss
+    else:
+        iss = settings.allowed_iss(iss_param)
+    if iss is None:
+        # Never redirect anywhere for an unknown iss: that would make us an open redirector.
+        log.warning("launch refused: iss %s", "missing" if not iss_param else "not allowed")
+        raise UnknownIssuer()
+    if launch_param is not None and not 0 < len(launch_param) <= MAX_LAUNCH_PARAM:
+        raise BadLaunchRequest()
+    role = parse_role(request.args.get("role"), settings.standalone_role)
+    config = runtime.discovery.get(iss, now=runtime.clock(), ttl=settings.discovery_ttl,
+                                   http=runtime.http, timeout=settings.http_timeout)
+    auth = begin_authorization(config, settings, launch=launch_param, role=role,
+                               redirect_uri=_redirect_uri(settings), now=runtime.clock())
+    session[PENDING_KEY] = remember_pending(session.get(PENDING_KEY), auth.state, auth.pending,
+                                            now=runtime.clock())
+    return redirect(auth.url, code=302)
+
+
+@bp.get("/launch/callback")
+def callback() -> Response:
+    """The authorization server's redirect back: check state, exchange the code, keep context."""
+    settings = _settings()
+    runtime = get_runtime(current_app)
+    now = runtime.clock()
+    # The state is consumed before anything else, so a replayed callback always fails.
+    pending, remaining = _consume_state(request.args.get("state"), now=now)
+    if request.args.get("error") is not None:
+        raise_for_authorization_error(request.args.get("error", ""))
+    code = request.args.get("code")
+    if not code:
+        raise BadLaunchRequest()
+    response = exchange_code(pending, code, settings=settings, clock=runtime.clock)
+    claims = verify_id_token(response, pending, settings=settings, jwks_cache=runtime.jwks,
+                             http=runtime.http, now=runtime.clock())
+    context, token = build_launch(response, pending, claims, settings=settings,
+                                  now=runtime.clock())
+    # A new session id for the signed-in session (no fixation); the old one is deleted.
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if callable(regenerate):
+        regenerate(session)
+    session[LAUNCH_KEY] = context.to_session()
+    session[TOKEN_KEY] = token
+    log.info("launch complete: %s context", "patient" if context.patient_id else "no patient")
+    return redirect(PATIENT_HOME if context.patient_id else WORKLIST_HOME, code=302)
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The public key the authorization server uses to check our private_key_jwt assertions."""
+    document = public_jwks(_settings())
+    if document is None:
+        abort(404)
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _consume_state(state: str | None, *, now: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    pending_by_state = session.get(PENDING_KEY)
+    try:
+        entry, remaining = take_pending(pending_by_state, state, now=now)
+    except Exception:
+        log.warning("launch callback refused: state %s", "missing" if not state else "unknown")
+        raise
+    if remaining:
+        session[PENDING_KEY] = remaining
+    else:
+        session.pop(PENDING_KEY, None)
+    return entry, remaining
+
+
+def _redirect_uri(settings: LaunchSettings) -> str:
+    root = settings.public_url or request.url_root.rstrip("/")
+    return f"{root}/launch/callback"
