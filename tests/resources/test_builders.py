@@ -1,0 +1,154 @@
+"""Every resource the app builds validates against the official R4 JSON Schema and the models."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from fhir_rehab import codes as c
+from fhir_rehab.program.redflags import RED_FLAG_KEYS, RED_FLAGS, screen_red_flags
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.bundle import Transaction, _parse_location
+from fhir_rehab.resources.careplan import (
+    build_care_plan,
+    build_stage_goal,
+    build_stage_task,
+    episode_key,
+    plan_windows,
+)
+from fhir_rehab.resources.codecheck import check_codes
+from fhir_rehab.resources.definitions import build_definitions
+from fhir_rehab.resources.errors import InvalidCode, InvalidResource
+from fhir_rehab.resources.observations import (
+    build_oswestry_score,
+    build_pain_score,
+    build_red_flag_answer,
+    build_red_flag_panel,
+)
+from fhir_rehab.resources.provenance import Actor, build_provenance
+from fhir_rehab.resources.tasks import build_review_task, change_task_status
+from fhir_rehab.resources.wire import to_wire
+from tests.support.schema import schema_errors
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+ACTOR = Actor("Practitioner/p1", "Dr Pat Physio")
+
+
+def program_resources():
+    episode = episode_key(SCIATICA_PROGRAM, "pat1", "cond1")
+    windows = plan_windows(SCIATICA_PROGRAM, NOW)
+    goals = [build_stage_goal(SCIATICA_PROGRAM, w, episode, "pat1", "cond1", NOW) for w in windows]
+    tasks = [build_stage_task(SCIATICA_PROGRAM, w, episode, "pat1", "cond1", "CarePlan/cp1", ACTOR,
+                              NOW) for w in windows]
+    plan = build_care_plan(SCIATICA_PROGRAM, episode, "pat1", "cond1", ACTOR, NOW,
+                           ["Goal/g1"], ["Task/t1"], "Observation/o1")
+    return [plan, *tasks, *goals]
+
+
+def screen_resources(present=()):
+    answers = {k: k in present for k in RED_FLAG_KEYS}
+    outcome = screen_red_flags(answers)
+    members = [build_red_flag_answer(f, answers[f.key], "pat1", ACTOR, NOW, f"s.{f.key}")
+               for f in RED_FLAGS]
+    panel = build_red_flag_panel(["Observation/a"], outcome.positive, "pat1", ACTOR, NOW, "s")
+    out = [*members, panel]
+    if outcome.positive:
+        out.append(build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review",
+                                     "cp1"))
+    return out
+
+
+def every_built_resource():
+    stage_task = program_resources()[1]
+    return [
+        *build_definitions(SCIATICA_PROGRAM),
+        *program_resources(),
+        *screen_resources(),
+        *screen_resources(present=("bladder-bowel", "trauma")),
+        build_pain_score(4, "pat1", ACTOR, NOW, "k", "cp1"),
+        build_oswestry_score(38, "pat1", ACTOR, NOW, "k2"),
+        build_provenance(["CarePlan/cp1", "Task/t1"], ACTOR, NOW, activity=c.OPERATION_CREATE,
+                         write_key="k3"),
+        build_provenance(["Task/t1"], Actor(), NOW, activity=c.OPERATION_UPDATE, write_key="k4"),
+        change_task_status(stage_task, "in-progress", NOW),
+        change_task_status(stage_task, "on-hold", NOW, reason="Red flag", reason_code=c.APP_RED_FLAG_HOLD),
+    ]
+
+
+@pytest.mark.parametrize("resource", every_built_resource(),
+                         ids=lambda r: f"{r['resourceType']}")
+def test_every_built_resource_validates_against_the_r4_schema(resource):
+    wire = to_wire(resource)
+    assert schema_errors(wire) == []
+    check_codes(wire)
+
+
+def test_the_schema_check_can_fail():
+    bad = {**build_pain_score(4, "pat1", ACTOR, NOW, "k"), "status": "done"}
+    assert schema_errors(bad)
+
+
+def test_plan_definition_sequences_stages_before_start():
+    plan = build_definitions(SCIATICA_PROGRAM)[0]
+    assert plan["type"]["coding"][0]["code"] == "clinical-protocol"
+    actions = plan["action"]
+    assert len(actions) == 5
+    for action, following in zip(actions, actions[1:], strict=False):
+        assert action["relatedAction"] == [{"actionId": following["id"],
+                                            "relationship": "before-start"}]
+    assert "relatedAction" not in actions[-1]
+
+
+def test_care_plan_links_stages_by_activity_reference_not_detail():
+    plan = program_resources()[0]
+    assert plan["status"] == "active" and plan["intent"] == "plan"
+    assert plan["instantiatesCanonical"] == [SCIATICA_PROGRAM.canonical]
+    assert all("reference" in a and "detail" not in a for a in plan["activity"])
+
+
+def test_stage_one_ready_later_stages_draft():
+    tasks = program_resources()[1:6]
+    assert [t["status"] for t in tasks] == ["ready", "draft", "draft", "draft", "draft"]
+    assert all(t["restriction"]["period"]["start"] < t["restriction"]["period"]["end"] for t in tasks)
+
+
+def test_red_flag_answers_record_absent_too():
+    members = screen_resources()[:7]
+    values = {m["valueCodeableConcept"]["coding"][0]["code"] for m in members}
+    assert values == {c.SCT_ABSENT.code}
+
+
+def test_positive_screen_review_task_is_stat_for_cauda_equina_signs():
+    review = screen_resources(present=("saddle-anaesthesia",))[-1]
+    assert review["resourceType"] == "Task" and review["priority"] == "stat"
+    assert "Saddle anaesthesia" in review["description"]
+
+
+@pytest.mark.parametrize("coding", [
+    {"system": c.SNOMED, "code": "12345678"},        # not a code the app knows
+    {"system": c.LOINC, "code": "72514-4"},          # mistyped LOINC
+    {"system": c.APP_CODES, "code": "made-up"},
+])
+def test_unknown_codes_are_refused_before_sending(coding):
+    obs = build_pain_score(4, "pat1", ACTOR, NOW, "k")
+    obs["code"]["coding"] = [coding]
+    with pytest.raises(InvalidCode):
+        check_codes(obs)
+    tx = Transaction()
+    tx.create(obs)
+    with pytest.raises(InvalidCode):
+        tx.bundle()
+
+
+def test_model_validation_rejects_malformed_resources():
+    with pytest.raises(InvalidResource):
+        to_wire({"resourceType": "Task", "status": "ready", "intent": "plan", "for": "Patient/1"})
+
+
+@pytest.mark.parametrize("score", [-1, 11])
+def test_pain_out_of_range(score):
+    with pytest.raises(ValueError):
+        build_pain_score(score, "pat1", ACTOR, NOW, "k")
+
+
+def test_location_parsing():
+    assert _parse_location("https://h/fhir/CarePlan/9/_history/1") == ("CarePlan", "9", "1")
