@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import parse_qs, urlsplit
 
-from tests.launch.conftest import AUTHORIZE_URL, CLIENT_ID, ISS, PATIENT
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+from fhir_rehab.launch import LaunchContext
+from fhir_rehab.launch.store import LAUNCH_KEY
+from tests.launch.conftest import (
+    AUTHORIZE_URL,
+    CLIENT_ID,
+    ISS,
+    PATIENT,
+    START,
+    TOKEN_URL,
+    LaunchActions,
+)
 
 
 def query(location: str) -> dict[str, str]:
@@ -39,3 +53,95 @@ def test_ehr_launch_public_client(launcher, auth_server, client) -> None:
     assert me["encounter"] == "e1"
     assert me["fhirUser"] == f"{ISS}/Practitioner/pr1"
     assert client.get("/_test/patient-id").get_data(as_text=True) == PATIENT
+
+
+def test_confidential_client_uses_client_secret_basic(make_app, auth_server) -> None:
+    app = make_app(CLIENT_SECRET="s3cret")
+    done = LaunchActions(app.test_client(), auth_server).ehr_launch()
+    assert done.status_code == 302
+    request = auth_server.token_requests[0]
+    expected = base64.b64encode(f"{CLIENT_ID}:s3cret".encode()).decode()
+    assert request["headers"]["Authorization"] == f"Basic {expected}"
+    assert "client_secret" not in request["form"]
+    assert "client_assertion" not in request["form"]
+
+
+def test_private_key_jwt_assertion(make_app, auth_server, tmp_path, clock) -> None:
+    key = RSAKey.generate_key(2048, private=True)
+    pem = tmp_path / "client.pem"
+    pem.write_bytes(key.as_pem(private=True))
+    app = make_app(CLIENT_PRIVATE_KEY_PATH=str(pem), CLIENT_KEY_ID="client-kid-1")
+    client = app.test_client()
+    actions = LaunchActions(client, auth_server)
+    assert actions.ehr_launch().status_code == 302
+    assert actions.ehr_launch().status_code == 302
+
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks.status_code == 200
+    public = KeySet.import_key_set(jwks.get_json())
+    assert "d" not in jwks.get_json()["keys"][0]  # never the private part
+    jtis = set()
+    for request in auth_server.token_requests:
+        form = request["form"]
+        assert form["client_assertion_type"] == (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        assert "Authorization" not in request["headers"]
+        token = jwt.decode(form["client_assertion"], public, algorithms=["RS384"])
+        assert token.header["alg"] == "RS384"
+        assert token.header["kid"] == "client-kid-1"
+        claims = token.claims
+        assert claims["iss"] == claims["sub"] == CLIENT_ID
+        assert claims["aud"] == TOKEN_URL
+        assert claims["iat"] == int(clock())
+        assert 0 < claims["exp"] - claims["iat"] <= 300
+        jtis.add(claims["jti"])
+    assert len(jtis) == 2
+
+
+def test_jwks_is_404_without_a_key(client) -> None:
+    assert client.get("/.well-known/jwks.json").status_code == 404
+
+
+def test_launch_without_patient_goes_to_worklist(launcher, auth_server, client) -> None:
+    auth_server.token_extra = {}
+    done = launcher.ehr_launch()
+    assert done.headers["Location"] == "/worklist"
+    assert client.get("/_test/whoami").get_json()["patient"] is None
+
+
+def test_token_response_context_is_kept(launcher, auth_server, app, client) -> None:
+    auth_server.token_extra = {
+        "patient": PATIENT, "need_patient_banner": False, "intent": "reconcile-medications",
+        "smart_style_url": "https://ehr.example/style.json",
+        "fhirContext": [{"reference": "CarePlan/cp1"}, "junk"],
+    }
+    launcher.ehr_launch()
+    with client.session_transaction() as sess:
+        launch = LaunchContext.from_session(sess[LAUNCH_KEY])
+    assert launch.need_patient_banner is False
+    assert launch.intent == "reconcile-medications"
+    assert launch.smart_style_url == "https://ehr.example/style.json"
+    assert launch.fhir_context == ({"reference": "CarePlan/cp1"},)
+    assert launch.client_id == CLIENT_ID
+    assert launch.expires_at == int(START) + 300
+    assert launch.iss == ISS
+    assert "patient/Observation.cruds" in launch.scopes
+
+
+def test_unsafe_style_url_is_dropped(launcher, auth_server, client) -> None:
+    auth_server.token_extra = {"patient": PATIENT, "smart_style_url": "javascript:alert(1)"}
+    launcher.ehr_launch()
+    with client.session_transaction() as sess:
+        assert sess[LAUNCH_KEY]["smart_style_url"] is None
+
+
+def test_malformed_patient_id_is_refused(launcher, auth_server) -> None:
+    auth_server.token_extra = {"patient": "../Patient/p2"}
+    assert launcher.ehr_launch().status_code == 502
+
+
+def test_session_id_changes_at_sign_in(launcher, client) -> None:
+    launcher.start(iss=ISS, launch="l1")
+    before = client.get_cookie("fhir_rehab_session").value
+    launcher.ehr_launch()
+    assert client.get_cookie("fhir_rehab_session").value != before
