@@ -1,0 +1,25 @@
+import json
+
+import pytest
+
+from fhir_rehab.cli import main
+from fhir_rehab.services.seed import seed_demo_patients
+
+
+@pytest.fixture
+def seeded(fhir, run_tag):
+    """The four synthetic patients, fresh for this test (run tag in their identifiers)."""
+    return {s.key: s for s in seed_demo_patients(fhir, run=run_tag)}
+
+
+@pytest.fixture
+def cli(fhir_server, capsys):
+    """Run `fhir-rehab ... --json` in-process; returns (exit code, parsed stdout)."""
+
+    def run(*argv):
+        capsys.readouterr()
+        code = main([*argv, "--fhir-base", fhir_server.base_url, "--json"])
+        out = capsys.readouterr().out
+        return code, json.loads(out)
+
+    return run

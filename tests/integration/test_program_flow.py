@@ -1,0 +1,203 @@
+"""The issue's "done when", end to end against the real local FHIR server, through the CLI."""
+
+import threading
+
+import pytest
+
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.errors import StaleVersion
+from fhir_rehab.services.record import read_patient_record
+from tests.support.schema import schema_errors
+
+ALL_ABSENT = [arg for key in RED_FLAG_KEYS for arg in ("--absent", key)]
+
+
+def resolve(fhir, reference):
+    rtype, rid = reference.split("/")
+    return fhir.read(rtype, rid)
+
+
+def references_in(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            yield node["reference"]
+        for value in node.values():
+            yield from references_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from references_in(item)
+
+
+def test_screen_then_start_writes_a_valid_resolvable_program(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    code, out = cli("eligibility", "--patient", patient)
+    assert code == 0 and out["eligible"] and out["code"] == "M54.41"
+
+    code, screen = cli("screen", "--patient", patient, *ALL_ABSENT)
+    assert code == 0 and screen["positive"] is False
+    assert len(screen["written"]) == 9  # seven answers, the panel, Provenance
+
+    code, start = cli("start", "--patient", patient)
+    assert code == 0 and not start["alreadyStarted"]
+    written = start["written"]
+    tasks = [r for r in written if r.startswith("Task/")]
+    assert len(tasks) >= 4
+    assert sum(r.startswith("CarePlan/") for r in written) == 1
+    assert any(r.startswith("Provenance/") for r in written)
+
+    # Every resource written resolves, validates against the R4 schema, and so does every
+    # reference inside it (urn:uuid references were rewritten by the server).
+    for ref in screen["written"] + written:
+        resource = resolve(fhir, ref)
+        assert schema_errors(resource) == [], ref
+        for inner in references_in(resource):
+            assert not inner.startswith("urn:uuid:"), (ref, inner)
+            resolve(fhir, inner)
+
+    code, again = cli("start", "--patient", patient)
+    assert code == 0 and again["alreadyStarted"] and again["written"] == []
+    assert again["carePlan"] == start["carePlan"]
+
+    code, shown = cli("show", "--patient", patient)
+    state = shown["state"]
+    assert [s["status"] for s in state["stages"]] == ["ready", "draft", "draft", "draft", "draft"]
+    assert state["currentStage"] == 1 and len(state["currentExercises"]) >= 3
+    assert start["carePlan"] in shown["read"]
+
+
+def test_start_refused_for_a_patient_without_sciatica(cli, fhir, seeded):
+    patient = seeded["not-eligible"].patient_id
+    cli("screen", "--patient", patient, *ALL_ABSENT)
+    code, out = cli("start", "--patient", patient)
+    assert code == 1
+    assert "Not eligible" in out["error"] and out["written"] == []
+    assert fhir.search_all("CarePlan", {"patient": patient}) == []
+    assert fhir.search_all("Task", {"patient": patient}) == []
+
+
+def test_refuted_condition_is_not_eligible(cli, seeded):
+    code, out = cli("eligibility", "--patient", seeded["refuted"].patient_id)
+    assert code == 1 and "refuted" in out["reason"]
+
+
+def test_start_refused_without_a_screen(cli, fhir, seeded):
+    patient = seeded["eligible-snomed"].patient_id
+    code, out = cli("start", "--patient", patient)
+    assert code == 1 and "screen the patient first" in out["error"]
+    assert fhir.search_all("CarePlan", {"patient": patient}) == []
+
+
+def test_positive_screen_exit_3_and_urgent_review_task(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    absent = [a for k in RED_FLAG_KEYS if k != "bladder-bowel" for a in ("--absent", k)]
+    code, out = cli("screen", "--patient", patient, "--present", "bladder-bowel", *absent)
+    assert code == 3 and out["present"] == ["bladder-bowel"]
+    task = resolve(fhir, out["reviewTask"])
+    assert task["priority"] == "stat" and task["status"] == "requested"
+    code, start = cli("start", "--patient", patient)
+    assert code == 1 and "positive" in start["error"]
+
+
+def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    cli("screen", "--patient", patient, *ALL_ABSENT)
+    cli("start", "--patient", patient)
+    absent = [a for k in RED_FLAG_KEYS if k != "trauma" for a in ("--absent", k)]
+    code, out = cli("screen", "--patient", patient, "--present", "trauma", *absent)
+    assert code == 3
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    assert state.careplan_status == "on-hold"
+    assert {s.status for s in state.stages} == {"on-hold"}
+    assert all("Red flag present" in s.status_reason for s in state.stages)
+    assert state.review_task_ids
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--absent", "trauma"], "Unanswered red-flag questions"),
+    (["--present", "trauma", "--absent", "trauma"], "both present and absent"),
+])
+def test_incomplete_screen_is_a_usage_error_and_writes_nothing(cli, fhir, seeded, argv, message):
+    patient = seeded["eligible-icd10"].patient_id
+    code, out = cli("screen", "--patient", patient, *argv)
+    assert code == 2 and message in out["error"]
+    assert fhir.search_all("Observation", {"patient": patient}) == []
+
+
+def test_unknown_patient(cli):
+    code, out = cli("show", "--patient", "does-not-exist")
+    assert code == 2 and "not found" in out["error"]
+
+
+def test_resubmitted_screen_writes_nothing(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    first = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
+    second = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
+    assert len(first["written"]) == 9 and second["written"] == [] and second["repeated"]
+    assert len(fhir.search_all("Observation", {"patient": patient})) == 8
+
+
+def test_double_start_racing_makes_one_care_plan(cli, fhir, seeded, fhir_server):
+    patient = seeded["eligible-snomed"].patient_id
+    cli("screen", "--patient", patient, *ALL_ABSENT)
+    results, barrier = [], threading.Barrier(2)
+
+    def start():
+        barrier.wait()
+        results.append(svc.start_program(fhir, SCIATICA_PROGRAM, patient, Actor()))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2
+    assert len(fhir.search_all("CarePlan", {"patient": patient})) == 1
+    assert len(fhir.search_all("Task", {"patient": patient})) == len(SCIATICA_PROGRAM.stages)
+
+
+def test_two_writers_racing_on_one_task_one_wins(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    cli("screen", "--patient", patient, *ALL_ABSENT)
+    cli("start", "--patient", patient)
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    stage = state.current
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def complete():
+        barrier.wait()
+        try:
+            svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, Actor(),
+                               expected_version=stage.version)
+            outcomes.append("won")
+        except StaleVersion:
+            outcomes.append("stale")
+        except Exception as exc:  # the loser may also see the stage already completed
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("won") == 1
+    after = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    assert [s.status for s in after.stages][:2] == ["completed", "ready"]
+
+
+def test_stage_completion_readies_the_next_in_one_transaction(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    cli("screen", "--patient", patient, *ALL_ABSENT)
+    cli("start", "--patient", patient)
+    cli("pain", "--patient", patient, "--score", "5")
+    code, out = cli("complete-stage", "--patient", patient)
+    assert code == 0 and out["next"]
+    assert any("pain" in unmet for unmet in out["unmetCriteria"])
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    assert [s.status for s in state.stages][:3] == ["completed", "ready", "draft"]
+    goals = [fhir.read("Goal", g) for g in state.goal_ids]
+    assert sorted(g["lifecycleStatus"] for g in goals)[:2] == ["active", "completed"]
+    plan = fhir.read("CarePlan", state.careplan_id)
+    assert plan["activity"][0]["progress"][0]["text"].startswith("Stage 1")
