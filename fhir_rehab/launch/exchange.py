@@ -56,6 +56,11 @@ def exchange_code(pending: dict[str, Any], code: str, *, settings: LaunchSetting
         raise TokenExchangeFailed() from None
     finally:
         oauth.close()
+    try:
+        normalize_token(dict(response), now=clock())  # a usable Bearer token, checked first
+    except ValueError:
+        log.warning("token exchange failed: unusable token response")
+        raise TokenExchangeFailed() from None
     return dict(response)
 
 
