@@ -1,0 +1,120 @@
+"""Benchmark: HTTP requests and median latency of screen, start and show against the local server,
+beside a naive baseline that POSTs each resource separately and reads with one search per type.
+
+    python benchmarks/program_write.py [--patients 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.bundle import Transaction
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.sandbox.fhir_server import LocalFhirServer
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.record import read_patient_record
+from fhir_rehab.services.seed import seed_demo_patients
+
+ALL_ABSENT = {k: False for k in RED_FLAG_KEYS}
+
+
+def measure(client: FhirClient, fn: Callable[[], object]) -> tuple[int, float]:
+    before = client.request_count
+    t0 = time.perf_counter()
+    fn()
+    return client.request_count - before, (time.perf_counter() - t0) * 1000
+
+
+def naive_post_all(client: FhirClient, tx: Transaction) -> None:
+    """The baseline writer: every resource its own POST (no atomicity, no idempotency).
+    References between the new resources are dropped: a naive client would need extra PUTs."""
+    for entry in tx.bundle()["entry"]:
+        resource = {k: v for k, v in entry["resource"].items()}
+        for key in ("hasMember", "goal", "activity", "basedOn", "target", "focus",
+                    "reasonReference", "supportingInfo"):
+            resource.pop(key, None)
+        if resource["resourceType"] == "Provenance":
+            resource["target"] = [{"reference": f"Patient/{resource.get('id', 'x')}"}]
+        client.create(resource)
+
+
+def naive_show(client: FhirClient, patient: str) -> None:
+    for rtype, params in [("Patient", {"_id": patient}), ("Condition", {"patient": patient}),
+                          ("CarePlan", {"patient": patient}), ("Task", {"patient": patient}),
+                          ("Observation", {"patient": patient}),
+                          ("Provenance", {"patient": patient})]:
+        client.search_all(rtype, params)
+
+
+def run(patients: int) -> list[tuple[str, str, int, float]]:
+    rows: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    with LocalFhirServer() as server:
+        client = FhirClient(server.base_url)
+        for i in range(patients):
+            seed = seed_demo_patients(client, run=f"bench-{i}")
+            app_patient, naive_patient = seed[0].patient_id, seed[1].patient_id
+            sid = str(uuid.uuid4())
+            rows.setdefault(("screen", "fhir-rehab"), []).append(measure(client, lambda: (
+                svc.record_screen(client, SCIATICA_PROGRAM, app_patient, ALL_ABSENT, Actor(), sid))))
+            rows.setdefault(("start", "fhir-rehab"), []).append(measure(client, lambda: (
+                svc.start_program(client, SCIATICA_PROGRAM, app_patient, Actor()))))
+            rows.setdefault(("show", "fhir-rehab"), []).append(measure(client, lambda: (
+                read_patient_record(client, app_patient).state(SCIATICA_PROGRAM))))
+            # Baseline: same resources, one POST each; show by one search per type.
+            svc.record_screen(client, SCIATICA_PROGRAM, naive_patient, ALL_ABSENT, Actor(),
+                              str(uuid.uuid4()))
+            screen_tx, start_tx = _capture(client, naive_patient)
+            rows.setdefault(("screen", "naive"), []).append(
+                measure(client, lambda: naive_post_all(client, screen_tx)))
+            rows.setdefault(("start", "naive"), []).append(measure(client, lambda: (
+                naive_show(client, naive_patient), naive_post_all(client, start_tx))))
+            rows.setdefault(("show", "naive"), []).append(
+                measure(client, lambda: naive_show(client, naive_patient)))
+    return [(op, who, int(statistics.median(r for r, _ in v)), statistics.median(t for _, t in v))
+            for (op, who), v in rows.items()]
+
+
+def _capture(client: FhirClient, patient: str) -> tuple[Transaction, Transaction]:
+    """The transactions the app would send, captured instead of committed."""
+    captured: list[Transaction] = []
+    original = svc._commit
+
+    def keep(_client: FhirClient, tx: Transaction) -> svc.WriteResult:
+        captured.append(tx)
+        return svc.WriteResult(())
+
+    svc._commit = keep  # type: ignore[assignment]
+    try:
+        svc.record_screen(client, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4()))
+        try:
+            svc.start_program(client, SCIATICA_PROGRAM, patient, Actor())
+        except Exception:  # noqa: BLE001 - read-back after a captured (uncommitted) start
+            pass
+    finally:
+        svc._commit = original  # type: ignore[assignment]
+    return captured[0], captured[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=15)
+    args = parser.parse_args()
+    rows = run(args.patients)
+    print(f"sekmet-fhir 0.1.1 on loopback, {args.patients} patients per cell, medians")
+    print(f"{'operation':<10} {'client':<11} {'HTTP requests':>13} {'median ms':>10}")
+    for op in ("screen", "start", "show"):
+        for who in ("fhir-rehab", "naive"):
+            for o, w, requests_, ms in rows:
+                if (o, w) == (op, who):
+                    print(f"{op:<10} {who:<11} {requests_:>13} {ms:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
