@@ -126,6 +126,30 @@ class SmartLaunch:
             raise InvalidGrantError("The authorization code is invalid (simulated fault).")
 
 
+class TokenContext:
+    """Grant extension: the SMART launch context beside the access token (App Launch 2.0 5.5)."""
+
+    def __init__(self, style_url: str) -> None:
+        self.style_url = style_url
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_create_token_response", self.add_context)
+
+    def add_context(self, grant: Any, result: Any) -> None:
+        _, token, _ = result
+        source = grant.request.authorization_code or grant.request.refresh_token
+        context: LaunchContext = source.context
+        if context.patient_id:
+            token["patient"] = context.patient_id
+        if context.encounter_id:
+            token["encounter"] = context.encounter_id
+        if context.intent:
+            token["intent"] = context.intent
+        token["need_patient_banner"] = True
+        token["smart_style_url"] = self.style_url
+        token["fhirContext"] = [dict(item) for item in context.fhir_context]
+
+
 class SandboxOpenIDCode(OpenIDCode):
     """OpenID Connect for the code grant: an RS256 id_token with the SMART `fhirUser` claim."""
 

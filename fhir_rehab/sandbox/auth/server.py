@@ -21,6 +21,7 @@ from fhir_rehab.sandbox.auth.grants import (
     SandboxOpenIDCode,
     SandboxRefreshGrant,
     SmartLaunch,
+    TokenContext,
 )
 from fhir_rehab.sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
 from fhir_rehab.sandbox.auth.scopes import split_scopes, wants_refresh_token
@@ -96,10 +97,11 @@ class SandboxRuntime:
     def create(cls, settings: SandboxSettings) -> SandboxRuntime:
         store = SandboxStore(settings.clients)
         server = SandboxAuthorizationServer(settings, store)
+        context = TokenContext(f"{settings.public_url}/auth/smart-style.json")
         server.register_grant(SandboxCodeGrant, [
             S256CodeChallenge(required=True), SmartLaunch(settings.fhir_base, store),
-            SandboxOpenIDCode(settings, store)])
-        server.register_grant(SandboxRefreshGrant)
+            SandboxOpenIDCode(settings, store), context])
+        server.register_grant(SandboxRefreshGrant, [context])
         resources = ResourceProtector()
         resources.register_token_validator(SandboxBearerValidator(store))
         runtime = cls(settings, store, server, resources)
@@ -124,9 +126,6 @@ class SandboxRuntime:
     def jwks_url(self) -> str:
         return f"{self.settings.public_url}/auth/jwks"
 
-    @property
-    def style_url(self) -> str:
-        return f"{self.settings.public_url}/auth/smart-style.json"
 
     # -- the backing FHIR server and the EHR user ----------------------------------------
     def backing_client(self) -> FhirClient:
