@@ -168,7 +168,7 @@ def is_patient_reference(value: Any, patient_id: str, base_url: str = "") -> boo
     if base_url and ref.startswith(base_url.rstrip("/") + "/"):
         ref = ref[len(base_url.rstrip("/")) + 1:]
     match = re.fullmatch(r"Patient/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?", ref)
-    return bool(match) and match.group(1) == patient_id
+    return match is not None and match.group(1) == patient_id
 
 
 def check_patch(operations: Any) -> None:

@@ -77,11 +77,12 @@ def verify_id_token(response: dict[str, Any], pending: dict[str, Any], *,
     if not isinstance(id_token, str) or not pending.get("jwks_uri"):
         raise IdTokenInvalid()
     kid = token_kid(id_token)
-    fetch = {"now": now, "ttl": settings.discovery_ttl, "http": http,
-             "timeout": settings.http_timeout}
-    jwks = jwks_cache.get(pending["jwks_uri"], **fetch)
-    if not has_kid(jwks, kid):  # the server may have rotated its keys since we cached them
-        jwks = jwks_cache.get(pending["jwks_uri"], force=True, **fetch)
+    jwks: dict[str, Any] = {}
+    for force in (False, True):
+        jwks = jwks_cache.get(pending["jwks_uri"], now=now, ttl=settings.discovery_ttl,
+                              http=http, timeout=settings.http_timeout, force=force)
+        if has_kid(jwks, kid):
+            break  # else the server may have rotated its keys since we cached them: refetch
     return validate_id_token(id_token, jwks, issuer=pending["issuer"],
                              client_id=settings.client_id, nonce=pending["nonce"], now=now)
 

@@ -46,7 +46,8 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
 @functools.lru_cache(maxsize=8)
 def load_client_key(path: str, key_id: str | None) -> RSAKey:
     """The app's RSA private key (PEM) for private_key_jwt."""
-    parameters = {"kid": key_id, "alg": CLIENT_ASSERTION_ALG, "use": "sig"} if key_id else None
+    parameters: Any = {"kid": key_id, "alg": CLIENT_ASSERTION_ALG, "use": "sig"} if key_id \
+        else None
     return RSAKey.import_key(Path(path).read_bytes(), parameters=parameters)
 
 

@@ -35,7 +35,7 @@ MAX_LAUNCH_PARAM = 2048
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    init_launch(state.app)
+    init_launch(state.app)  # type: ignore[arg-type]  # the app is a Flask app
 
 
 @bp.app_context_processor
