@@ -1,0 +1,1 @@
+"""Web layer: Flask blueprints, one per audience (clinician, coordinator)."""

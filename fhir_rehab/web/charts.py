@@ -1,0 +1,56 @@
+"""Server-side SVG charts the app draws itself (no CDN, no third-party files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+from fhir_rehab.program.progression import PainScore
+
+WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 560, 200, 36, 12, 12, 28
+
+
+def pain_chart_svg(scores: Sequence[PainScore], title: str = "Pain score trend (0-10)") -> Markup:
+    """A line chart of pain scores over time, with a text alternative for screen readers.
+
+    >>> "No pain scores" in pain_chart_svg([])
+    True
+    """
+    if not scores:
+        return Markup('<p class="chart-empty">No pain scores recorded yet.</p>')  # noqa: S704 - constant
+    ordered = sorted(scores, key=lambda s: s.when)
+    first, last = ordered[0].when, ordered[-1].when
+    span = max((last - first).total_seconds(), 1.0)
+    plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+
+    def x(score: PainScore) -> float:
+        if len(ordered) == 1:
+            return PAD_L + plot_w / 2
+        return PAD_L + plot_w * (score.when - first).total_seconds() / span
+
+    def y(value: int) -> float:
+        return PAD_T + plot_h * (10 - value) / 10
+
+    summary = ", ".join(f"{s.when:%d %b}: {s.value}" for s in ordered[-12:])
+    parts = [
+        f'<svg class="chart" role="img" aria-labelledby="pain-title pain-desc" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="pain-title">{escape(title)}</title>',
+        f'<desc id="pain-desc">{len(ordered)} scores. {escape(summary)}</desc>',
+    ]
+    for value in (0, 2, 4, 6, 8, 10):
+        parts.append(f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" '
+                     f'y2="{y(value):.1f}" stroke="#d5dbe1" stroke-width="1"/>')
+        parts.append(f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end" fill="#555f6b">{value}</text>')
+    points = " ".join(f"{x(s):.1f},{y(s.value):.1f}" for s in ordered)
+    parts.append(f'<polyline points="{points}" fill="none" stroke="#0b5cad" stroke-width="2"/>')
+    for s in ordered:
+        parts.append(f'<circle cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
+                     f'<title>{escape(f"{s.when:%d %b %Y %H:%M}: {s.value}/10")}</title></circle>')
+    for s, anchor in ((ordered[0], "start"), (ordered[-1], "end")):
+        parts.append(f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
+                     f'fill="#555f6b">{s.when:%d %b}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above

@@ -1,0 +1,180 @@
+"""The clinician's pages (EHR launch with a patient): eligibility, screen, start, program."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
+from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.program.progression import check_progression
+from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.web.charts import pain_chart_svg
+
+bp = Blueprint("clinician", __name__, url_prefix="/patient")
+PROGRAM = SCIATICA_PROGRAM
+
+
+def _launch() -> LaunchContext:
+    launch = current_launch()
+    if launch is None or not launch.patient_id:
+        raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
+    return launch
+
+
+def _actor(launch: LaunchContext) -> Actor:
+    return Actor(reference=launch.fhir_user, display=launch.fhir_user or "fhir-rehab user")
+
+
+def _record() -> tuple[LaunchContext, Any, PatientRecord]:
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    return launch, client, read_patient_record(client, launch.patient_id or "")
+
+
+def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, patient=record.patient, program=PROGRAM, **context), status
+
+
+@bp.get("")
+@require_launch
+def overview() -> Any:
+    _, _, record = _record()
+    state = record.state(PROGRAM)
+    return _page("clinician/overview.html", record, eligibility=svc.check_eligibility(record),
+                 state=state)
+
+
+@bp.get("/screen")
+@require_launch
+def screen_form() -> Any:
+    _, _, record = _record()
+    return _page("clinician/screen.html", record, flags=RED_FLAGS, answers={}, errors=[],
+                 submission_id=str(uuid.uuid4()))
+
+
+def _parse_answers(form: Any) -> dict[str, bool]:
+    answers = {}
+    for flag in RED_FLAGS:
+        value = form.get(flag.key)
+        if value in {"present", "absent"}:
+            answers[flag.key] = value == "present"
+    return answers
+
+
+@bp.post("/screen")
+@require_launch
+def screen_submit() -> Any:
+    launch, client, record = _record()
+    answers = _parse_answers(request.form)
+    submission_id = request.form.get("submission_id") or str(uuid.uuid4())
+    try:
+        screen_red_flags(answers)
+    except IncompleteScreen:
+        missing = [f for f in RED_FLAGS if f.key not in answers]
+        return _page("clinician/screen.html", record, status=400, flags=RED_FLAGS,
+                     answers=answers, submission_id=submission_id,
+                     errors=[f"Answer: {f.question}" for f in missing])
+    result = svc.record_screen(client, PROGRAM, launch.patient_id or "", answers, _actor(launch),
+                               submission_id)
+    if result.repeated:
+        flash("This screen was already recorded.", "info")
+    if result.outcome.positive:
+        return _page("clinician/screen_positive.html", record, outcome=result.outcome,
+                     review_task=result.review_task)
+    flash("Red-flag screen recorded: no red flags present.", "info")
+    return redirect(url_for("clinician.overview"))
+
+
+@bp.post("/start")
+@require_launch
+def start() -> Response:
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    try:
+        result = svc.start_program(client, PROGRAM, launch.patient_id or "", _actor(launch),
+                                   max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"])
+    except ProgramRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("clinician.overview"))
+    flash("The program was already running." if result.already_started
+          else "Program started: stage 1 is ready.", "info")
+    return redirect(url_for("clinician.program"))
+
+
+@bp.get("/program")
+@require_launch
+def program() -> Any:
+    _, _, record = _record()
+    state = record.state(PROGRAM)
+    if not state.started:
+        flash("No program yet for this patient.", "info")
+        return redirect(url_for("clinician.overview"))
+    current = state.current
+    check = (check_progression(current.stage, state.pain, current.started, svc.utcnow())
+             if current else None)
+    return _page("clinician/program.html", record, state=state, current=current, check=check,
+                 chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()))
+
+
+@bp.post("/pain")
+@require_launch
+def pain() -> Response:
+    launch, client, record = _record()
+    try:
+        score = int(request.form.get("score", ""))
+        if not 0 <= score <= 10:
+            raise ValueError
+    except ValueError:
+        flash("Pain score must be a whole number from 0 to 10.", "error")
+        return redirect(url_for("clinician.program"))
+    state = record.state(PROGRAM)
+    result = svc.record_pain(client, launch.patient_id or "", score, _actor(launch),
+                             request.form.get("submission_id") or str(uuid.uuid4()),
+                             state.careplan_id)
+    flash(f"Pain {score}/10 recorded." if result.created else "That score was already recorded.",
+          "info")
+    return redirect(url_for("clinician.program"))
+
+
+@bp.post("/stage/complete")
+@require_launch
+def complete_stage() -> Response:
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    try:
+        result = svc.complete_stage(client, PROGRAM, launch.patient_id or "",
+                                    request.form.get("task_id", ""), _actor(launch),
+                                    expected_version=request.form.get("version") or None)
+    except StaleVersion:
+        flash("Someone else changed this stage since you opened the page. This is its current "
+              "state; nothing you entered was lost.", "error")
+        return redirect(url_for("clinician.program"))
+    except StageRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("clinician.program"))
+    message = "Stage completed." + (" The next stage is ready." if result.next_task
+                                    else " The program is complete.")
+    if result.check.unmet:
+        message += " Criteria not yet met were noted on the plan: " + "; ".join(result.check.unmet)
+    flash(message, "info")
+    return redirect(url_for("clinician.program"))
+
+
+@bp.get("/program/sheet")
+@require_launch
+def sheet() -> Any:
+    _, _, record = _record()
+    state = record.state(PROGRAM)
+    if state.current is None:
+        flash("There is no current stage to print.", "info")
+        return redirect(url_for("clinician.overview"))
+    return _page("clinician/sheet.html", record, state=state, current=state.current)
