@@ -93,12 +93,15 @@ def classify_entry(entry: dict[str, Any], base: str) -> Interaction:
     >>> classify_entry({"request": {"method": "GET", "url": "http://x/fhir/Task?for=1"}},
     ...                "http://x/fhir").params
     (('for', '1'),)
+    >>> classify_entry({"request": {"method": "GET", "url": "Task?identifier=https://a|b"}},
+    ...                "http://x/fhir").params
+    (('identifier', 'https://a|b'),)
     """
     request = entry.get("request") or {}
     url = str(request.get("url") or "")
     if url.startswith(base.rstrip("/") + "/"):
         url = url[len(base.rstrip("/")) + 1:]
-    elif "://" in url:
+    elif "://" in url.split("?")[0]:  # a query may carry URLs (token systems): not a target
         raise AccessDenied("A Bundle entry points outside this FHIR server.")
     parts = urlsplit(url)
     params = parse_qsl(parts.query, keep_blank_values=True)
