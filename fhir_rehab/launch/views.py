@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.launch.authorize import begin_authorization, remember_pending, take_pending
 from fhir_rehab.launch.context import current_launch
-from fhir_rehab.launch.errors import BadLaunchRequest, UnknownIssuer
+from fhir_rehab.launch.errors import BadLaunchRequest, StateMismatch, UnknownIssuer
 from fhir_rehab.launch.exchange import (
     build_launch,
     exchange_code,
@@ -81,7 +81,7 @@ def callback() -> Response:
     runtime = get_runtime(current_app)
     now = runtime.clock()
     # The state is consumed before anything else, so a replayed callback always fails.
-    pending, remaining = _consume_state(request.args.get("state"), now=now)
+    pending = _consume_state(request.args.get("state"), now=now)
     if request.args.get("error") is not None:
         raise_for_authorization_error(request.args.get("error", ""))
     code = request.args.get("code")
@@ -113,18 +113,18 @@ def jwks() -> Response:
     return response
 
 
-def _consume_state(state: str | None, *, now: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    pending_by_state = session.get(PENDING_KEY)
+def _consume_state(state: str | None, *, now: float) -> dict[str, Any]:
+    """The in-flight authorization for `state`, removed from the session (single use)."""
     try:
-        entry, remaining = take_pending(pending_by_state, state, now=now)
-    except Exception:
+        entry, remaining = take_pending(session.get(PENDING_KEY), state, now=now)
+    except StateMismatch:
         log.warning("launch callback refused: state %s", "missing" if not state else "unknown")
         raise
     if remaining:
         session[PENDING_KEY] = remaining
     else:
         session.pop(PENDING_KEY, None)
-    return entry, remaining
+    return entry
 
 
 def _redirect_uri(settings: LaunchSettings) -> str:

@@ -46,6 +46,7 @@ def app(make_app):
         raise error
 
     app.add_url_rule("/_test/raise/<kind>", view_func=raiser)
+    app.add_url_rule("/_test/form", "form", view_func=lambda: "saved", methods=["POST"])
     return app
 
 
@@ -120,7 +121,7 @@ def test_405_keeps_the_allow_header(client) -> None:
 
 
 def test_routing_redirects_are_not_errors(app, client) -> None:
-    app.add_url_rule("/_test/slash/", view_func=lambda: "ok")
+    app.add_url_rule("/_test/slash/", "slash", view_func=lambda: "ok")
     response = client.get("/_test/slash")
     assert response.status_code in (301, 308)
 
@@ -144,3 +145,9 @@ def test_standalone_link_only_with_default_iss(make_app) -> None:
     app = make_app(DEFAULT_ISS="https://ehr.example/fhir/r4")
     body = app.test_client().get("/_test/whoami").get_data(as_text=True)
     assert 'href="/launch"' in body
+
+
+def test_csrf_failure_is_a_friendly_400(client) -> None:
+    response = client.post("/_test/form", data={"x": "1"}, headers={"Accept": "text/html"})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
