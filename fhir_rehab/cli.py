@@ -235,7 +235,25 @@ def build_parser() -> argparse.ArgumentParser:
                fhir=False)
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
     demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=30)
+    _add_server_commands(sub)
     return parser
+
+
+def _add_server_commands(sub: Any) -> None:
+    """`sandbox` (local EHR + FHIR server + app) and `serve` (gunicorn), imported lazily."""
+    from fhir_rehab import serve
+    from fhir_rehab.sandbox import command as sandbox_command
+
+    sandbox = sub.add_parser("sandbox", help="the local sandbox EHR, FHIR server and app",
+                             description="Start the local FHIR server, seed synthetic patients, "
+                                         "start the sandbox EHR and the app; Ctrl-C stops all.")
+    sandbox_command.add_arguments(sandbox)
+    sandbox.set_defaults(handler=lambda args, out: sandbox_command.run(args))
+    server = sub.add_parser("serve", help="run the app under gunicorn (production)",
+                            description="Run the app under gunicorn; configure it with the "
+                                        "FHIR_REHAB_* environment variables (see README).")
+    serve.add_arguments(server)
+    server.set_defaults(handler=lambda args, out: serve.run(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
