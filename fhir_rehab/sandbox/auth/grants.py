@@ -204,7 +204,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         registration = client.registration
         jwks = registration.jwks or fetch_jwks(registration.jwks_uri, self.timeout)
         try:
-            return KeySet.import_key_set(jwks)
+            return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError):
             raise InvalidClientError(description="The client's JWKS is not usable.") from None
 

@@ -71,7 +71,9 @@ class SandboxStore:
             if record is None or record.client_id != client_id:
                 return None
             if record.used:
-                for token in [*self._access.values(), *self._refresh.values()]:
+                issued: list[AccessToken | RefreshGrant] = [*self._access.values(),
+                                                            *self._refresh.values()]
+                for token in issued:
                     if token.code == code:
                         token.revoked = True
                 return None
