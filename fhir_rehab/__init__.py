@@ -45,7 +45,8 @@ def register_extensions(app: Flask) -> None:
         app.config["SESSION_TYPE"] = "cachelib"
         app.config["SESSION_CACHELIB"] = FileSystemCache(session_dir, threshold=10_000)
     app.config.setdefault("SESSION_PERMANENT", True)
-    app.config["SESSION_USE_SIGNER"] = True
+    # No SESSION_USE_SIGNER: deprecated in flask-session 0.8, whose session ids are already
+    # 256-bit random values (secrets.token_urlsafe) that cannot be guessed.
     session_store.init_app(app)
     csrf.init_app(app)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -195,11 +194,7 @@ def make_app(tmp_path: Any, clock: FakeClock) -> Callable[..., Flask]:
         config = {"TESTING": True, "SECRET_KEY": "test",
                   "SESSION_DIR": str(tmp_path / f"sessions-{next(counter)}"),
                   "ISS_ALLOWLIST": [ISS + "/"], "CLIENT_ID": CLIENT_ID, **overrides}
-        with warnings.catch_warnings():
-            # flask-session 0.8 deprecates SESSION_USE_SIGNER, which create_app sets.
-            warnings.filterwarnings("ignore", "The 'use_signer' option is deprecated",
-                                    DeprecationWarning)
-            app = create_app(config)
+        app = create_app(config)
         get_runtime(app).clock = clock
         add_test_views(app)
         return app

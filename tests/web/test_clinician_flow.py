@@ -1,0 +1,112 @@
+"""The clinician's whole job over real HTTP: EHR launch, eligibility, screen, start, follow."""
+
+import html
+
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from tests.web.conftest import CSRF, SUBMISSION
+
+ALL_ABSENT = {key: "absent" for key in RED_FLAG_KEYS}
+
+
+def test_launch_screen_start_pain_complete_and_print(browser, stack):
+    page = browser.launch("eligible-icd10")
+    assert page.status_code == 200 and page.url.endswith("/patient")
+    assert "Eligible." in page.text and "M54.41" in page.text
+    assert "Alex" in page.text  # patient banner (the sandbox asks for one)
+
+    incomplete = browser.post_form("/patient/screen", "/patient/screen", {"trauma": "absent"})
+    assert incomplete.status_code == 400
+    assert "Every question needs an answer" in incomplete.text
+    assert 'value="absent" required checked' in incomplete.text  # the given answer is kept
+
+    screened = browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    assert screened.status_code == 200
+    assert "no red flags present" in screened.text
+
+    overview = browser.get("/patient").text
+    token = CSRF.search(overview).group(1)
+    started = browser.http.post(f"{stack.app_url}/patient/start", data={"csrf_token": token})
+    assert started.url.endswith("/patient/program")
+    assert "Program started" in started.text
+    assert "Stage 1: Assessment and pain control" in started.text
+    assert "Seated sciatic nerve glide" in started.text and "twice a day" in started.text
+
+    again = browser.http.post(f"{stack.app_url}/patient/start", data={"csrf_token": token})
+    assert "already running" in again.text  # a double click starts nothing twice
+
+    pained = browser.post_form("/patient/program", "/patient/pain", {"score": "6"})
+    assert "Pain 6/10 recorded" in pained.text
+    assert "<svg" in pained.text and "6/10" in pained.text
+
+    bad = browser.post_form("/patient/program", "/patient/pain", {"score": "eleven"})
+    assert "whole number from 0 to 10" in bad.text
+
+    program = browser.get("/patient/program").text
+    task_id = program.split('name="task_id" value="')[1].split('"')[0]
+    version = program.split('name="version" value="')[1].split('"')[0]
+    done = browser.post_form("/patient/program", "/patient/stage/complete",
+                             {"task_id": task_id, "version": version})
+    assert "Stage completed. The next stage is ready." in html.unescape(done.text)
+    assert "Stage 2: Restoring mobility" in done.text
+
+    stale = browser.post_form("/patient/program", "/patient/stage/complete",
+                              {"task_id": task_id, "version": version})
+    assert "not the current stage" in stale.text
+
+    sheet = browser.get("/patient/program/sheet")
+    assert sheet.status_code == 200
+    assert "Your home exercises" in sheet.text and "Prone press-ups" in sheet.text
+
+
+def test_positive_screen_shows_advice_and_refuses_start(browser):
+    browser.launch("eligible-snomed")
+    answers = {**ALL_ABSENT, "saddle-anaesthesia": "present"}
+    result = browser.post_form("/patient/screen", "/patient/screen", answers)
+    assert "Red flag present: urgent medical review" in result.text
+    assert "emergency department" in result.text
+    refused = browser.post_form("/patient", "/patient/start", {})
+    assert "red-flag screen is positive" in refused.text
+
+
+def test_not_eligible_patient_sees_why_and_start_is_refused(browser):
+    page = browser.launch("not-eligible")
+    assert "Not eligible." in page.text and "no code in the sciatica value set" in page.text
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    refused = browser.post_form("/patient", "/patient/start", {})
+    assert "Not eligible" in refused.text
+    assert refused.url.endswith("/patient")
+
+
+def test_double_submitted_screen_is_recorded_once(browser, stack):
+    browser.launch("refuted")
+    form = browser.get("/patient/screen").text
+
+    data = {"csrf_token": CSRF.search(form).group(1),
+            "submission_id": SUBMISSION.search(form).group(1), **ALL_ABSENT}
+    first = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
+    second = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
+    assert "no red flags present" in first.text
+    assert "already recorded" in second.text
+
+
+def test_forms_need_the_csrf_token(browser, stack):
+    browser.launch("eligible-icd10")
+    response = browser.http.post(f"{stack.app_url}/patient/start", data={}, timeout=30)
+    assert response.status_code == 400
+    assert "form expired" in response.text
+
+
+def test_pages_need_a_launch(stack):
+    import requests
+
+    response = requests.get(f"{stack.app_url}/patient", timeout=30)
+    assert response.status_code == 401
+    assert "launch" in response.text.lower()
+
+
+def test_no_token_in_cookies_or_pages(browser):
+    page = browser.launch("eligible-icd10")
+    for cookie in browser.http.cookies:
+        assert len(cookie.value) < 200
+    for text in (page.text, browser.get("/patient/program").text):
+        assert "access_token" not in text and "Bearer" not in text
