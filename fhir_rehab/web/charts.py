@@ -49,7 +49,10 @@ def pain_chart_svg(scores: Sequence[PainScore], title: str = "Pain score trend (
     for s in ordered:
         parts.append(f'<circle cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
                      f'<title>{escape(f"{s.when:%d %b %Y %H:%M}: {s.value}/10")}</title></circle>')
-    for s, anchor in ((ordered[0], "start"), (ordered[-1], "end")):
+    labels = [(ordered[0], "start" if len(ordered) > 1 else "middle")]
+    if x(ordered[-1]) - x(ordered[0]) > 80:  # room for a second date label
+        labels.append((ordered[-1], "end"))
+    for s, anchor in labels:
         parts.append(f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
                      f'fill="#555f6b">{s.when:%d %b}</text>')
     parts.append("</svg>")

@@ -1,0 +1,63 @@
+"""A clinician in Chromium: launch from the sandbox EHR, consent, screen, start, pain, stage 1."""
+
+import pytest
+
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.sandbox.runner import SandboxStack
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with SandboxStack(auto_approve=False) as running:
+        yield running
+
+
+def test_clinician_journey(page, stack, artifacts):
+    page.goto(stack.ehr_url)
+    page.screenshot(path=artifacts / "01-ehr.png", full_page=True)
+    page.get_by_role("button", name="Launch for Alex Morgan").click()
+
+    page.get_by_role("button", name="Approve").click()  # the sandbox's consent page
+    page.wait_for_url("**/patient")
+    assert page.get_by_text("Eligible.").is_visible()
+    page.screenshot(path=artifacts / "02-overview.png", full_page=True)
+
+    page.get_by_role("link", name="Screen red flags").click()
+    for key in RED_FLAG_KEYS:
+        page.locator(f"#q-{key} input[value=absent]").check()
+    page.screenshot(path=artifacts / "03-screen.png", full_page=True)
+    page.get_by_role("button", name="Record screen").click()
+    assert page.get_by_text("no red flags present").is_visible()
+
+    page.get_by_role("button", name="Start the program").click()
+    page.wait_for_url("**/patient/program")
+    assert page.get_by_role("heading", name="Stage 1: Assessment and pain control").is_visible()
+
+    page.get_by_label("Pain now").fill("5")
+    page.get_by_role("button", name="Record pain").click()
+    assert page.get_by_text("Pain 5/10 recorded.").is_visible()
+    assert page.locator("svg.chart circle").count() == 1
+    page.screenshot(path=artifacts / "04-program.png", full_page=True)
+
+    page.get_by_role("button", name="Complete stage 1").click()
+    assert page.get_by_text("The next stage is ready").is_visible()
+    assert page.get_by_role("heading", name="Stage 2: Restoring mobility").is_visible()
+    stages = page.locator("ol.stages li")
+    assert "completed" in stages.nth(0).inner_text()
+    assert "ready" in stages.nth(1).inner_text()
+    page.screenshot(path=artifacts / "05-stage-2.png", full_page=True)
+
+    page.get_by_role("link", name="Print the home exercise sheet").click()
+    assert page.get_by_role("heading", name="Your home exercises").is_visible()
+    page.screenshot(path=artifacts / "06-sheet.png", full_page=True)
+
+
+def test_keyboard_reaches_the_screen_form(page, stack):
+    page.goto(stack.ehr_url)
+    page.get_by_role("button", name="Launch for Sam Okafor").click()
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url("**/patient")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
