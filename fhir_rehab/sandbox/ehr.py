@@ -63,6 +63,15 @@ def find_patient(client: FhirClient, patient_id: str) -> PatientSummary | None:
         return None
 
 
+def with_query(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` added to its query string.
+
+    >>> with_query("http://app/launch?tenant=a", {"iss": "http://ehr/fhir"})
+    'http://app/launch?tenant=a&iss=http%3A%2F%2Fehr%2Ffhir'
+    """
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
 def render_page_error(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("sandbox/error.html", title=title, message=message), status
 
@@ -77,8 +86,7 @@ def home() -> str | tuple[str, int]:
         return render_page_error(502, "FHIR server unavailable",
                                  "The EHR's FHIR server is not answering. Try again shortly.")
     app_url = runtime.settings.app_launch_url
-    coordinator_url = (f"{app_url}?{urlencode({'iss': runtime.settings.fhir_base})}"
-                       if app_url else None)
+    coordinator_url = with_query(app_url, {"iss": runtime.settings.fhir_base}) if app_url else None
     faults = [(NO_FAULT, "none")] + [(f.value, f"{f.value}: {d}") for f, d in DESCRIPTIONS.items()]
     return render_template("sandbox/ehr.html", patients=patients, faults=faults,
                            coordinator_url=coordinator_url, fhir_base=runtime.settings.fhir_base)
@@ -103,5 +111,5 @@ def launch() -> Response | tuple[str, int]:
         return render_page_error(409, "No app configured",
                                  "This sandbox has no app launch URL to send you to.")
     record = runtime.store.create_launch(LaunchContext(patient_id=patient.id, fault=fault))
-    query = urlencode({"iss": runtime.settings.fhir_base, "launch": record.launch_id})
-    return redirect(f"{runtime.settings.app_launch_url}?{query}", code=302)
+    params = {"iss": runtime.settings.fhir_base, "launch": record.launch_id}
+    return redirect(with_query(runtime.settings.app_launch_url, params), code=302)
