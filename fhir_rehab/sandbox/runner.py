@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,8 +257,4 @@ class SandboxStack:
                   "SECRET_KEY": secrets.token_hex(32),
                   "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
                   **auth_config, **self._app_config}
-        with warnings.catch_warnings():
-            # flask-session 0.8 deprecates SESSION_USE_SIGNER, which create_app sets.
-            warnings.filterwarnings("ignore", "The 'use_signer' option is deprecated",
-                                    DeprecationWarning)
-            return create_app(config)
+        return create_app(config)

@@ -81,7 +81,7 @@ def seed_demo_patients(client: FhirClient, run: str = "demo") -> list[SeededPati
     written = read_transaction_response(bundle, client.transaction(bundle))
     out = []
     for index, spec in enumerate(SEEDS):
-        patient, condition = written[2 * index], written[2 * index + 1]
-        out.append(SeededPatient(spec.key, patient.id, condition.id,
+        patient_row, condition_row = written[2 * index], written[2 * index + 1]
+        out.append(SeededPatient(spec.key, patient_row.id, condition_row.id,
                                  f"{spec.given} {spec.family}", spec.note))
     return out
