@@ -29,7 +29,6 @@ DEFAULTS: dict[str, Any] = {
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
     "SCREEN_MAX_AGE_DAYS": 30,
-    "PRACTITIONER_REFERENCE": None,  # who the CLI writes as, e.g. Practitioner/123
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator
