@@ -19,6 +19,7 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
 from fhir_rehab.services.record import read_patient_record
+from fhir_rehab.services.publish import publish_definitions
 from fhir_rehab.services.seed import seed_demo_patients
 from fhir_rehab.services.summary import describe_state
 
@@ -174,6 +175,14 @@ def cmd_seed(args: argparse.Namespace, out: Output) -> int:
     return out.finish(EXIT_OK, client, written)
 
 
+def cmd_publish(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    written = publish_definitions(client, SCIATICA_PROGRAM)
+    out.data["program"] = SCIATICA_PROGRAM.canonical
+    out.say(f"Published {SCIATICA_PROGRAM.canonical}: {len(written)} definitions")
+    return out.finish(EXIT_OK, client, [w.ref for w in written])
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Start a local FHIR server, seed it, and run the program for the ICD-10-CM patient."""
     from fhir_rehab.sandbox.fhir_server import LocalFhirServer
@@ -231,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
     seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")
+    add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions",
+        patient=False)
     demo = add("demo", cmd_demo, "local FHIR server + seed + program run", patient=False,
                fhir=False)
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")

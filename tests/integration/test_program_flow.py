@@ -201,3 +201,16 @@ def test_stage_completion_readies_the_next_in_one_transaction(cli, fhir, seeded)
     assert sorted(g["lifecycleStatus"] for g in goals)[:2] == ["active", "completed"]
     plan = fhir.read("CarePlan", state.careplan_id)
     assert plan["activity"][0]["progress"][0]["text"].startswith("Stage 1")
+
+
+def test_publish_definitions_is_idempotent_and_valid(cli, fhir):
+    code, first = cli("publish")
+    assert code == 0
+    assert first["written"][0].startswith("PlanDefinition/")
+    assert len(first["written"]) == 1 + 5 + sum(len(s.exercises) for s in SCIATICA_PROGRAM.stages)
+    code, second = cli("publish")
+    assert second["written"] == first["written"]
+    plan = resolve(fhir, first["written"][0])
+    assert plan["url"] == SCIATICA_PROGRAM.url and plan["version"] == SCIATICA_PROGRAM.version
+    for ref in first["written"]:
+        assert schema_errors(resolve(fhir, ref)) == [], ref
