@@ -18,8 +18,8 @@ from fhir_rehab.resources.errors import ResourceError
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
-from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.publish import publish_definitions
+from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.seed import seed_demo_patients
 from fhir_rehab.services.summary import describe_state
 
