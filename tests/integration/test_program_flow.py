@@ -214,3 +214,15 @@ def test_publish_definitions_is_idempotent_and_valid(cli, fhir):
     assert plan["url"] == SCIATICA_PROGRAM.url and plan["version"] == SCIATICA_PROGRAM.version
     for ref in first["written"]:
         assert schema_errors(resolve(fhir, ref)) == [], ref
+
+
+def test_compartment_client_refuses_another_patients_data(fhir_server, seeded):
+    from fhir_rehab.fhir.compartment import PatientCompartmentClient, WrongPatientError
+
+    mine, other = seeded["eligible-icd10"].patient_id, seeded["not-eligible"].patient_id
+    guarded = PatientCompartmentClient(fhir_server.base_url, mine)
+    assert read_patient_record(guarded, mine).patient["id"] == mine
+    with pytest.raises(WrongPatientError):
+        read_patient_record(guarded, other)
+    with pytest.raises(WrongPatientError):
+        guarded.read("Condition", seeded["not-eligible"].condition_id)
