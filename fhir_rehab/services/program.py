@@ -231,11 +231,17 @@ class StageResult:
 
 def complete_stage(client: FhirClient, program: Program, patient_id: str, task_id: str,
                    actor: Actor, *, expected_version: str | None = None,
-                   now: datetime | None = None) -> StageResult:
+                   now: datetime | None = None, record: PatientRecord | None = None,
+                   advance_goals: bool = True) -> StageResult:
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
-    transaction, each update guarded by If-Match so a concurrent change fails it whole."""
+    transaction, each update guarded by If-Match so a concurrent change fails it whole.
+
+    `record` is the patient's program as already read (a coordinator reads it without the
+    Conditions its scopes do not cover); `advance_goals=False` leaves the Goals as they are,
+    for a user whose scopes do not include Goal updates.
+    """
     now = now or utcnow()
-    record = read_patient_record(client, patient_id)
+    record = record or read_patient_record(client, patient_id)
     state = record.state(program)
     current = state.current
     if state.careplan_status == "on-hold":
@@ -265,7 +271,8 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
         plan["status"] = "completed"
         plan.setdefault("period", {})["end"] = fhir_instant(now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
-    targets += _advance_goals(client, tx, record, state, current.stage.number, now)
+    if advance_goals:
+        targets += _advance_goals(client, tx, record, state, current.stage.number, now)
     _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
                     f"{task_id}.{current.version}.complete")
     write = _commit(client, tx)
