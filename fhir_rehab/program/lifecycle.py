@@ -54,6 +54,29 @@ def check_transition(current: str, target: str) -> None:
             f"A {current} task cannot become {target}; allowed next: {options}.")
 
 
+def transition_path(current: str, target: str) -> list[str]:
+    """The shortest chain of allowed steps from `current` to `target` (excluding `current`).
+
+    >>> transition_path("requested", "completed")
+    ['accepted', 'in-progress', 'completed']
+    >>> transition_path("ready", "completed")
+    ['in-progress', 'completed']
+    """
+    frontier, seen = [[current]], {current}
+    while frontier:
+        nxt = []
+        for path in frontier:
+            for step in sorted(TRANSITIONS.get(path[-1], ())):
+                if step == target:
+                    return [*path[1:], step]
+                if step not in seen and step in ACTIVE_STATUSES:
+                    seen.add(step)
+                    nxt.append([*path, step])
+        frontier = nxt
+    check_transition(current, target)  # raises with the reason
+    return [target]
+
+
 def resume_status(started: bool) -> str:
     """Where a Task goes back to when a hold is lifted: in-progress if work had started."""
     return "in-progress" if started else "ready"

@@ -76,10 +76,16 @@ class StageState:
     owner: str | None = None
     status_reason: str | None = None
     exercises: tuple[Exercise, ...] = ()
+    ready_since: datetime | None = None  # when the stage was handed to the patient
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def active_since(self) -> datetime | None:
+        """When work on the stage began: its execution start, else when it became ready."""
+        return self.started or self.ready_since
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class ProgramState:
     latest_screen: ScreenSummary | None = None
     pain: tuple[PainScore, ...] = ()
     review_task_ids: tuple[str, ...] = field(default_factory=tuple)
+    episodes: int = 0  # how many program CarePlans the patient has had, this one included
 
     @property
     def started(self) -> bool:

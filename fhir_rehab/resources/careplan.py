@@ -15,10 +15,13 @@ from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
 _EPISODE_NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4c1e-9a51-2f3e8d7c6b5a")
 
 
-def episode_key(program: Program, patient_id: str, condition_id: str) -> str:
+def episode_key(program: Program, patient_id: str, condition_id: str, sequence: int = 0) -> str:
     """The business identifier of one patient's program episode (deterministic, so a retry or
-    a double click finds the same episode instead of creating a second one)."""
+    a double click finds the same episode instead of creating a second one). `sequence` counts
+    the patient's earlier episodes, so a program started again after one ended is a new one."""
     name = f"Patient/{patient_id}|Condition/{condition_id}|{program.canonical}"
+    if sequence:
+        name += f"|{sequence}"
     return str(uuid.uuid5(_EPISODE_NAMESPACE, name))
 
 

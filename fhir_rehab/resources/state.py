@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from fhir_rehab import codes as c
@@ -22,6 +23,7 @@ from fhir_rehab.resources.wire import (
 
 _FLAG_BY_CODE = {(f.code.system, f.code.code): f.key for f in RED_FLAGS}
 _PRESENT = (c.SCT_PRESENT.system, c.SCT_PRESENT.code)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OPEN_REVIEW = {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
 
 
@@ -87,13 +89,18 @@ def parse_stage_task(program: Program, task: Resource) -> StageState | None:
         owner=(task.get("owner") or {}).get("reference"),
         status_reason=(task.get("statusReason") or {}).get("text"),
         exercises=_exercises(program, task),
+        # A ready Task's lastModified is when it became ready (the app sets it on each change).
+        ready_since=parse_instant(task.get("lastModified")) if task["status"] == "ready" else None,
     )
 
 
-def _pick_care_plan(program: Program, plans: list[Resource]) -> Resource | None:
-    ours = [p for p in plans if identifier_value(p, c.EPISODE_IDENTIFIER)
+def _program_plans(program: Program, plans: list[Resource]) -> list[Resource]:
+    return [p for p in plans if identifier_value(p, c.EPISODE_IDENTIFIER)
             and any(str(x).split("|")[0] == program.url
                     for x in p.get("instantiatesCanonical") or [])]
+
+
+def _pick_care_plan(ours: list[Resource]) -> Resource | None:
     live = [p for p in ours if p.get("status") in {"active", "on-hold", "draft"}]
     pool = live or ours
     return max(pool, key=lambda p: p.get("created", "")) if pool else None
@@ -106,7 +113,8 @@ def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
               if (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code) in codes_of(o.get("code"))]
     if not panels:
         return None
-    panel = max(panels, key=lambda o: o.get("effectiveDateTime", ""))
+    panel = max(panels, key=lambda o: (parse_instant(o.get("effectiveDateTime")) or _EPOCH,
+                                       (o.get("meta") or {}).get("lastUpdated", "")))
     members = {ref_id(m, "Observation") for m in panel.get("hasMember") or []}
     answers: dict[str, bool] = {}
     for obs in observations:
@@ -140,7 +148,8 @@ def parse_program_state(program: Program, patient_id: str,
     reviews = tuple(t["id"] for t in tasks
                     if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
     screen, pain = parse_screen(resources), parse_pain(resources)
-    plan = _pick_care_plan(program, _by_type(resources, "CarePlan"))
+    ours = _program_plans(program, _by_type(resources, "CarePlan"))
+    plan = _pick_care_plan(ours)
     if plan is None:
         return ProgramState(program, patient_id, latest_screen=screen, pain=pain,
                             review_task_ids=reviews)
@@ -156,5 +165,5 @@ def parse_program_state(program: Program, patient_id: str,
         condition_id=next((ref_id(a, "Condition") for a in plan.get("addresses") or []), None),
         stages=tuple(stages[n] for n in sorted(stages)),
         goal_ids=tuple(filter(None, (ref_id(g, "Goal") for g in plan.get("goal") or []))),
-        latest_screen=screen, pain=pain, review_task_ids=reviews,
+        latest_screen=screen, pain=pain, review_task_ids=reviews, episodes=len(ours),
     )

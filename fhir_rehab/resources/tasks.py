@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
+from typing import Any
 
 from fhir_rehab import codes as c
-from fhir_rehab.program.lifecycle import check_transition
+from fhir_rehab.program.lifecycle import check_transition, transition_path
 from fhir_rehab.program.redflags import ScreenOutcome, Urgency
 from fhir_rehab.resources.observations import submission_identifier
 from fhir_rehab.resources.provenance import Actor
@@ -72,6 +73,13 @@ def change_task_status(task: Resource, target: str, now: datetime, *,
     elif target not in {"on-hold", "cancelled", "failed", "rejected"}:
         out.pop("statusReason", None)
     return out
+
+
+def advance_task(task: Resource, target: str, now: datetime, **reason: Any) -> Resource:
+    """Move `task` to `target` through the shortest chain of allowed R4 steps."""
+    for step in transition_path(task["status"], target):
+        task = change_task_status(task, step, now, **reason if step == target else {})
+    return task
 
 
 def _is_stage(task: Resource) -> bool:

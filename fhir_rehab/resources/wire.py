@@ -74,12 +74,12 @@ def new_urn() -> str:
 
 
 def fhir_instant(when: datetime) -> str:
-    """An R4 instant/dateTime in UTC with seconds precision.
+    """An R4 instant/dateTime in UTC with millisecond precision (orders quick successive writes).
 
-    >>> fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC))
-    '2026-01-02T03:04:05+00:00'
+    >>> fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC))
+    '2026-01-02T03:04:05.600+00:00'
     """
-    return when.astimezone(UTC).replace(microsecond=0).isoformat()
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def parse_instant(value: str | None) -> datetime | None:

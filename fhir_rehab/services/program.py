@@ -36,7 +36,7 @@ from fhir_rehab.resources.observations import (
     build_red_flag_panel,
 )
 from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
-from fhir_rehab.resources.tasks import build_review_task, change_task_status
+from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
 from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_patient_record
@@ -168,7 +168,7 @@ def start_program(client: FhirClient, program: Program, patient_id: str, actor: 
     if not eligibility.eligible or eligibility.match is None:
         raise ProgramRefused(f"Not eligible. {eligibility.reason}")
     refuse_without_clear_screen(state, max_screen_age_days, now)
-    episode = episode_key(program, patient_id, eligibility.match.condition_id)
+    episode = episode_key(program, patient_id, eligibility.match.condition_id, state.episodes)
     condition_id = eligibility.match.condition_id
     tx = Transaction()
     windows = plan_windows(program, now)
@@ -250,12 +250,10 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
         raise StageRefused("That stage is not the current stage of this program.")
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
-    check = check_progression(current.stage, state.pain, current.started, now)
-    task = record.get(f"Task/{task_id}")
-    if task["status"] != "in-progress":
-        task = change_task_status(task, "in-progress", now)
+    check = check_progression(current.stage, state.pain, current.active_since, now)
+    task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
     tx = Transaction()
-    targets = [tx.update(change_task_status(task, "completed", now), if_match=current.version)]
+    targets = [tx.update(task, if_match=current.version)]
     following = next((s for s in state.stages if s.stage.number > current.stage.number), None)
     if following is not None and following.status == "draft":
         ready = change_task_status(record.get(f"Task/{following.task_id}"), "ready", now)

@@ -17,6 +17,7 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.web.charts import pain_chart_svg
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
@@ -119,7 +120,7 @@ def program() -> Any:
         flash("No program yet for this patient.", "info")
         return redirect(url_for("clinician.overview"))
     current = state.current
-    check = (check_progression(current.stage, state.pain, current.started, svc.utcnow())
+    check = (check_progression(current.stage, state.pain, current.active_since, svc.utcnow())
              if current else None)
     return _page("clinician/program.html", record, state=state, current=current, check=check,
                  chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()))
@@ -166,6 +167,41 @@ def complete_stage() -> Response:
     if result.check.unmet:
         message += " Criteria not yet met were noted on the plan: " + "; ".join(result.check.unmet)
     flash(message, "info")
+    return redirect(url_for("clinician.program"))
+
+
+@bp.post("/program/resume")
+@require_launch
+def resume() -> Response:
+    launch = _launch()
+    try:
+        resume_program(fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "",
+                       _actor(launch),
+                       max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"])
+    except ProgramRefused as exc:
+        flash(str(exc), "error")
+    except StaleVersion:
+        flash("Someone else changed the program since you opened the page; here it is now.",
+              "error")
+    else:
+        flash("The program is running again.", "info")
+    return redirect(url_for("clinician.program"))
+
+
+@bp.post("/program/stop")
+@require_launch
+def stop() -> Response:
+    launch = _launch()
+    try:
+        stop_program(fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "",
+                     _actor(launch), request.form.get("reason", ""))
+    except ProgramRefused as exc:
+        flash(str(exc), "error")
+    except StaleVersion:
+        flash("Someone else changed the program since you opened the page; here it is now.",
+              "error")
+    else:
+        flash("The program was stopped.", "info")
     return redirect(url_for("clinician.program"))
 
 

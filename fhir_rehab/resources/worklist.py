@@ -1,0 +1,298 @@
+"""Worklist searches and rows: which Task searches make the list, and each Task as a row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fhir_rehab import codes as c
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ScreenSummary
+from fhir_rehab.program.redflags import Urgency
+from fhir_rehab.resources.state import is_review_task, parse_screen, parse_stage_task
+from fhir_rehab.resources.tasks import REVIEW_DUE
+from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
+
+# "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
+OPEN = ("requested", "received", "accepted", "ready", "in-progress", "on-hold")
+STATUSES = ("requested", "received", "accepted", "ready", "in-progress", "on-hold", "draft",
+            "completed", "cancelled", "failed", "rejected", "entered-in-error")
+COUNTED = ("requested", "accepted", "ready", "in-progress", "on-hold", "draft", "completed",
+           "cancelled")
+PRIORITIES = ("stat", "asap", "urgent", "routine")  # R4 request-priority, most urgent first
+OWNERS = ("anyone", "me", "unassigned")
+# Review Tasks the app writes carry one of these priorities; the Task is due REVIEW_DUE later.
+REVIEW_PRIORITY = {"stat": Urgency.EMERGENCY, "urgent": Urgency.URGENT}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the coordinator asked to see."""
+
+    status: str = "open"  # "open" or one R4 Task status
+    stage: int | None = None
+    owner: str = "anyone"  # "anyone" | "me" | "unassigned"
+    priority: str | None = None
+    overdue: bool = False
+
+    def key(self) -> str:
+        return urlencode(self.query())
+
+    def query(self) -> dict[str, str]:
+        """The filters as page query parameters (defaults left out)."""
+        out = {"status": self.status, "owner": self.owner}
+        if self.stage is not None:
+            out["stage"] = str(self.stage)
+        if self.priority:
+            out["priority"] = self.priority
+        if self.overdue:
+            out["overdue"] = "1"
+        return out
+
+
+def parse_filters(args: Any, program: Program) -> Filters:
+    """Filters from query arguments; anything unknown falls back to its default.
+
+    >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
+    >>> parse_filters({"status": "ready", "stage": "2", "owner": "x", "overdue": "1"}, p)
+    Filters(status='ready', stage=2, owner='anyone', priority=None, overdue=True)
+    >>> parse_filters({"stage": "9", "priority": "stat"}, p).stage is None
+    True
+    """
+    status = args.get("status")
+    stage = args.get("stage") or ""
+    numbers = {str(s.number): s.number for s in program.stages}
+    return Filters(status=status if status in (*STATUSES, "open") else "open",
+                   stage=numbers.get(stage), owner=args.get("owner") if args.get("owner")
+                   in OWNERS else "anyone",
+                   priority=args.get("priority") if args.get("priority") in PRIORITIES else None,
+                   overdue=args.get("overdue") == "1")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One server-side search, sorted by authored-on; within a stream the due date
+    (restriction.period.end) is authored-on plus `due_after`, so merging streams by due date
+    gives the whole list in order. R4 has no search parameter on Task.restriction."""
+
+    key: str
+    rank: int  # 0 stat review, 1 urgent review, 2 stage Tasks
+    params: tuple[tuple[str, str], ...]
+    due_after: timedelta
+
+    def url(self) -> str:
+        return f"Task?{urlencode(self.params)}"
+
+
+def stage_due_after(program: Program) -> dict[int, timedelta]:
+    """How long after the program starts (the stage Task's authoredOn) each stage is due,
+    as resources.careplan.plan_windows lays the stages out.
+
+    >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
+    >>> stage_due_after(p)[2].days
+    35
+    """
+    out, total = {}, timedelta()
+    for stage in program.stages:
+        total += timedelta(weeks=stage.typical_weeks)
+        out[stage.number] = total
+    return out
+
+
+def _owner(filters: Filters, me: str | None) -> list[tuple[str, str]]:
+    if filters.owner == "me":
+        return [("owner", me or "Practitioner/-")]  # no fhirUser: nothing is "mine"
+    if filters.owner == "unassigned":
+        return [("owner:missing", "true")]
+    return []
+
+
+def _common(filters: Filters, me: str | None, page_size: int) -> list[tuple[str, str]]:
+    status = ",".join(OPEN) if filters.status == "open" else filters.status
+    return [("status", status), *_owner(filters, me), ("_include", "Task:patient"),
+            ("_sort", "authored-on"), ("_count", str(page_size))]
+
+
+def build_streams(program: Program, filters: Filters, me: str | None, now: datetime,
+                  page_size: int) -> list[Stream]:
+    """The searches that make up the list: reviews (by priority) first, then one per stage."""
+    common = _common(filters, me, page_size)
+    out = []
+
+    def overdue(due_after: timedelta) -> list[tuple[str, str]]:
+        return [("authored-on", f"lt{fhir_instant(now - due_after)}")] if filters.overdue else []
+
+    if filters.stage is None:
+        for rank, (priority, urgency) in enumerate(REVIEW_PRIORITY.items()):
+            if filters.priority in (None, priority):
+                due = REVIEW_DUE[urgency]
+                out.append(Stream(f"review-{priority}", rank, (
+                    ("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"),
+                    ("priority", priority), *overdue(due), *common), due))
+    for stage in program.stages:
+        if filters.stage not in (None, stage.number):
+            continue
+        due = stage_due_after(program)[stage.number]
+        wanted = [("priority", filters.priority)] if filters.priority else []
+        out.append(Stream(f"stage-{stage.number}", len(REVIEW_PRIORITY), (
+            ("identifier", f"{c.TASK_IDENTIFIER}|"),
+            ("code", f"{stage.code.system}|{stage.code.code}"),
+            *wanted, *overdue(due), *common), due))
+    return out
+
+
+def build_count_urls(program: Program, filters: Filters, me: str | None) -> list[tuple[str, str]]:
+    """(status, search URL) pairs counting this app's Tasks per status (`_summary=count`),
+    with the stage, owner and priority filters applied."""
+    families: list[list[tuple[str, str]]] = []
+    priority = [("priority", filters.priority)] if filters.priority else []
+    if filters.stage is None:
+        families.append([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}")])
+        families.append([("identifier", f"{c.TASK_IDENTIFIER}|")])
+    else:
+        stage = program.stage(filters.stage)
+        families.append([("identifier", f"{c.TASK_IDENTIFIER}|"),
+                         ("code", f"{stage.code.system}|{stage.code.code}")])
+    owner = _owner(filters, me)
+    return [(status, "Task?" + urlencode([*family, *priority, *owner, ("status", status),
+                                           ("_summary", "count")]))
+            for family in families for status in COUNTED]
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One Task on the worklist, flat and JSON-ready (kept in the session between pages)."""
+
+    task_id: str
+    version: str | None
+    kind: str  # "review" | "stage"
+    status: str
+    priority: str
+    title: str
+    patient_id: str | None
+    patient_name: str
+    stage_number: int | None
+    due: str | None  # restriction.period.end
+    started: str | None  # executionPeriod.start
+    planned_start: str | None
+    authored: str | None
+    owner: str | None
+    owner_name: str | None
+    status_reason: str | None
+    last_modified: str | None
+    red_flag_hold: bool
+    rank: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkRow:
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+    @property
+    def due_at(self) -> datetime | None:
+        return parse_instant(self.due)
+
+    def sort_key(self) -> tuple[int, float, str]:
+        due = self.due_at
+        return (self.rank, due.timestamp() if due else float("inf"), self.task_id)
+
+    def overdue(self, now: datetime) -> bool:
+        due = self.due_at
+        return due is not None and due < now
+
+    def days_in_stage(self, now: datetime) -> int | None:
+        """Days since the stage started (or, not started yet, since it was planned to)."""
+        since = parse_instant(self.started or self.planned_start or self.authored)
+        return max(0, (now - since).days) if since else None
+
+
+def patient_name(patient: Resource | None) -> str:
+    """'Given Family' of a Patient, or its text name.
+
+    >>> patient_name({"name": [{"given": ["Ann", "B"], "family": "Lee"}]})
+    'Ann B Lee'
+    >>> patient_name(None)
+    ''
+    """
+    names = (patient or {}).get("name") or []
+    if not names:
+        return ""
+    name = names[0]
+    return str(name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
+               ).strip()
+
+
+def is_app_task(task: Resource) -> bool:
+    """This app's Task: a stage Task (our identifier system) or an urgent review (our code)."""
+    ours = any(i.get("system") == c.TASK_IDENTIFIER for i in task.get("identifier") or [])
+    return task.get("resourceType") == "Task" and (ours or is_review_task(task))
+
+
+def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -> WorkRow | None:
+    """A Task as a row, or None when it is not one of this app's."""
+    if not is_app_task(task):
+        return None
+    review = is_review_task(task)
+    stage = None if review else parse_stage_task(program, task)
+    patient_id = ref_id(task.get("for"), "Patient")
+    owner = task.get("owner") or {}
+    reason = task.get("statusReason") or {}
+    restriction = (task.get("restriction") or {}).get("period") or {}
+    priority = str(task.get("priority") or "routine")
+    return WorkRow(
+        task_id=task["id"], version=(task.get("meta") or {}).get("versionId"),
+        kind="review" if review else "stage", status=task["status"], priority=priority,
+        title=(f"Stage {stage.stage.number}: {stage.stage.title}" if stage
+               else c.APP_MEDICAL_REVIEW.display if review
+               else str((task.get("code") or {}).get("text", "Task"))),
+        patient_id=patient_id,
+        patient_name=patient_name(patients.get(patient_id or "")) or f"Patient/{patient_id}",
+        stage_number=stage.stage.number if stage else None,
+        due=restriction.get("end"),
+        started=(task.get("executionPeriod") or {}).get("start"),
+        planned_start=restriction.get("start"), authored=task.get("authoredOn"),
+        owner=owner.get("reference"), owner_name=owner.get("display"),
+        status_reason=reason.get("text"), last_modified=task.get("lastModified"),
+        red_flag_hold=(c.APP_RED_FLAG_HOLD.system, c.APP_RED_FLAG_HOLD.code) in codes_of(reason),
+        rank=REVIEW_RANK.get(priority, len(REVIEW_PRIORITY)) if review else len(REVIEW_PRIORITY),
+    )
+
+
+REVIEW_RANK = {priority: rank for rank, priority in enumerate(REVIEW_PRIORITY)}
+
+
+def parse_rows(program: Program, bundle: Resource) -> list[WorkRow]:
+    """The matched Tasks of a searchset as rows, patient names from the included Patients."""
+    resources = [e["resource"] for e in bundle.get("entry") or [] if "resource" in e]
+    patients = {r["id"]: r for r in resources if r.get("resourceType") == "Patient"}
+    rows = (parse_row(program, r, patients) for r in resources if r.get("resourceType") == "Task")
+    return [row for row in rows if row is not None]
+
+
+def count_of(bundle: Resource | None) -> int | None:
+    total = (bundle or {}).get("total")
+    return int(total) if isinstance(total, int) else None
+
+
+# -- the coordinator's view of one patient --------------------------------------------------
+def parse_screens(resources: Iterable[Resource]) -> list[ScreenSummary]:
+    """Every red-flag screen (panel with its answers), newest first."""
+    resources = list(resources)
+    panel_code = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
+    panels = [r for r in resources if r.get("resourceType") == "Observation"
+              and panel_code in codes_of(r.get("code"))]
+    others = [r for r in resources if r not in panels]
+    screens = [parse_screen([panel, *others]) for panel in panels]
+    found = [s for s in screens if s is not None]
+    return sorted(found, key=lambda s: s.when.timestamp() if s.when else 0.0, reverse=True)
+
+
+def review_rows(program: Program, resources: Iterable[Resource]) -> list[WorkRow]:
+    tasks = [r for r in resources if r.get("resourceType") == "Task" and is_review_task(r)]
+    rows = [parse_row(program, t, {}) for t in tasks]
+    return sorted((r for r in rows if r), key=lambda r: r.authored or "", reverse=True)

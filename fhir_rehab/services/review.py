@@ -1,0 +1,99 @@
+"""After a red-flag review: resume the program on hold, or stop it."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.resources.bundle import Transaction
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.tasks import advance_task, change_task_status
+from fhir_rehab.resources.wire import fhir_instant
+from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.services.program import WriteResult, _add_provenance, _commit, utcnow
+from fhir_rehab.services.record import PatientRecord, read_patient_record
+
+
+def _on_hold(state: ProgramState) -> None:
+    if state.careplan_id is None or state.careplan_status != "on-hold":
+        raise ProgramRefused("The program is not on hold.")
+
+
+def _close_reviews(tx: Transaction, record: PatientRecord, state: ProgramState, now: datetime,
+                   outcome: str) -> list[str]:
+    """Open review Tasks are completed with the review's outcome as their reason."""
+    targets = []
+    for task_id in state.review_task_ids:
+        task = record.get(f"Task/{task_id}")
+        done = advance_task(task, "completed", now, reason=outcome)
+        targets.append(tx.update(done, if_match=(task.get("meta") or {}).get("versionId")))
+    return targets
+
+
+def resume_program(client: FhirClient, program: Program, patient_id: str, actor: Actor, *,
+                   max_screen_age_days: int = 30, now: datetime | None = None) -> WriteResult:
+    """Lift the hold after medical review: needs a new clear screen taken after the hold.
+
+    The CarePlan becomes active again, each held stage goes back to where it was (in-progress if
+    work had started, ready if it is the current stage, else draft) and open reviews complete.
+    """
+    now = now or utcnow()
+    record = read_patient_record(client, patient_id)
+    state = record.state(program)
+    _on_hold(state)
+    screen = state.latest_screen
+    if screen is None or screen.positive or screen.when is None or \
+            now - screen.when > timedelta(days=max_screen_age_days):
+        raise ProgramRefused("Record a new red-flag screen with no red flags (after the medical "
+                             "review) before resuming the program.")
+    tx = Transaction()
+    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
+    plan["status"] = "active"
+    plan.setdefault("note", []).append({"time": fhir_instant(now),
+                                        "text": "Resumed after medical review; screen clear."})
+    targets = [tx.update(plan, if_match=state.careplan_version)]
+    first_open = True
+    for stage in state.stages:
+        if stage.status == "completed":
+            continue
+        if stage.status == "on-hold":
+            target = ("in-progress" if stage.started else "ready" if first_open else "draft")
+            task = change_task_status(record.get(f"Task/{stage.task_id}"), target, now)
+            targets.append(tx.update(task, if_match=stage.version))
+        first_open = False
+    targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
+    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+                    f"{state.careplan_id}.{state.careplan_version}.resume")
+    return _commit(client, tx)
+
+
+def stop_program(client: FhirClient, program: Program, patient_id: str, actor: Actor,
+                 reason: str, *, now: datetime | None = None) -> WriteResult:
+    """End the program (CarePlan revoked, open stages cancelled with the reason), for example
+    when the medical review finds a cause that rules out exercise therapy."""
+    now = now or utcnow()
+    if not reason.strip():
+        raise ProgramRefused("Give a reason for stopping the program.")
+    record = read_patient_record(client, patient_id)
+    state = record.state(program)
+    if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
+        raise ProgramRefused("There is no running program to stop.")
+    tx = Transaction()
+    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
+    plan["status"] = "revoked"
+    plan.setdefault("period", {})["end"] = fhir_instant(now)
+    plan.setdefault("note", []).append({"time": fhir_instant(now), "text": f"Stopped: {reason}"})
+    targets = [tx.update(plan, if_match=state.careplan_version)]
+    for stage in state.stages:
+        if stage.is_open:
+            task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now,
+                                      reason=reason)
+            targets.append(tx.update(task, if_match=stage.version))
+    targets += _close_reviews(tx, record, state, now, f"Reviewed: program stopped ({reason})")
+    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+                    f"{state.careplan_id}.{state.careplan_version}.stop")
+    return _commit(client, tx)

@@ -1,0 +1,226 @@
+"""The care coordinator's operations on one Task: claim, assign, start, hold, resume, complete,
+cancel; each one If-Match guarded, with Provenance, and a conflict that says who changed what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirConflict, FhirError, FhirNotFound, FhirUnavailable
+from fhir_rehab.program.lifecycle import IllegalTransition, check_transition, resume_status
+from fhir_rehab.program.model import Program
+from fhir_rehab.resources.bundle import Transaction
+from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.state import is_review_task
+from fhir_rehab.resources.tasks import change_task_status, set_owner
+from fhir_rehab.resources.wire import Resource, ref_id
+from fhir_rehab.resources.worklist import (
+    OPEN,
+    WorkRow,
+    is_app_task,
+    parse_row,
+    parse_rows,
+    patient_name,
+)
+from fhir_rehab.services.errors import ServiceError, StageRefused, StaleVersion
+from fhir_rehab.services.program import complete_stage
+from fhir_rehab.services.worklist_pages import read_program_record
+
+ACTIONS = ("claim", "assign", "start", "hold", "resume", "complete", "cancel")
+TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed",
+           "cancel": "cancelled"}
+NEEDS_REASON = frozenset({"hold", "cancel"})
+MAX_REASON = 500
+_PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
+
+
+class WorklistRefused(ServiceError):
+    """Tell the user: this change is not allowed, and why (nothing was written)."""
+
+    user_message = "This change is not allowed."
+    http_status = 409
+
+
+class NotAppTask(ServiceError):
+    """Refused: the Task is not one fhir-rehab wrote, so the worklist does not touch it."""
+
+    user_message = "That Task does not belong to fhir-rehab; the worklist will not change it."
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the user asked for, kept whole so a conflict loses nothing."""
+
+    action: str
+    reason: str = ""
+    owner: str | None = None  # assign: a Practitioner reference
+
+
+@dataclass(frozen=True)
+class Current:
+    """A Task as it is now, and who changed it last (from its Provenance, when readable)."""
+
+    row: WorkRow
+    changed_by: str | None
+    changed_at: str | None
+
+
+class TaskConflict(StaleVersion):
+    """Someone else changed the Task since the user saw it: here it is now, and their intent."""
+
+    def __init__(self, current: Current, intent: Intent) -> None:
+        super().__init__()
+        self.current = current
+        self.intent = intent
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a successful change did."""
+
+    message: str
+    next_task: str | None = None
+
+
+def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
+    """The Task with its patient (one search), and its latest Provenance if the scopes allow."""
+    bundle = client.search("Task", [("_id", task_id), ("_include", "Task:patient")])
+    rows = parse_rows(program, bundle)
+    if not rows:
+        raise FhirNotFound(f"Task {task_id} was not found.")
+    by, at = None, None
+    try:
+        found = client.search("Provenance", [("target", f"Task/{task_id}"),
+                                             ("_sort", "-_lastUpdated"), ("_count", "1")])
+    except FhirUnavailable:
+        raise
+    except FhirError:  # e.g. 403: a coordinator may create Provenance but not read it
+        found = {}
+    for entry in found.get("entry") or []:
+        prov = entry.get("resource") or {}
+        author = next((a.get("who") or {} for a in prov.get("agent") or []), {})
+        by = author.get("display") or author.get("reference")
+        at = prov.get("recorded")
+    return Current(rows[0], by, at)
+
+
+def _read_app_task(client: FhirClient, task_id: str) -> Resource:
+    if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", task_id):
+        raise FhirNotFound("No such Task.")
+    task = client.read("Task", task_id)
+    if not is_app_task(task):
+        raise NotAppTask()
+    return task
+
+
+def _refuse(message: str) -> WorklistRefused:
+    return WorklistRefused(message)
+
+
+def change_task(client: FhirClient, program: Program, task_id: str, version: str,
+                intent: Intent, actor: Actor, now: datetime, *, owner_name: str | None = None,
+                advance_goals: bool = True) -> Done:
+    """Apply one coordinator action to the Task the user saw at `version`.
+
+    Raises NotAppTask, WorklistRefused (nothing written) or TaskConflict (the Task moved on:
+    the current state and the user's intent come with it).
+    """
+    if intent.action not in ACTIONS:
+        raise _refuse("Unknown action.")
+    task = _read_app_task(client, task_id)
+    if (task.get("meta") or {}).get("versionId") != version:
+        raise TaskConflict(read_current(client, program, task_id), intent)
+    try:
+        if intent.action == "complete" and not is_review_task(task):
+            return _complete_stage(client, program, task, version, intent, actor, now,
+                                   advance_goals)
+        updated, message = _apply(client, task, intent, actor, now, owner_name)
+    except IllegalTransition as exc:
+        raise _refuse(str(exc)) from None
+    tx = Transaction()
+    tx.update(updated, if_match=version)
+    key = f"{task_id}.{version}.{intent.action}"
+    tx.create(build_provenance([f"Task/{task_id}"], actor, now, activity=c.OPERATION_UPDATE,
+                               write_key=key), if_none_exist=provenance_criteria(key))
+    try:
+        client.transaction(tx.bundle())
+    except FhirConflict:
+        raise TaskConflict(read_current(client, program, task_id), intent) from None
+    return Done(message)
+
+
+def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now: datetime,
+           owner_name: str | None) -> tuple[Resource, str]:
+    """The Task after the action (checked against the R4 state machine) and what to say."""
+    status = task["status"]
+    if intent.action in ("claim", "assign"):
+        if status not in OPEN:
+            raise _refuse(f"A {status} task cannot be {intent.action}ed: it is closed.")
+        owner = actor.reference if intent.action == "claim" else intent.owner
+        if not owner or not _PRACTITIONER.match(owner):
+            raise _refuse("Only a Practitioner can own a task, and your sign-in names none."
+                          if intent.action == "claim" else "Choose a practitioner.")
+        name = actor.display if intent.action == "claim" else _practitioner_name(
+            client, owner, owner_name)
+        updated = set_owner(task, {"reference": owner, "display": name}, now)
+        if intent.action == "claim" and status in ("requested", "received"):
+            # R4: the owner agreeing to do a requested task is what "accepted" means.
+            updated = change_task_status(updated, "accepted", now)
+        return updated, ("Task claimed." if intent.action == "claim" else f"Assigned to {name}.")
+    reason = intent.reason.strip()
+    if intent.action in NEEDS_REASON and not reason:
+        raise _refuse(f"Say why: a reason is needed to {intent.action} a task.")
+    if len(reason) > MAX_REASON:
+        raise _refuse(f"Keep the reason under {MAX_REASON} characters.")
+    if status == "on-hold" and intent.action != "cancel" and _red_flag_hold(task):
+        raise _refuse("This stage is on hold because a red flag is present. It resumes only "
+                      "after medical review, when the clinician records a clear screen.")
+    started = bool((task.get("executionPeriod") or {}).get("start"))
+    target = resume_status(started) if intent.action == "resume" else TARGETS[intent.action]
+    if intent.action == "resume" and status != "on-hold":
+        raise _refuse(f"Only a task on hold can be resumed; this one is {status}.")
+    updated = change_task_status(task, target, now, reason=reason or None)
+    return updated, f"Task is now {target}."
+
+
+def _red_flag_hold(task: Resource) -> bool:
+    reason = task.get("statusReason") or {}
+    return any(cd.get("system") == c.APP_RED_FLAG_HOLD.system
+               and cd.get("code") == c.APP_RED_FLAG_HOLD.code for cd in reason.get("coding") or [])
+
+
+def _practitioner_name(client: FhirClient, reference: str, given: str | None) -> str:
+    """The assignee must exist; their name is read from the server."""
+    try:
+        practitioner = client.read("Practitioner", reference.split("/", 1)[1])
+    except FhirNotFound:
+        raise _refuse("There is no such practitioner.") from None
+    return patient_name(practitioner) or given or reference
+
+
+def _complete_stage(client: FhirClient, program: Program, task: Resource, version: str,
+                    intent: Intent, actor: Actor, now: datetime, advance_goals: bool) -> Done:
+    """Complete the stage, ready the next one and note it on the CarePlan: one transaction."""
+    check_transition(task["status"], "completed")  # R4: only an in-progress task completes
+    patient_id = ref_id(task.get("for"), "Patient")
+    if not patient_id:
+        raise _refuse("This stage task names no patient.")
+    record = read_program_record(client, patient_id, with_goals=advance_goals)
+    try:
+        result = complete_stage(client, program, patient_id, task["id"], actor,
+                                expected_version=version, now=now, record=record,
+                                advance_goals=advance_goals)
+    except StageRefused as exc:
+        raise _refuse(str(exc)) from None
+    except StaleVersion:
+        raise TaskConflict(read_current(client, program, task["id"]), intent) from None
+    following = None
+    if result.next_task:
+        following = parse_row(program, client.read("Task", result.next_task.split("/")[1]), {})
+    title = following.title if following else ""
+    return Done("Stage completed." + (f" Next: {title} is {following.status}." if following
+                                      else " The program is complete."), result.next_task)

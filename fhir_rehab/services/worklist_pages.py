@@ -1,0 +1,217 @@
+"""Read the coordinator's worklist a page at a time, and one patient's program timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient, next_link
+from fhir_rehab.fhir.errors import FhirError, FhirNotFound
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ProgramState, ScreenSummary
+from fhir_rehab.resources.wire import Resource
+from fhir_rehab.resources.worklist import (
+    Filters,
+    WorkRow,
+    build_count_urls,
+    build_streams,
+    count_of,
+    parse_rows,
+    parse_screens,
+    patient_name,
+    review_rows,
+)
+from fhir_rehab.services.errors import PatientNotFound, ServiceError
+from fhir_rehab.services.record import PatientRecord
+
+PAGE_SIZE = 20
+MAX_PRACTITIONERS = 50
+
+
+class WorklistExpired(ServiceError):
+    """Start again from the first page: the server no longer knows the paging link."""
+
+    user_message = "That page of the worklist has expired; here is the first page again."
+
+
+@dataclass
+class StreamState:
+    """Where one search stands: rows fetched but not shown yet, and the server's next link."""
+
+    key: str
+    next: str | None
+    rows: list[WorkRow] = field(default_factory=list)
+
+
+@dataclass
+class Cursor:
+    """Everything needed to show the following page (kept server-side, in the session)."""
+
+    filters: str
+    streams: list[StreamState]
+    counts: dict[str, int]
+    practitioners: list[tuple[str, str]]
+    number: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"filters": self.filters, "counts": self.counts, "number": self.number,
+                "practitioners": [list(p) for p in self.practitioners],
+                "streams": [{"key": s.key, "next": s.next, "rows": [r.to_dict() for r in s.rows]}
+                            for s in self.streams]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cursor:
+        return cls(str(data["filters"]), [
+            StreamState(s["key"], s.get("next"), [WorkRow.from_dict(r) for r in s["rows"]])
+            for s in data["streams"]], dict(data["counts"]),
+            [(str(a), str(b)) for a, b in data.get("practitioners") or []],
+            int(data.get("number", 1)))
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """One page: its rows in order, the counts per status, and how to go on (if there is more)."""
+
+    rows: list[WorkRow]
+    counts: dict[str, int]
+    practitioners: list[tuple[str, str]]
+    number: int
+    following: Cursor | None
+
+
+def _searchset(entry: Resource, what: str) -> Resource:
+    answer = entry.get("response") or {}
+    if not str(answer.get("status", "")).startswith("2"):
+        raise FhirError(f"worklist {what} failed: HTTP {answer.get('status')}",
+                        outcome=answer.get("outcome"))
+    return entry.get("resource") or {}
+
+
+def _first_page(client: FhirClient, program: Program, filters: Filters, me: str | None,
+                now: datetime, page_size: int) -> Cursor:
+    """Every stream's first page, the counts and the practitioners: one batch round trip."""
+    streams = build_streams(program, filters, me, now, page_size)
+    counts = build_count_urls(program, filters, me)
+    urls = [s.url() for s in streams] + [url for _, url in counts] + [
+        f"Practitioner?_count={MAX_PRACTITIONERS}"]
+    batch = {"resourceType": "Bundle", "type": "batch",
+             "entry": [{"request": {"method": "GET", "url": url}} for url in urls]}
+    entries = client.transaction(batch).get("entry") or []
+    if len(entries) != len(urls):
+        raise FhirError("The FHIR server answered the worklist batch incompletely.")
+    states = []
+    for stream, entry in zip(streams, entries, strict=False):
+        bundle = _searchset(entry, "search")
+        states.append(StreamState(stream.key, next_link(bundle), parse_rows(program, bundle)))
+    totals: dict[str, int] = {}
+    for (status, _), entry in zip(counts, entries[len(streams):], strict=False):
+        totals[status] = totals.get(status, 0) + (count_of(_searchset(entry, "count")) or 0)
+    people = _searchset(entries[-1], "practitioners")
+    practitioners = [(f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
+                     for r in (e.get("resource") or {} for e in people.get("entry") or [])
+                     if r.get("resourceType") == "Practitioner"]
+    return Cursor(filters.key(), states, totals, practitioners)
+
+
+def read_worklist(client: FhirClient, program: Program, filters: Filters, *, me: str | None,
+                  now: datetime, page_size: int = PAGE_SIZE,
+                  cursor: Cursor | None = None) -> WorklistPage:
+    """One page of the worklist, in order: urgent reviews, then stage Tasks by due date.
+
+    Each stream is a server-side search sorted so that its due dates ascend; the page merges
+    the streams' heads, fetching a stream's next page (the server's own `next` link) only when
+    its fetched rows run out. Work per page is bounded by the page size, whatever the number of
+    Tasks. Rows kept from an earlier fetch are re-read in one search, so versions are current.
+    """
+    fresh = cursor is None
+    state = _first_page(client, program, filters, me, now, page_size) if cursor is None \
+        else cursor
+    kept: set[str] = set() if fresh else {r.task_id for s in state.streams for r in s.rows}
+    rows: list[WorkRow] = []
+    while len(rows) < page_size:
+        for stream in state.streams:
+            if not stream.rows and stream.next:
+                stream.rows, stream.next = _follow(client, program, stream.next)
+        heads = [s for s in state.streams if s.rows]
+        if not heads:
+            break
+        best = min(heads, key=lambda s: s.rows[0].sort_key())
+        rows.append(best.rows.pop(0))
+    stale = [r.task_id for r in rows if r.task_id in kept]
+    if stale:
+        rows = _refresh(client, program, rows, stale)
+    more = any(s.rows or s.next for s in state.streams)
+    following = Cursor(state.filters, state.streams, state.counts, state.practitioners,
+                       state.number + 1) if more else None
+    return WorklistPage(rows, state.counts, state.practitioners, state.number, following)
+
+
+def _follow(client: FhirClient, program: Program, url: str) -> tuple[list[WorkRow], str | None]:
+    """The next page of one stream; FhirClient refuses a link outside the FHIR base."""
+    try:
+        bundle = client.next_page({"link": [{"relation": "next", "url": url}]}) or {}
+    except FhirNotFound:
+        raise WorklistExpired() from None
+    return parse_rows(program, bundle), next_link(bundle)
+
+
+def _refresh(client: FhirClient, program: Program, rows: list[WorkRow],
+             stale: list[str]) -> list[WorkRow]:
+    """Re-read rows fetched on an earlier page (their version may have moved on since)."""
+    bundle = client.search("Task", [("_id", ",".join(stale)), ("_include", "Task:patient"),
+                                    ("_count", str(len(stale)))])
+    current = {r.task_id: r for r in parse_rows(program, bundle)}
+    return [current.get(r.task_id, r) if r.task_id in stale else r for r in rows
+            if r.task_id not in stale or r.task_id in current]
+
+
+# -- one patient, as the coordinator sees it ---------------------------------------------
+@dataclass(frozen=True)
+class Timeline:
+    patient: Resource
+    state: ProgramState
+    screens: list[ScreenSummary]
+    reviews: list[WorkRow]
+
+
+def build_program_batch(patient_id: str, *, with_goals: bool = False) -> Resource:
+    """Patient, program (CarePlan, stage Tasks), red-flag screens, pain and reviews; no
+    Conditions (a coordinator's scopes do not cover them)."""
+    p = patient_id
+    goals = "&_include=CarePlan:goal" if with_goals else ""
+    urls = [
+        f"Patient/{p}",
+        f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|&_revinclude=Task:based-on"
+        f"{goals}&_count=20",
+        f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
+        "&_sort=-date&_count=20&_include=Observation:has-member",
+        f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code}&_sort=-date&_count=100",
+        f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&_count=50",
+    ]
+    return {"resourceType": "Bundle", "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": url}} for url in urls]}
+
+
+def read_program_record(client: FhirClient, patient_id: str, *,
+                        with_goals: bool = False) -> PatientRecord:
+    """One batch round trip; raises PatientNotFound, or the FHIR error of a failed entry."""
+    entries = client.transaction(build_program_batch(patient_id, with_goals=with_goals)).get(
+        "entry") or []
+    first = entries[0] if entries else {}
+    if not str((first.get("response") or {}).get("status", "")).startswith("2") \
+            or not first.get("resource"):
+        raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.")
+    found: dict[str, Resource] = {}
+    for entry in entries[1:]:
+        for item in _searchset(entry, "search").get("entry") or []:
+            resource = item.get("resource") or {}
+            found[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+    return PatientRecord(patient_id, first["resource"], list(found.values()))
+
+
+def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:
+    record = read_program_record(client, patient_id)
+    return Timeline(record.patient, record.state(program), parse_screens(record.resources),
+                    review_rows(program, record.resources))

@@ -1,0 +1,82 @@
+"""After a positive screen: resume once cleared, or stop; progression over real days."""
+
+from datetime import timedelta
+
+import pytest
+
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.services.record import read_patient_record
+from fhir_rehab.services.review import resume_program, stop_program
+
+CLEAR = {k: False for k in RED_FLAG_KEYS}
+ACTOR = Actor("Practitioner/test", "Test Clinician")
+
+
+def state_of(fhir, patient):
+    return read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+
+
+@pytest.fixture
+def held(fhir, seeded, run_tag):
+    """A running program, stage 1 in progress, then put on hold by a positive screen."""
+    patient = seeded["eligible-icd10"].patient_id
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-1")
+    svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "worsening-pain": True}, ACTOR,
+                      f"{run_tag}-2")
+    assert state_of(fhir, patient).careplan_status == "on-hold"
+    return patient
+
+
+def test_resume_needs_a_new_clear_screen(fhir, held):
+    with pytest.raises(ProgramRefused, match="new red-flag screen"):
+        resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+    assert state_of(fhir, held).careplan_status == "on-hold"
+
+
+def test_resume_restores_stages_and_closes_the_review(fhir, held, run_tag):
+    svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-3")
+    resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+    state = state_of(fhir, held)
+    assert state.careplan_status == "active"
+    assert [s.status for s in state.stages] == ["ready", "draft", "draft", "draft", "draft"]
+    assert state.review_task_ids == ()
+    assert state.current.stage.number == 1
+
+
+def test_stop_revokes_the_plan_and_cancels_open_stages(fhir, held):
+    with pytest.raises(ProgramRefused, match="reason"):
+        stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "  ")
+    stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "Referred to spinal surgery")
+    state = state_of(fhir, held)
+    assert state.careplan_status == "revoked"
+    assert {s.status for s in state.stages} == {"cancelled"}
+    assert all(s.status_reason == "Referred to spinal surgery" for s in state.stages)
+
+
+def test_a_new_program_can_start_after_one_was_stopped(fhir, held, run_tag):
+    stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "Paused by patient request")
+    svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-4")
+    again = svc.start_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+    assert not again.already_started and again.state.careplan_status == "active"
+    assert again.state.episodes == 2
+    assert len(fhir.search_all("CarePlan", {"patient": held})) == 2
+
+
+def test_progression_criteria_met_after_days_and_low_pain(fhir, seeded, run_tag):
+    patient = seeded["eligible-snomed"].patient_id
+    now = svc.utcnow()
+    start = now - timedelta(days=10)
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-a", now=start)
+    svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR, now=start)
+    for day, score in ((2, 6), (6, 4), (9, 3)):
+        svc.record_pain(fhir, patient, score, ACTOR, f"{run_tag}-p{day}",
+                        now=start + timedelta(days=day))
+    stage = state_of(fhir, patient).current
+    result = svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, ACTOR, now=now)
+    assert result.check.ready, result.check.unmet
+    assert len(result.check.met) == 2
