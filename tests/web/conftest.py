@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.sandbox.runner import SandboxStack
+from fhir_rehab.services.seed import seed_demo_patients
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" value="([^"]+)"')
@@ -29,8 +32,11 @@ class Browser:
 
     def launch(self, patient_key: str) -> requests.Response:
         patient = next(p for p in self.stack.patients if p.key == patient_key)
+        return self.launch_id(patient.patient_id)
+
+    def launch_id(self, patient_id: str) -> requests.Response:
         return self.http.get(f"{self.stack.sandbox_url}/ehr/launch",
-                             params={"patient": patient.patient_id}, timeout=30)
+                             params={"patient": patient_id}, timeout=30)
 
     def get(self, path: str) -> requests.Response:
         return self.http.get(f"{self.stack.app_url}{path}", timeout=30)
@@ -49,3 +55,10 @@ class Browser:
 @pytest.fixture
 def browser(stack: SandboxStack) -> Browser:
     return Browser(stack)
+
+
+@pytest.fixture
+def fresh_patient(stack: SandboxStack) -> str:
+    """A new eligible patient (ICD-10-CM M54.41) in the sandbox's FHIR server."""
+    seeds = seed_demo_patients(FhirClient(stack.backing_fhir_base), run=uuid.uuid4().hex[:12])
+    return seeds[0].patient_id

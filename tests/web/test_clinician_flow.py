@@ -110,3 +110,35 @@ def test_no_token_in_cookies_or_pages(browser):
         assert len(cookie.value) < 200
     for text in (page.text, browser.get("/patient/program").text):
         assert "access_token" not in text and "Bearer" not in text
+
+
+def test_hold_then_resume_after_review(browser, stack, fresh_patient):
+    browser.launch_id(fresh_patient)
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    browser.post_form("/patient", "/patient/start", {})
+    positive = browser.post_form("/patient/screen", "/patient/screen",
+                                 {**ALL_ABSENT, "leg-weakness": "present"})
+    assert "Red flag present" in positive.text
+    program = browser.get("/patient/program").text
+    assert "On hold for a red-flag review" in program
+    assert "Complete stage" not in program
+
+    refused = browser.post_form("/patient/program", "/patient/program/resume", {})
+    assert "Record a new red-flag screen" in refused.text
+
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    resumed = browser.post_form("/patient/program", "/patient/program/resume", {})
+    assert "The program is running again." in resumed.text
+    assert "Complete stage 1" in resumed.text
+
+
+def test_stop_program_with_a_reason(browser, stack, fresh_patient):
+    browser.launch_id(fresh_patient)
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    browser.post_form("/patient", "/patient/start", {})
+    stopped = browser.post_form("/patient/program", "/patient/program/stop",
+                                {"reason": "Patient moved away"})
+    assert "The program was stopped." in stopped.text
+    assert "cancelled" in stopped.text and "Patient moved away" in stopped.text
+    overview = browser.get("/patient").text
+    assert "Start the program" in overview  # a new episode may start
