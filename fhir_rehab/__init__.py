@@ -55,9 +55,11 @@ def register_blueprints(app: Flask) -> None:
     """Each audience has its own blueprint (launch, clinician, coordinator)."""
     from fhir_rehab.launch.views import bp as launch_bp
     from fhir_rehab.web.clinician import bp as clinician_bp
+    from fhir_rehab.web.coordinator import bp as coordinator_bp
 
     app.register_blueprint(launch_bp)
     app.register_blueprint(clinician_bp)
+    app.register_blueprint(coordinator_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

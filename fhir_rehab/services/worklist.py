@@ -158,6 +158,8 @@ def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now
     """The Task after the action (checked against the R4 state machine) and what to say."""
     status = task["status"]
     if intent.action in ("claim", "assign"):
+        if status == "draft":
+            raise _refuse("A draft task is a later stage: it can be assigned once it is ready.")
         if status not in OPEN:
             raise _refuse(f"A {status} task cannot be {intent.action}ed: it is closed.")
         owner = actor.reference if intent.action == "claim" else intent.owner

@@ -1,0 +1,225 @@
+"""The care coordinator's pages (standalone launch, no patient): worklist, Task actions, timeline."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirError
+from fhir_rehab.launch.context import (
+    LaunchContext,
+    current_launch,
+    fhir_client_for_launch,
+    require_launch,
+)
+from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.program.lifecycle import TRANSITIONS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.worklist import (
+    COUNTED,
+    OPEN,
+    OWNERS,
+    PRIORITIES,
+    STATUSES,
+    Filters,
+    WorkRow,
+    parse_filters,
+    patient_name,
+)
+from fhir_rehab.services.program import utcnow
+from fhir_rehab.services.worklist import (
+    NEEDS_REASON,
+    Intent,
+    TaskConflict,
+    WorklistRefused,
+    change_task,
+)
+from fhir_rehab.services.worklist_pages import (
+    PAGE_SIZE,
+    Cursor,
+    WorklistExpired,
+    read_timeline,
+    read_worklist,
+)
+from fhir_rehab.web.charts import pain_chart_svg
+
+bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
+PROGRAM = SCIATICA_PROGRAM
+CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
+USER_KEY = "coordinator_user"
+MAX_CURSORS = 30
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
+
+
+def _launch() -> LaunchContext:
+    launch = current_launch()
+    if launch is None or launch.has_patient:
+        raise LaunchRequired("The worklist needs a coordinator launch, without a patient "
+                             "selected. Use \"Launch as coordinator\" in the EHR.")
+    return launch
+
+
+def _actor(launch: LaunchContext, client: FhirClient) -> Actor:
+    """The signed-in user (fhirUser) with their name, read once per session."""
+    cached = session.get(USER_KEY)
+    if isinstance(cached, dict) and cached.get("ref") == launch.fhir_user:
+        return Actor(launch.fhir_user, str(cached["name"]))
+    name = launch.fhir_user or "fhir-rehab user"
+    if launch.fhir_user and launch.fhir_user.startswith("Practitioner/"):
+        try:
+            name = patient_name(client.read("Practitioner", launch.fhir_user.split("/", 1)[1])) \
+                or name
+        except FhirError:
+            pass  # the reference itself names the user well enough
+    session[USER_KEY] = {"ref": launch.fhir_user, "name": name}
+    return Actor(launch.fhir_user, name)
+
+
+def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
+    """True when a user-level scope (v2 or v1) allows `interaction` on `resource`.
+
+    >>> grants(["user/Goal.ru"], "Goal", "u"), grants(["user/*.write"], "Goal", "u")
+    (True, True)
+    >>> grants(["user/Task.u", "patient/Goal.u"], "Goal", "u")
+    False
+    """
+    v1 = {"read": "rs", "write": "cud", "*": "cruds"}
+    for scope in scopes:
+        context, _, rest = scope.partition("/")
+        kind, _, perms = rest.rpartition(".")
+        if context in ("user", "system") and kind in (resource, "*") and \
+                interaction in v1.get(perms, perms):
+            return True
+    return False
+
+
+def available_actions(row: WorkRow, me: str | None) -> list[str]:
+    """The buttons a row offers: only what the R4 state machine allows from its status."""
+    allowed = TRANSITIONS.get(row.status, frozenset())
+    out = []
+    if row.status in OPEN and me and row.owner != me:
+        out.append("claim")
+    if "in-progress" in allowed and row.status != "on-hold":
+        out.append("start")
+    if row.status == "on-hold" and not row.red_flag_hold:
+        out.append("resume")
+    if "completed" in allowed:
+        out.append("complete")
+    if "on-hold" in allowed and row.status != "on-hold":
+        out.append("hold")
+    if "cancelled" in allowed:
+        out.append("cancel")
+    return out
+
+
+def _load_cursor(token: str | None, filters: Filters) -> Cursor | None:
+    if not token:
+        return None
+    saved = (session.get(CURSORS_KEY) or {}).get(token)
+    if not isinstance(saved, dict) or saved.get("filters") != filters.key():
+        flash("That page of the worklist has expired; here is the first page again.", "info")
+        return None
+    return Cursor.from_dict(saved)
+
+
+def _save_cursor(cursor: Cursor) -> str:
+    token = secrets.token_urlsafe(12)
+    saved = dict(session.get(CURSORS_KEY) or {})
+    saved[token] = cursor.to_dict()
+    session[CURSORS_KEY] = dict(list(saved.items())[-MAX_CURSORS:])
+    return token
+
+
+def _worklist_url(filters: Filters, **extra: str) -> str:
+    return url_for("coordinator.worklist", **{**filters.query(), **extra})  # type: ignore[arg-type]
+
+
+@bp.get("")
+@require_launch
+def worklist() -> Any:
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    actor = _actor(launch, client)
+    filters = parse_filters(request.args, PROGRAM)
+    now = utcnow()
+    try:
+        page = read_worklist(client, PROGRAM, filters, me=launch.fhir_user, now=now,
+                             page_size=int(current_app.config.get("WORKLIST_PAGE_SIZE",
+                                                                  PAGE_SIZE)),
+                             cursor=_load_cursor(request.args.get("page"), filters))
+    except WorklistExpired as exc:
+        flash(exc.user_message, "info")
+        return redirect(_worklist_url(filters))
+    following = None
+    if page.following is not None:
+        following = _worklist_url(filters, page=_save_cursor(page.following))
+    return render_template(
+        "coordinator/worklist.html", page=page, filters=filters, now=now, me=launch.fhir_user,
+        actor=actor, program=PROGRAM, statuses=STATUSES, counted=COUNTED, owners=OWNERS,
+        priorities=PRIORITIES, following=following, here=request.full_path.rstrip("?"),
+        actions={row.task_id: available_actions(row, launch.fhir_user) for row in page.rows},
+        needs_reason=NEEDS_REASON)
+
+
+def _return_to() -> str:
+    """Back to the worklist page the form came from; never anywhere else."""
+    target = request.form.get("return_to") or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/worklist") or "\\" in target:
+        return url_for("coordinator.worklist")
+    return target
+
+
+@bp.post("/task/<task_id>")
+@require_launch
+def act(task_id: str) -> Any:
+    if not RESOURCE_ID.match(task_id):
+        abort(404)
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    intent = Intent(request.form.get("action", ""), request.form.get("reason", ""),
+                    request.form.get("owner") or None)
+    try:
+        done = change_task(client, PROGRAM, task_id, request.form.get("version", ""), intent,
+                           _actor(launch, client), utcnow(),
+                           advance_goals=grants(launch.scopes, "Goal", "u"))
+    except WorklistRefused as exc:
+        flash(f"Not changed: {exc}", "error")
+    except TaskConflict as conflict:
+        return render_template("coordinator/conflict.html", conflict=conflict,
+                               current=conflict.current, intent=conflict.intent,
+                               return_to=_return_to(), now=utcnow()), 409
+    else:
+        flash(done.message, "info")
+    return redirect(_return_to())
+
+
+@bp.get("/patient/<patient_id>")
+@require_launch
+def timeline(patient_id: str) -> Any:
+    if not RESOURCE_ID.match(patient_id):
+        abort(404)
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    found = read_timeline(client, PROGRAM, patient_id)
+    return render_template("coordinator/timeline.html", timeline=found, state=found.state,
+                           patient=found.patient, chart=pain_chart_svg(found.state.pain),
+                           now=utcnow())
+

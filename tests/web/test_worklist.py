@@ -1,0 +1,274 @@
+"""The coordinator's worklist over real HTTP: standalone launch through the sandbox, filters,
+Task actions with If-Match, conflicts between two coordinators, refusals, paging, timeline."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.sandbox.runner import SandboxStack
+from fhir_rehab.services import program as svc
+from fhir_rehab.services.seed import seed_demo_patients
+from tests.web.conftest import CSRF
+
+PAGE_SIZE = 4
+EARLIER = itertools.count(1)
+ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
+ROW = re.compile(r'<tr class="row-(?P<kind>\w+)[^"]*" data-task="(?P<id>[^"]+)">(?P<body>.*?)</tr>',
+                 re.S)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[SandboxStack]:
+    with SandboxStack(auto_approve=True, app_config={"WORKLIST_PAGE_SIZE": PAGE_SIZE}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def backing(stack: SandboxStack) -> FhirClient:
+    return FhirClient(stack.backing_fhir_base)
+
+
+def start_program(backing: FhirClient) -> tuple[str, str]:
+    """A new patient with a running program; returns (patient id, name).
+
+    Each program starts a minute before the previous one, so its stage 1 is due first and
+    its row tops the stage-1 list (stage 1 is due 14 days after the start: not overdue).
+    """
+    started = datetime.now(UTC) - timedelta(days=13, minutes=next(EARLIER))
+    seeded = seed_demo_patients(backing, run=uuid.uuid4().hex[:12])[0]
+    svc.record_screen(backing, SCIATICA_PROGRAM, seeded.patient_id, ALL_ABSENT, Actor(),
+                      str(uuid.uuid4()), now=started)
+    svc.start_program(backing, SCIATICA_PROGRAM, seeded.patient_id, Actor(), now=started)
+    return seeded.patient_id, seeded.name
+
+
+@dataclass
+class Row:
+    task_id: str
+    kind: str
+    body: str
+
+    def field(self, css: str) -> str:
+        found = re.search(rf'<td class="{css}">(.*?)</td>', self.body, re.S)
+        return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
+
+    @property
+    def version(self) -> str:
+        return re.search(r'name="version" value="([^"]*)"', self.body).group(1)
+
+    @property
+    def actions(self) -> list[str]:
+        return re.findall(r'name="action" value="([^"]+)"', self.body)
+
+    @property
+    def patient_href(self) -> str:
+        return re.search(r'<a href="([^"]+)">', self.body).group(1)
+
+
+class Coordinator:
+    """A browser session of one coordinator (standalone launch, role=coordinator)."""
+
+    def __init__(self, stack: SandboxStack) -> None:
+        self.stack = stack
+        self.http = requests.Session()
+        self.page = ""
+        self.url = ""
+
+    def launch(self) -> requests.Response:
+        response = self.http.get(f"{self.stack.app_url}/launch", timeout=30,
+                                 params={"iss": self.stack.fhir_base, "role": "coordinator"})
+        self._keep(response)
+        return response
+
+    def open(self, path: str = "/worklist", **params: str) -> requests.Response:
+        response = self.http.get(f"{self.stack.app_url}{path}", params=params, timeout=30)
+        self._keep(response)
+        return response
+
+    def _keep(self, response: requests.Response) -> None:
+        self.page, self.url = response.text, response.url
+
+    def rows(self) -> list[Row]:
+        return [Row(m["id"], m["kind"], m["body"]) for m in ROW.finditer(self.page)]
+
+    def row_for(self, patient_id: str) -> Row:
+        return next(r for r in self.rows() if f"/worklist/patient/{patient_id}\"" in r.body)
+
+    def act(self, row: Row, action: str, **fields: str) -> requests.Response:
+        """Post an action form as the page rendered it (its version), unless told otherwise."""
+        data = {"csrf_token": CSRF.search(self.page).group(1), "version": row.version,
+                "action": action, "return_to": self.url.split(self.stack.app_url, 1)[1],
+                **fields}
+        response = self.http.post(f"{self.stack.app_url}/worklist/task/{row.task_id}",
+                                  data=data, timeout=30)
+        self._keep(response)
+        return response
+
+
+@pytest.fixture
+def coordinator(stack: SandboxStack) -> Coordinator:
+    person = Coordinator(stack)
+    assert person.launch().status_code == 200
+    return person
+
+
+def text(response: requests.Response) -> str:
+    """The page's words: tags dropped, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.text)))
+
+
+def test_coordinator_launch_lands_on_the_worklist(stack, backing):
+    patient, name = start_program(backing)
+    person = Coordinator(stack)
+    page = person.launch()
+    assert page.status_code == 200 and page.url.startswith(f"{stack.app_url}/worklist")
+    assert "Program worklist" in page.text and "Signed in as Sandbox Practitioner" in page.text
+    assert "patient-banner" not in page.text  # no patient in context
+    person.open(stage="1", owner="unassigned", status="ready")
+    assert f">{name}<" in person.row_for(patient).body
+
+
+def test_filter_claim_start_complete_and_the_next_stage_is_ready(coordinator, backing):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready", owner="unassigned")
+    row = coordinator.row_for(patient)
+    assert row.field("status") == "ready" and row.field("owner") == "unassigned"
+    assert row.actions[:2] == ["claim", "start"] and "complete" not in row.actions
+
+    claimed = coordinator.act(row, "claim")
+    assert "Task claimed." in claimed.text
+    coordinator.open(stage="1", owner="me")
+    row = coordinator.row_for(patient)
+    assert row.field("owner") == "you" and "claim" not in row.actions
+
+    assert "Task is now in-progress." in coordinator.act(row, "start").text
+    coordinator.open(stage="1", owner="me", status="in-progress")
+    row = coordinator.row_for(patient)
+    assert "complete" in row.actions
+    done = coordinator.act(row, "complete")
+    assert "Stage completed. Next: Stage 2: Restoring mobility is ready." in text(done)
+
+    coordinator.open(stage="2", status="ready")
+    assert coordinator.row_for(patient).field("status") == "ready"
+    tasks = backing.search_all("Task", {"patient": patient, "status": "completed"})
+    assert [t["owner"]["display"] for t in tasks] == ["Sandbox Practitioner"]
+
+
+def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, backing):
+    patient, name = start_program(backing)
+    first, second = Coordinator(stack), Coordinator(stack)
+    for person in (first, second):
+        person.launch()
+        person.open(stage="1", status="ready", owner="unassigned")
+    row_first, row_second = first.row_for(patient), second.row_for(patient)
+    assert row_first.version == row_second.version
+
+    won = first.act(row_first, "claim")
+    lost = second.act(row_second, "hold", reason="Waiting for the MRI report")
+    assert won.status_code == 200 and "Task claimed." in won.text
+    assert lost.status_code == 409
+    page = text(lost)
+    assert "Someone else changed this task" in page
+    assert "Owner now Sandbox Practitioner" in page
+    assert "Changed by not known" in page  # coordinator scopes create Provenance, never read it
+    assert "Waiting for the MRI report" in page  # the intent is kept
+    newer = re.search(r'name="version" value="([^"]+)"', lost.text).group(1)
+    assert int(newer) == int(row_second.version) + 1
+
+    # reapply from the conflict page: it carries the new version and the reason
+    data = {"csrf_token": CSRF.search(lost.text).group(1), "version": newer, "action": "hold",
+            "reason": "Waiting for the MRI report", "return_to": "/worklist"}
+    again = second.http.post(f"{stack.app_url}/worklist/task/{row_second.task_id}", data=data,
+                             timeout=30)
+    assert "Task is now on-hold." in again.text
+    task = backing.read("Task", row_second.task_id)
+    assert task["status"] == "on-hold" and task["owner"]["display"] == "Sandbox Practitioner"
+
+
+def test_an_illegal_transition_is_explained_and_nothing_changes(coordinator, backing):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    row = coordinator.row_for(patient)
+    refused = coordinator.act(row, "complete")  # forged: the page offers no Complete here
+    assert "Not changed: A ready task cannot become completed" in text(refused)
+    assert backing.read("Task", row.task_id)["meta"]["versionId"] == row.version
+
+
+def test_a_stale_version_gets_the_conflict_page(coordinator, backing):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    row = coordinator.row_for(patient)
+    coordinator.act(row, "claim")
+    stale = coordinator.act(row, "start")  # the version from before the claim
+    assert stale.status_code == 409 and "Someone else changed this task" in stale.text
+    assert backing.read("Task", row.task_id)["status"] == "ready"
+
+
+def test_a_task_that_is_not_the_apps_is_refused(coordinator, backing):
+    foreign = backing.create({"resourceType": "Task", "status": "ready", "intent": "order",
+                              "for": {"reference": "Patient/x"}}).body
+    coordinator.open()
+    row = Row(foreign["id"], "stage", f'name="version" value="{foreign["meta"]["versionId"]}"')
+    refused = coordinator.act(row, "claim")
+    assert refused.status_code == 403 and "does not belong to fhir-rehab" in refused.text
+    assert "owner" not in backing.read("Task", foreign["id"])
+
+
+def test_next_page_follows_the_server_and_tokens_are_opaque(coordinator, backing):
+    for _ in range(PAGE_SIZE + 1):
+        start_program(backing)
+    first = coordinator.open(stage="1", status="ready")
+    link = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert link and "_offset" not in link.group(1) and "http" not in link.group(1)
+    seen = [r.task_id for r in coordinator.rows()]
+    second = coordinator.open(html.unescape(link.group(1)).split("?")[0],
+                              **dict(re.findall(r"(\w+)=([^&]+)",
+                                                html.unescape(link.group(1)).split("?")[1])))
+    assert "page 2" in second.text
+    more = [r.task_id for r in coordinator.rows()]
+    assert more and not set(more) & set(seen)
+    expired = coordinator.open(stage="1", status="ready", page="not-a-token")
+    assert "has expired" in expired.text and "page 1" in expired.text
+
+
+def test_patient_timeline_has_stages_screens_and_the_pain_chart(coordinator, backing):
+    patient, name = start_program(backing)
+    svc.record_pain(backing, patient, 6, Actor(), str(uuid.uuid4()))
+    coordinator.open(stage="1", status="ready")
+    page = coordinator.open(coordinator.row_for(patient).patient_href)
+    assert page.status_code == 200 and name in page.text
+    assert "Stage 1: Assessment and pain control" in page.text
+    assert "no red flags" in page.text and "7 questions answered" in page.text
+    assert "<svg" in page.text and "6/10" in page.text
+    assert "cdn" not in page.text.lower()
+
+
+def test_worklist_actions_need_the_csrf_token(coordinator, backing):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    row = coordinator.row_for(patient)
+    response = coordinator.http.post(f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
+                                     data={"version": row.version, "action": "claim"}, timeout=30)
+    assert response.status_code == 400
+    assert "owner" not in backing.read("Task", row.task_id)
+
+
+def test_a_patient_launch_does_not_open_the_worklist(stack):
+    http = requests.Session()
+    patient = stack.patients[0].patient_id
+    http.get(f"{stack.sandbox_url}/ehr/launch", params={"patient": patient}, timeout=30)
+    response = http.get(f"{stack.app_url}/worklist", timeout=30)
+    assert response.status_code == 401 and "coordinator launch" in response.text
