@@ -218,8 +218,9 @@ def timeline(patient_id: str) -> Any:
         abort(404)
     launch = _launch()
     client = fhir_client_for_launch(launch)
+    actor = _actor(launch, client)
     found = read_timeline(client, PROGRAM, patient_id)
     return render_template("coordinator/timeline.html", timeline=found, state=found.state,
                            patient=found.patient, chart=pain_chart_svg(found.state.pain),
-                           now=utcnow())
+                           actor=actor, now=utcnow())
 

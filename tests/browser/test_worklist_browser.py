@@ -1,0 +1,98 @@
+"""A care coordinator in Chromium: standalone launch, consent, filter, claim, start, complete a
+stage, see the next stage ready, open the patient's timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.sandbox.runner import SandboxStack
+from fhir_rehab.services import program as svc
+
+pytestmark = pytest.mark.browser
+ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with SandboxStack(auto_approve=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def programs(stack):
+    """The seeded eligible patients with programs (Sam's started 20 days ago: overdue), and
+    a red-flag escalation for Jordan."""
+    backing = FhirClient(stack.backing_fhir_base)
+    by_key = {p.key: p for p in stack.patients}
+    now = datetime.now(UTC)
+    for key, days in (("eligible-icd10", 3), ("eligible-snomed", 20)):
+        patient = by_key[key].patient_id
+        started = now - timedelta(days=days)
+        svc.record_screen(backing, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(),
+                          str(uuid.uuid4()), now=started)
+        svc.start_program(backing, SCIATICA_PROGRAM, patient, Actor(), now=started)
+        svc.record_pain(backing, patient, 6, Actor(), str(uuid.uuid4()), now=started)
+        svc.record_pain(backing, patient, 4, Actor(), str(uuid.uuid4()))
+    svc.record_screen(backing, SCIATICA_PROGRAM, by_key["not-eligible"].patient_id,
+                      {**ALL_ABSENT, "bladder-bowel": True}, Actor(), str(uuid.uuid4()))
+    return by_key
+
+
+def row_of(page, patient_id):
+    return page.locator(f'tr:has(a[href$="/worklist/patient/{patient_id}"])')
+
+
+def filter_by(page, **choices):
+    for name, value in choices.items():
+        page.locator(f"#f-{name}").select_option(value)
+    page.get_by_role("button", name="Filter").click()
+
+
+def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifacts):
+    page.goto(f"{stack.launch_url}?iss={stack.fhir_base}&role=coordinator")
+    page.get_by_role("button", name="Approve").click()  # the sandbox's consent page
+    page.wait_for_url("**/worklist")
+    rows = page.locator("table.worklist tbody tr")
+    assert "row-review" in rows.first.get_attribute("class")  # the escalation tops the list
+    assert "stat" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()
+    assert "overdue" in row_of(page, programs["eligible-snomed"].patient_id).inner_text()
+    page.screenshot(path=artifacts / "worklist-01-list.png", full_page=True)
+
+    alex = programs["eligible-icd10"].patient_id
+    filter_by(page, stage="1", owner="unassigned")
+    assert page.locator("table.worklist tbody tr").count() == 2
+    row_of(page, alex).get_by_role("button", name="Claim").click()
+    assert page.get_by_text("Task claimed.").is_visible()
+    assert row_of(page, alex).count() == 0  # no longer unassigned
+    page.screenshot(path=artifacts / "worklist-02-claimed.png", full_page=True)
+
+    filter_by(page, owner="me")
+    mine = row_of(page, alex)
+    assert mine.locator("td.owner").inner_text() == "you"
+    mine.get_by_role("button", name="Start").click()
+    assert page.get_by_text("Task is now in-progress.").is_visible()
+    row_of(page, alex).get_by_role("button", name="Complete").click()
+    assert page.get_by_text("Stage completed. Next: Stage 2: Restoring mobility is ready."
+                            ).is_visible()
+    page.screenshot(path=artifacts / "worklist-03-completed.png", full_page=True)
+
+    filter_by(page, stage="2", owner="anyone", status="ready")
+    next_stage = row_of(page, alex)
+    assert "Stage 2: Restoring mobility" in next_stage.inner_text()
+    assert next_stage.locator("td.status").inner_text() == "ready"
+    page.screenshot(path=artifacts / "worklist-04-next-stage.png", full_page=True)
+
+    next_stage.get_by_role("link", name="Alex Morgan").click()
+    assert page.get_by_role("heading", name="Program timeline").is_visible()
+    stages = page.locator("table.timeline tbody tr")
+    assert stages.nth(0).locator("td.status").inner_text() == "completed"
+    assert stages.nth(1).locator("td.status").inner_text() == "ready"
+    assert page.locator("svg.chart circle").count() == 2
+    page.screenshot(path=artifacts / "worklist-05-timeline.png", full_page=True)
