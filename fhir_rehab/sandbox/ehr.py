@@ -6,17 +6,31 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 from fhir_rehab.sandbox.auth.models import LaunchContext
 from fhir_rehab.sandbox.auth.server import current_runtime
+from fhir_rehab.sandbox.auth.users import USERS, find_user
 from fhir_rehab.sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
 
 bp = Blueprint("sandbox_ehr", __name__, url_prefix="/ehr")
 MAX_PATIENTS = 200
+USER_KEY = "sandbox_user"  # who signs in at /auth/authorize: picked with `user=` on the EHR pages
+
+
+def pick_user() -> None:
+    """Remember the `user=` of this request (a known user key) as this browser's sign-in."""
+    key = request.args.get("user")
+    if any(u.key == key for u in USERS):
+        session[USER_KEY] = key
+
+
+@bp.app_context_processor
+def _inject_user() -> dict[str, Any]:
+    return {"signed_in": find_user(session.get(USER_KEY)).name}
 
 
 @dataclass(frozen=True)
@@ -80,22 +94,26 @@ def render_page_error(status: int, title: str, message: str) -> tuple[str, int]:
 def home() -> str | tuple[str, int]:
     """The patient list: each patient with a fault selector and a Launch button."""
     runtime = current_runtime()
+    pick_user()
     try:
         patients = list_patients(runtime.backing_client(), runtime.settings.patient_ids)
     except FhirError:
         return render_page_error(502, "FHIR server unavailable",
                                  "The EHR's FHIR server is not answering. Try again shortly.")
     app_url = runtime.settings.app_launch_url
-    coordinator_url = with_query(app_url, {"iss": runtime.settings.fhir_base}) if app_url else None
+    coordinator_url = with_query(app_url, {"iss": runtime.settings.fhir_base,
+                                           "role": "coordinator"}) if app_url else None
     faults = [(NO_FAULT, "none")] + [(f.value, f"{f.value}: {d}") for f, d in DESCRIPTIONS.items()]
     return render_template("sandbox/ehr.html", patients=patients, faults=faults,
-                           coordinator_url=coordinator_url, fhir_base=runtime.settings.fhir_base)
+                           coordinator_url=coordinator_url, fhir_base=runtime.settings.fhir_base,
+                           users=USERS, user=find_user(session.get(USER_KEY)).key)
 
 
 @bp.get("/launch")
 def launch() -> Response | tuple[str, int]:
     """Bind a new launch id to the patient (and fault), then send the browser to the app."""
     runtime = current_runtime()
+    pick_user()
     try:
         fault = parse_fault(request.args.get("fault"))
     except UnknownFault:

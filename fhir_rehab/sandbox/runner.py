@@ -182,7 +182,7 @@ class SandboxStack:
                 clients=[registration], auto_approve=self.auto_approve,
                 access_token_lifetime=self.access_token_lifetime, patient_ids=self.patient_ids)
             self.sandbox_app = create_sandbox_app(settings)
-            self.runtime.current_user()  # the sandbox Practitioner, created now, reused later
+            self.runtime.all_users()  # the sandbox Practitioners, created now, reused later
             self._threads.append(ServerThread(self.sandbox_app, self.ehr_port).start())
             if self.start_app:
                 self.app = self._create_app(app_auth_config)

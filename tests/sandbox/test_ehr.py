@@ -24,7 +24,20 @@ def test_ehr_page_lists_patients_with_escaped_names_and_launch_forms(smart: Smar
 def test_ehr_page_offers_a_standalone_coordinator_launch_with_only_iss(smart: Smart) -> None:
     page = requests.get(smart.stack.ehr_url, timeout=10).text
     iss = requests.utils.quote(smart.stack.fhir_base, safe="")
-    assert f'href="{smart.stack.launch_url}?iss={iss}"' in page
+    assert f'href="{smart.stack.launch_url}?iss={iss}&amp;role=coordinator"' in page
+
+
+def test_user_parameter_picks_who_signs_in(smart: Smart) -> None:
+    browser = requests.Session()
+    assert "signed in as Sandbox Practitioner" in browser.get(smart.stack.ehr_url, timeout=10).text
+    page = browser.get(smart.stack.ehr_url, params={"user": "coordinator-robin"}, timeout=10)
+    assert "signed in as Robin Reyes" in page.text
+    assert "signed in as Robin Reyes" in browser.get(smart.stack.ehr_url, timeout=10).text
+    unknown = browser.get(smart.stack.ehr_url, params={"user": "mallory"}, timeout=10)
+    assert "signed in as Robin Reyes" in unknown.text  # unknown keys change nothing
+    robin = smart.stack.runtime.current_user("coordinator-robin")
+    assert robin.name == "Robin Reyes" and robin.fhir_user != \
+        smart.stack.runtime.current_user().fhir_user
 
 
 def test_launch_redirects_to_the_app_with_iss_and_an_opaque_launch(smart: Smart,

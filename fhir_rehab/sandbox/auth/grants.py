@@ -178,7 +178,7 @@ class SandboxOpenIDCode(OpenIDCode):
         if user.fhir_user:
             info["fhirUser"] = user.fhir_user
         if "profile" in split_scopes(scope):
-            info["name"] = "Sandbox Practitioner"
+            info["name"] = user.name
         return info
 
 

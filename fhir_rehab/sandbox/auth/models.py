@@ -22,9 +22,10 @@ GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 
 @dataclass(frozen=True)
 class SandboxUser:
-    """The one EHR user of the sandbox: a Practitioner in the backing FHIR server."""
+    """An EHR user of the sandbox: a Practitioner in the backing FHIR server."""
 
     practitioner_id: str | None
+    name: str = "Sandbox Practitioner"
 
     @property
     def fhir_user(self) -> str | None:

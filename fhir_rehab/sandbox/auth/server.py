@@ -26,7 +26,7 @@ from fhir_rehab.sandbox.auth.grants import (
 from fhir_rehab.sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
 from fhir_rehab.sandbox.auth.scopes import split_scopes, wants_refresh_token
 from fhir_rehab.sandbox.auth.store import SandboxStore
-from fhir_rehab.sandbox.auth.users import ensure_practitioner
+from fhir_rehab.sandbox.auth.users import USERS, ensure_practitioner, find_user
 from fhir_rehab.sandbox.faults import Fault
 
 EXTENSION = "fhir_rehab_sandbox"
@@ -90,7 +90,7 @@ class SandboxRuntime:
     store: SandboxStore
     authorization: SandboxAuthorizationServer
     resources: ResourceProtector
-    _user: SandboxUser | None = None
+    _users: dict[str, SandboxUser] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -132,12 +132,19 @@ class SandboxRuntime:
         return FhirClient(self.settings.backing_fhir_base, timeout=self.settings.timeout,
                           max_retries=1, backoff=0.1)
 
-    def current_user(self) -> SandboxUser:
-        """The sandbox practitioner, created in the backing server on first use and reused."""
+    def current_user(self, key: str | None = None) -> SandboxUser:
+        """A sandbox practitioner (the default one unless `key` picks another), created in the
+        backing server on first use and reused."""
+        spec = find_user(key)
         with self._lock:
-            if self._user is None:
-                self._user = SandboxUser(ensure_practitioner(self.backing_client()))
-            return self._user
+            if spec.key not in self._users:
+                self._users[spec.key] = SandboxUser(
+                    ensure_practitioner(self.backing_client(), spec.key), spec.name)
+            return self._users[spec.key]
+
+    def all_users(self) -> list[SandboxUser]:
+        """Every sandbox user, so each exists in the backing server."""
+        return [self.current_user(spec.key) for spec in USERS]
 
 
 def current_runtime() -> SandboxRuntime:

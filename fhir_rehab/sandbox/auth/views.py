@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request, session
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
@@ -19,7 +19,13 @@ from fhir_rehab.sandbox.auth.discovery import (
 )
 from fhir_rehab.sandbox.auth.scopes import describe_scope, split_scopes
 from fhir_rehab.sandbox.auth.server import SandboxRuntime, current_runtime
-from fhir_rehab.sandbox.ehr import PatientSummary, find_patient, list_patients, render_page_error
+from fhir_rehab.sandbox.ehr import (
+    USER_KEY,
+    PatientSummary,
+    find_patient,
+    list_patients,
+    render_page_error,
+)
 from fhir_rehab.sandbox.faults import AUTHORIZE_FAULTS, Fault, describe_fault
 
 bp = Blueprint("sandbox_auth", __name__)
@@ -47,7 +53,7 @@ def authorize() -> Page:
         return render_page_error(400, "Authorization failed",
                                  f"{FAULT_ERRORS[fault]} (simulated fault: {describe_fault(fault)})")
     try:
-        user = runtime.current_user()
+        user = runtime.current_user(session.get(USER_KEY))  # picked on the EHR page (user=)
         grant = runtime.authorization.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return render_oauth_error(runtime, error)
