@@ -194,18 +194,18 @@ def act(task_id: str) -> Any:
         abort(404)
     launch = _launch()
     client = fhir_client_for_launch(launch)
+    actor = _actor(launch, client)
     intent = Intent(request.form.get("action", ""), request.form.get("reason", ""),
                     request.form.get("owner") or None)
     try:
         done = change_task(client, PROGRAM, task_id, request.form.get("version", ""), intent,
-                           _actor(launch, client), utcnow(),
-                           advance_goals=grants(launch.scopes, "Goal", "u"))
+                           actor, utcnow(), advance_goals=grants(launch.scopes, "Goal", "u"))
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
     except TaskConflict as conflict:
         return render_template("coordinator/conflict.html", conflict=conflict,
                                current=conflict.current, intent=conflict.intent,
-                               return_to=_return_to(), now=utcnow()), 409
+                               return_to=_return_to(), actor=actor, now=utcnow()), 409
     else:
         flash(done.message, "info")
     return redirect(_return_to())

@@ -1,5 +1,6 @@
-"""A care coordinator in Chromium: standalone launch, consent, filter, claim, start, complete a
-stage, see the next stage ready, open the patient's timeline."""
+"""A care coordinator in Chromium: picks a sandbox user, launches as coordinator from the EHR,
+consents, filters, claims, starts and completes a stage, sees the next stage ready, opens the
+patient's timeline."""
 
 from __future__ import annotations
 
@@ -56,9 +57,14 @@ def filter_by(page, **choices):
 
 
 def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifacts):
-    page.goto(f"{stack.launch_url}?iss={stack.fhir_base}&role=coordinator")
+    page.goto(stack.ehr_url)
+    page.get_by_label("Signed in as").select_option("coordinator-dana")
+    page.get_by_role("button", name="Switch user").click()
+    assert page.get_by_text("signed in as Dana Okoye").is_visible()
+    page.get_by_role("link", name="Launch as coordinator").click()
     page.get_by_role("button", name="Approve").click()  # the sandbox's consent page
     page.wait_for_url("**/worklist")
+    assert page.get_by_text("Signed in as Dana Okoye").is_visible()
     rows = page.locator("table.worklist tbody tr")
     assert "row-review" in rows.first.get_attribute("class")  # the escalation tops the list
     assert "stat" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()

@@ -79,17 +79,21 @@ class Row:
 
 
 class Coordinator:
-    """A browser session of one coordinator (standalone launch, role=coordinator)."""
+    """A browser session of one coordinator: signs in to the sandbox EHR as `user`, then
+    follows its "Launch as coordinator" link (a standalone launch with role=coordinator)."""
 
-    def __init__(self, stack: SandboxStack) -> None:
+    def __init__(self, stack: SandboxStack, user: str | None = None) -> None:
         self.stack = stack
+        self.user = user
         self.http = requests.Session()
         self.page = ""
         self.url = ""
 
     def launch(self) -> requests.Response:
-        response = self.http.get(f"{self.stack.app_url}/launch", timeout=30,
-                                 params={"iss": self.stack.fhir_base, "role": "coordinator"})
+        params = {"user": self.user} if self.user else {}
+        ehr = self.http.get(self.stack.ehr_url, params=params, timeout=30).text
+        link = re.search(r'<a class="button" href="([^"]+)">Launch as coordinator</a>', ehr)
+        response = self.http.get(html.unescape(link.group(1)), timeout=30)
         self._keep(response)
         return response
 
@@ -169,7 +173,7 @@ def test_filter_claim_start_complete_and_the_next_stage_is_ready(coordinator, ba
 
 def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, backing):
     patient, name = start_program(backing)
-    first, second = Coordinator(stack), Coordinator(stack)
+    first, second = Coordinator(stack, "coordinator-robin"), Coordinator(stack, "coordinator-dana")
     for person in (first, second):
         person.launch()
         person.open(stage="1", status="ready", owner="unassigned")
@@ -182,7 +186,8 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
     assert lost.status_code == 409
     page = text(lost)
     assert "Someone else changed this task" in page
-    assert "Owner now Sandbox Practitioner" in page
+    assert "Signed in as Dana Okoye" in page
+    assert "Owner now Robin Reyes" in page  # the loser is told who has it
     assert "Changed by not known" in page  # coordinator scopes create Provenance, never read it
     assert "Waiting for the MRI report" in page  # the intent is kept
     newer = re.search(r'name="version" value="([^"]+)"', lost.text).group(1)
@@ -195,7 +200,10 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
                              timeout=30)
     assert "Task is now on-hold." in again.text
     task = backing.read("Task", row_second.task_id)
-    assert task["status"] == "on-hold" and task["owner"]["display"] == "Sandbox Practitioner"
+    assert task["status"] == "on-hold" and task["owner"]["display"] == "Robin Reyes"
+    authors = {p["agent"][0]["who"]["display"]
+               for p in backing.search_all("Provenance", {"target": f"Task/{task['id']}"})}
+    assert {"Robin Reyes", "Dana Okoye"} <= authors  # every write names its coordinator
 
 
 def test_an_illegal_transition_is_explained_and_nothing_changes(coordinator, backing):
