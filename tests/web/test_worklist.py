@@ -280,3 +280,17 @@ def test_a_patient_launch_does_not_open_the_worklist(stack):
     http.get(f"{stack.sandbox_url}/ehr/launch", params={"patient": patient}, timeout=30)
     response = http.get(f"{stack.app_url}/worklist", timeout=30)
     assert response.status_code == 401 and "coordinator launch" in response.text
+
+
+@pytest.mark.parametrize("return_to", ["https://evil.example/worklist", "//evil.example/x",
+                                       "/patient", "/worklist\\@evil.example"])
+def test_after_an_action_the_redirect_stays_on_the_worklist(coordinator, backing, return_to):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    row = coordinator.row_for(patient)
+    data = {"csrf_token": CSRF.search(coordinator.page).group(1), "version": row.version,
+            "action": "claim", "return_to": return_to}
+    response = coordinator.http.post(f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
+                                     data=data, allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    assert response.headers["Location"] in ("/worklist", f"{coordinator.stack.app_url}/worklist")
