@@ -64,7 +64,7 @@ bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
 PROGRAM = SCIATICA_PROGRAM
 CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
 USER_KEY = "coordinator_user"
-MAX_CURSORS = 30
+MAX_CURSORS = 10  # each holds at most a page of rows per search: the session stays small
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 
 
@@ -133,10 +133,13 @@ def _load_cursor(token: str | None, filters: Filters) -> Cursor | None:
     if not token:
         return None
     saved = (session.get(CURSORS_KEY) or {}).get(token)
-    if not isinstance(saved, dict) or saved.get("filters") != filters.key():
-        flash("That page of the worklist has expired; here is the first page again.", "info")
-        return None
-    return Cursor.from_dict(saved)
+    if isinstance(saved, dict) and saved.get("filters") == filters.key():
+        try:
+            return Cursor.from_dict(saved)
+        except (KeyError, TypeError, ValueError):
+            pass  # an older layout: start again
+    flash("That page of the worklist has expired; here is the first page again.", "info")
+    return None
 
 
 def _save_cursor(cursor: Cursor) -> str:
