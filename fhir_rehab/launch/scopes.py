@@ -18,7 +18,9 @@ PATIENT_DATA_SCOPES = (
 )
 COORDINATOR_DATA_SCOPES = (
     "user/Task.rs", "user/Task.u", "user/Task.c", "user/Patient.rs", "user/CarePlan.rs",
-    "user/CarePlan.u", "user/Observation.rs", "user/Provenance.c", "user/Practitioner.rs",
+    "user/CarePlan.u", "user/Observation.rs", "user/Provenance.crs", "user/Practitioner.rs",
+    # Completing a stage advances its Goals; a conflict page names who changed the Task.
+    "user/Goal.rs", "user/Goal.u",
 )
 V2_CAPABILITY = "permission-v2"
 _READ, _WRITE = frozenset("rs"), frozenset("cud")

@@ -67,7 +67,8 @@ def test_coordinator_standalone_scopes(launcher, auth_server) -> None:
     scopes = scopes_of(response)
     assert scopes == ["openid", "fhirUser", "offline_access", "user/Task.rs", "user/Task.u",
                       "user/Task.c", "user/Patient.rs", "user/CarePlan.rs", "user/CarePlan.u",
-                      "user/Observation.rs", "user/Provenance.c", "user/Practitioner.rs"]
+                      "user/Observation.rs", "user/Provenance.crs", "user/Practitioner.rs",
+                      "user/Goal.rs", "user/Goal.u"]
     auth_server.token_extra = {}
     done = launcher.callback(auth_server.approve(response.headers["Location"]))
     assert done.headers["Location"] == "/worklist"
