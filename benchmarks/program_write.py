@@ -16,7 +16,6 @@ from functools import partial
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
-from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.services import program as svc
@@ -33,10 +32,10 @@ def measure(client: FhirClient, fn: Callable[[], object]) -> tuple[int, float]:
     return client.request_count - before, (time.perf_counter() - t0) * 1000
 
 
-def naive_post_all(client: FhirClient, tx: Transaction) -> None:
+def naive_post_all(client: FhirClient, bundle: dict) -> None:
     """The baseline writer: every resource its own POST (no atomicity, no idempotency).
     References between the new resources are dropped: a naive client would need extra PUTs."""
-    for entry in tx.bundle()["entry"]:
+    for entry in bundle["entry"]:
         resource = {k: v for k, v in entry["resource"].items()}
         for key in ("hasMember", "goal", "activity", "basedOn", "target", "focus",
                     "reasonReference", "supportingInfo"):
@@ -58,9 +57,9 @@ def _show(client: FhirClient, patient: str) -> None:
     read_patient_record(client, patient).state(SCIATICA_PROGRAM)
 
 
-def _naive_start(client: FhirClient, patient: str, tx: Transaction) -> None:
+def _naive_start(client: FhirClient, patient: str, bundle: dict) -> None:
     naive_show(client, patient)  # the naive eligibility and screen checks
-    naive_post_all(client, tx)
+    naive_post_all(client, bundle)
 
 
 def run(patients: int) -> list[tuple[str, str, int, float]]:
@@ -94,25 +93,32 @@ def run(patients: int) -> list[tuple[str, str, int, float]]:
             for (op, who), v in rows.items()]
 
 
-def _capture(client: FhirClient, patient: str) -> tuple[Transaction, Transaction]:
-    """The transactions the app would send, captured instead of committed."""
-    captured: list[Transaction] = []
-    original = svc._commit
+class _Captured(Exception):  # noqa: N818 - a control-flow signal, not an error
+    def __init__(self, bundle: dict) -> None:
+        self.bundle = bundle
 
-    def keep(_client: FhirClient, tx: Transaction) -> svc.WriteResult:
-        captured.append(tx)
-        return svc.WriteResult(())
 
-    svc._commit = keep  # type: ignore[assignment]
-    try:
-        svc.record_screen(client, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4()))
+class CapturingClient(FhirClient):
+    """Reads go to the server; a transaction is captured instead of sent."""
+
+    def transaction(self, bundle: dict) -> dict:
+        if bundle.get("type") == "transaction":
+            raise _Captured(bundle)
+        return super().transaction(bundle)
+
+
+def _capture(client: FhirClient, patient: str) -> tuple[dict, dict]:
+    """The transactions the app would send for a screen and a start, captured unsent."""
+    capturing = CapturingClient(client.base_url)
+    bundles = []
+    for call in (partial(svc.record_screen, capturing, SCIATICA_PROGRAM, patient, ALL_ABSENT,
+                         Actor(), str(uuid.uuid4())),
+                 partial(svc.start_program, capturing, SCIATICA_PROGRAM, patient, Actor())):
         try:
-            svc.start_program(client, SCIATICA_PROGRAM, patient, Actor())
-        except Exception:  # noqa: BLE001 - read-back after a captured (uncommitted) start
-            pass
-    finally:
-        svc._commit = original  # type: ignore[assignment]
-    return captured[0], captured[1]
+            call()
+        except _Captured as captured:
+            bundles.append(captured.bundle)
+    return bundles[0], bundles[1]
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -132,3 +133,71 @@ def build_stage_goal(program: Program, planned: PlannedStage, episode: str, pati
             "dueDate": planned.end.date().isoformat(),
         }]
     return goal
+
+
+# -- changes to a program's CarePlan and Goals (copies; the caller sends them with If-Match) ----
+def _with_note(plan: Resource, text: str, now: datetime) -> Resource:
+    out = copy.deepcopy(plan)
+    out.setdefault("note", []).append({"time": fhir_instant(now), "text": text})
+    return out
+
+
+def hold_care_plan(plan: Resource, reason: str, now: datetime) -> Resource:
+    """On hold, with the reason as a note (R4 CarePlan has no statusReason)."""
+    out = _with_note(plan, f"On hold: {reason}. Urgent medical review.", now)
+    out["status"] = "on-hold"
+    return out
+
+
+def reactivate_care_plan(plan: Resource, note: str, now: datetime) -> Resource:
+    out = _with_note(plan, note, now)
+    out["status"] = "active"
+    return out
+
+
+def end_care_plan(plan: Resource, status: str, now: datetime, note: str | None = None) -> Resource:
+    """`completed` or `revoked`, with the period's end."""
+    out = _with_note(plan, note, now) if note else copy.deepcopy(plan)
+    out["status"] = status
+    out.setdefault("period", {})["end"] = fhir_instant(now)
+    return out
+
+
+def note_stage_progress(plan: Resource, task_ref: str, text: str, now: datetime) -> Resource:
+    """Record progress on the activity that points to the stage's Task."""
+    out = copy.deepcopy(plan)
+    for activity in out.get("activity") or []:
+        if (activity.get("reference") or {}).get("reference") == task_ref:
+            activity.setdefault("progress", []).append({"time": fhir_instant(now), "text": text})
+    return out
+
+
+def goal_stage_number(goal: Resource) -> int | None:
+    """The stage a program Goal belongs to, from its identifier (`<episode>.goal-<n>`).
+
+    >>> goal_stage_number({"identifier": [{"system": c.GOAL_IDENTIFIER, "value": "e.goal-2"}]})
+    2
+    """
+    for ident in goal.get("identifier") or []:
+        value = str(ident.get("value", ""))
+        if ident.get("system") == c.GOAL_IDENTIFIER and ".goal-" in value:
+            number = value.rsplit(".goal-", 1)[1]
+            return int(number) if number.isdigit() else None
+    return None
+
+
+def set_goal_status(goal: Resource, status: str, now: datetime) -> Resource:
+    out = copy.deepcopy(goal)
+    out["lifecycleStatus"] = status
+    out["statusDate"] = now.date().isoformat()
+    return out
+
+
+def advance_stage_goal(goal: Resource, completed_stage: int, now: datetime) -> Resource | None:
+    """When stage n completes its Goal completes and stage n+1's becomes active; else None."""
+    stage, status = goal_stage_number(goal), goal.get("lifecycleStatus")
+    if stage == completed_stage and status != "completed":
+        return set_goal_status(goal, "completed", now)
+    if stage == completed_stage + 1 and status == "planned":
+        return set_goal_status(goal, "active", now)
+    return None

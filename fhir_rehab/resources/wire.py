@@ -92,6 +92,11 @@ def parse_instant(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def version_of(resource: Resource) -> str | None:
+    """The resource's `meta.versionId` (what If-Match needs)."""
+    return (resource.get("meta") or {}).get("versionId")
+
+
 def tag_of(resource: Resource, system: str) -> str | None:
     for tag in (resource.get("meta") or {}).get("tag") or []:
         if tag.get("system") == system:

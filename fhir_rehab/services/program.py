@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirConflict
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ProgressionCheck, check_progression
 from fhir_rehab.program.redflags import RED_FLAGS, ScreenOutcome, screen_red_flags
 from fhir_rehab.resources.bundle import (
     Transaction,
-    Written,
     identifier_criteria,
-    read_transaction_response,
 )
 from fhir_rehab.resources.careplan import (
+    advance_stage_goal,
     build_care_plan,
     build_stage_goal,
     build_stage_task,
+    end_care_plan,
     episode_key,
     goal_criteria,
     goal_key,
+    hold_care_plan,
+    note_stage_progress,
     plan_windows,
     stage_task_key,
 )
@@ -35,45 +35,12 @@ from fhir_rehab.resources.observations import (
     build_red_flag_answer,
     build_red_flag_panel,
 )
-from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
-from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn
+from fhir_rehab.resources.wire import new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_patient_record
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What a write did: the resources it wrote (or found already written), as `Type/id`."""
-
-    written: tuple[Written, ...]
-
-    @property
-    def refs(self) -> list[str]:
-        return [w.ref for w in self.written]
-
-    @property
-    def created(self) -> list[str]:
-        return [w.ref for w in self.written if w.created]
-
-
-def _commit(client: FhirClient, tx: Transaction) -> WriteResult:
-    bundle = tx.bundle()
-    try:
-        response = client.transaction(bundle)
-    except FhirConflict as exc:
-        raise StaleVersion() from exc
-    return WriteResult(tuple(read_transaction_response(bundle, response)))
-
-
-def _add_provenance(tx: Transaction, targets: list[str], actor: Actor, now: datetime,
-                    activity: c.Code, write_key: str) -> None:
-    tx.create(build_provenance(targets, actor, now, activity=activity, write_key=write_key),
-              if_none_exist=provenance_criteria(write_key))
+from fhir_rehab.services.record import PatientRecord, read_by_ids, read_patient_record
+from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
 # -- eligibility --------------------------------------------------------------------------------
@@ -123,8 +90,8 @@ def record_screen(client: FhirClient, program: Program, patient_id: str,
                                                              review_key))
         targets.append(review)
         targets += _hold_program(tx, record, state, outcome, now)
-    _add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    result = _commit(client, tx)
+    add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    result = commit(client, tx)
     review_ref = result.refs[len(members) + 1] if review else None
     return ScreenResult(outcome, result, review_ref)
 
@@ -134,10 +101,7 @@ def _hold_program(tx: Transaction, record: PatientRecord, state: ProgramState,
     if state.careplan_id is None or state.careplan_status != "active":
         return []
     reason = "Red flag present: " + "; ".join(f.code.display for f in outcome.positives)
-    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
-    plan["status"] = "on-hold"
-    plan.setdefault("note", []).append({"time": fhir_instant(now),
-                                        "text": f"On hold: {reason}. Urgent medical review."})
+    plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
         if stage.is_open and stage.status != "on-hold":
@@ -188,9 +152,9 @@ def start_program(client: FhirClient, program: Program, patient_id: str, actor: 
                   if_none_exist=identifier_criteria(c.TASK_IDENTIFIER,
                                                     stage_task_key(episode, window.stage)),
                   full_url=urn)
-    _add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE,
+    add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE,
                     f"{episode}.start")
-    write = _commit(client, tx)
+    write = commit(client, tx)
     after = read_patient_record(client, patient_id).state(program)
     return StartResult(after, write, eligibility, already_started=not write.created)
 
@@ -217,8 +181,8 @@ def record_pain(client: FhirClient, patient_id: str, score: int, actor: Actor,
     tx = Transaction()
     obs = tx.create(build_pain_score(score, patient_id, actor, now, submission_id, care_plan_id),
                     if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
-    _add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    return _commit(client, tx)
+    add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    return commit(client, tx)
 
 
 # -- stage progression -------------------------------------------------------------------------
@@ -258,57 +222,32 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
     if following is not None and following.status == "draft":
         ready = change_task_status(record.get(f"Task/{following.task_id}"), "ready", now)
         targets.append(tx.update(ready, if_match=following.version))
-    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
         note += "; criteria not yet met: " + "; ".join(check.unmet)
-    for activity in plan.get("activity") or []:
-        if activity.get("reference", {}).get("reference") == f"Task/{task_id}":
-            activity.setdefault("progress", []).append({"time": fhir_instant(now), "text": note})
+    plan = note_stage_progress(record.get(f"CarePlan/{state.careplan_id}"), f"Task/{task_id}",
+                               note, now)
     if following is None:
-        plan["status"] = "completed"
-        plan.setdefault("period", {})["end"] = fhir_instant(now)
+        plan = end_care_plan(plan, "completed", now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
     if advance_goals:
         targets += _advance_goals(client, tx, record, state, current.stage.number, now)
-    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
                     f"{task_id}.{current.version}.complete")
-    write = _commit(client, tx)
+    write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
 
 
 def _advance_goals(client: FhirClient, tx: Transaction, record: PatientRecord,
                    state: ProgramState, number: int, now: datetime) -> list[str]:
     """Stage n's Goal completes and stage n+1's becomes active."""
+    have = {g: record.find(f"Goal/{g}") for g in state.goal_ids}
+    missing = [g for g, goal in have.items() if goal is None]
+    # Not every server honours `_include=CarePlan:goal`: read the rest in one batch.
+    goals = [g for g in have.values() if g] + read_by_ids(client, "Goal", missing)
     targets = []
-    for goal in _read_goals(client, record, state.goal_ids):
-        value = next((i.get("value", "") for i in goal.get("identifier") or []
-                      if i.get("system") == c.GOAL_IDENTIFIER), "")
-        if value.endswith(f".goal-{number}") and goal.get("lifecycleStatus") != "completed":
-            goal["lifecycleStatus"] = "completed"
-        elif value.endswith(f".goal-{number + 1}") and goal.get("lifecycleStatus") == "planned":
-            goal["lifecycleStatus"] = "active"
-        else:
-            continue
-        goal["statusDate"] = now.date().isoformat()
-        targets.append(tx.update(goal, if_match=(goal.get("meta") or {}).get("versionId")))
+    for goal in goals:
+        changed = advance_stage_goal(goal, number, now)
+        if changed is not None:
+            targets.append(tx.update(changed, if_match=version_of(goal)))
     return targets
-
-
-def _read_goals(client: FhirClient, record: PatientRecord,
-                goal_ids: tuple[str, ...]) -> list[Resource]:
-    """The plan's Goals: from the record when the server honoured `_include=CarePlan:goal`,
-    else in one batch (not every server supports that include)."""
-    found, missing = [], []
-    for goal_id in goal_ids:
-        try:
-            found.append(copy.deepcopy(record.get(f"Goal/{goal_id}")))
-        except KeyError:
-            missing.append(goal_id)
-    if missing:
-        batch = {"resourceType": "Bundle", "type": "batch",
-                 "entry": [{"request": {"method": "GET", "url": f"Goal/{g}"}} for g in missing]}
-        for entry in client.transaction(batch).get("entry") or []:
-            if str((entry.get("response") or {}).get("status", "")).startswith("2"):
-                found.append(entry["resource"])
-    return found

@@ -26,11 +26,17 @@ class PatientRecord:
     resources: list[Resource]
     submission_hits: list[Resource] = field(default_factory=list)
 
-    def get(self, reference: str) -> Resource:
+    def find(self, reference: str) -> Resource | None:
         for resource in self.resources:
             if f"{resource.get('resourceType')}/{resource.get('id')}" == reference:
                 return resource
-        raise KeyError(reference)
+        return None
+
+    def get(self, reference: str) -> Resource:
+        found = self.find(reference)
+        if found is None:
+            raise KeyError(reference)
+        return found
 
     def refs(self) -> list[str]:
         return sorted({f"{r['resourceType']}/{r['id']}" for r in self.resources})
@@ -87,6 +93,17 @@ def read_patient_record(client: FhirClient, patient_id: str,
                  if "resource" in e]
         (hits if index == 6 else resources).extend(found)
     return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
+
+
+def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[Resource]:
+    """Several resources of one type in one batch round trip (missing ones are left out)."""
+    if not ids:
+        return []
+    batch = {"resourceType": "Bundle", "type": "batch",
+             "entry": [_get(f"{resource_type}/{rid}") for rid in ids]}
+    return [entry["resource"] for entry in client.transaction(batch).get("entry") or []
+            if str((entry.get("response") or {}).get("status", "")).startswith("2")
+            and entry.get("resource")]
 
 
 def _dedupe(resources: list[Resource]) -> list[Resource]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
@@ -10,12 +9,13 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources.bundle import Transaction
+from fhir_rehab.resources.careplan import end_care_plan, reactivate_care_plan
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.tasks import advance_task, change_task_status
-from fhir_rehab.resources.wire import fhir_instant
+from fhir_rehab.resources.wire import version_of
 from fhir_rehab.services.errors import ProgramRefused
-from fhir_rehab.services.program import WriteResult, _add_provenance, _commit, utcnow
 from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
 def _on_hold(state: ProgramState) -> None:
@@ -30,7 +30,7 @@ def _close_reviews(tx: Transaction, record: PatientRecord, state: ProgramState, 
     for task_id in state.review_task_ids:
         task = record.get(f"Task/{task_id}")
         done = advance_task(task, "completed", now, reason=outcome)
-        targets.append(tx.update(done, if_match=(task.get("meta") or {}).get("versionId")))
+        targets.append(tx.update(done, if_match=version_of(task)))
     return targets
 
 
@@ -51,10 +51,8 @@ def resume_program(client: FhirClient, program: Program, patient_id: str, actor:
         raise ProgramRefused("Record a new red-flag screen with no red flags (after the medical "
                              "review) before resuming the program.")
     tx = Transaction()
-    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
-    plan["status"] = "active"
-    plan.setdefault("note", []).append({"time": fhir_instant(now),
-                                        "text": "Resumed after medical review; screen clear."})
+    plan = reactivate_care_plan(record.get(f"CarePlan/{state.careplan_id}"),
+                                "Resumed after medical review; screen clear.", now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     first_open = True
     for stage in state.stages:
@@ -66,9 +64,9 @@ def resume_program(client: FhirClient, program: Program, patient_id: str, actor:
             targets.append(tx.update(task, if_match=stage.version))
         first_open = False
     targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
-    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
                     f"{state.careplan_id}.{state.careplan_version}.resume")
-    return _commit(client, tx)
+    return commit(client, tx)
 
 
 def stop_program(client: FhirClient, program: Program, patient_id: str, actor: Actor,
@@ -83,10 +81,8 @@ def stop_program(client: FhirClient, program: Program, patient_id: str, actor: A
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to stop.")
     tx = Transaction()
-    plan = copy.deepcopy(record.get(f"CarePlan/{state.careplan_id}"))
-    plan["status"] = "revoked"
-    plan.setdefault("period", {})["end"] = fhir_instant(now)
-    plan.setdefault("note", []).append({"time": fhir_instant(now), "text": f"Stopped: {reason}"})
+    plan = end_care_plan(record.get(f"CarePlan/{state.careplan_id}"), "revoked", now,
+                         note=f"Stopped: {reason}")
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
         if stage.is_open:
@@ -94,6 +90,6 @@ def stop_program(client: FhirClient, program: Program, patient_id: str, actor: A
                                       reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
     targets += _close_reviews(tx, record, state, now, f"Reviewed: program stopped ({reason})")
-    _add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
+    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
                     f"{state.careplan_id}.{state.careplan_version}.stop")
-    return _commit(client, tx)
+    return commit(client, tx)

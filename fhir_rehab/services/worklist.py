@@ -9,11 +9,11 @@ from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirConflict, FhirError, FhirNotFound, FhirUnavailable
+from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.lifecycle import IllegalTransition, check_transition, resume_status
 from fhir_rehab.program.model import Program
 from fhir_rehab.resources.bundle import Transaction
-from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import is_review_task
 from fhir_rehab.resources.tasks import change_task_status, set_owner
 from fhir_rehab.resources.wire import Resource, ref_id
@@ -28,6 +28,7 @@ from fhir_rehab.resources.worklist import (
 from fhir_rehab.services.errors import ServiceError, StageRefused, StaleVersion
 from fhir_rehab.services.program import complete_stage
 from fhir_rehab.services.worklist_pages import read_program_record
+from fhir_rehab.services.writes import add_provenance, commit
 
 ACTIONS = ("claim", "assign", "start", "hold", "resume", "complete", "cancel")
 TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed",
@@ -143,12 +144,11 @@ def change_task(client: FhirClient, program: Program, task_id: str, version: str
         raise _refuse(str(exc)) from None
     tx = Transaction()
     tx.update(updated, if_match=version)
-    key = f"{task_id}.{version}.{intent.action}"
-    tx.create(build_provenance([f"Task/{task_id}"], actor, now, activity=c.OPERATION_UPDATE,
-                               write_key=key), if_none_exist=provenance_criteria(key))
+    add_provenance(tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE,
+                   f"{task_id}.{version}.{intent.action}")
     try:
-        client.transaction(tx.bundle())
-    except FhirConflict:
+        commit(client, tx)
+    except StaleVersion:
         raise TaskConflict(read_current(client, program, task_id), intent) from None
     return Done(message)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -18,6 +19,7 @@ from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.review import resume_program, stop_program
+from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.charts import pain_chart_svg
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
@@ -120,7 +122,7 @@ def program() -> Any:
         flash("No program yet for this patient.", "info")
         return redirect(url_for("clinician.overview"))
     current = state.current
-    check = (check_progression(current.stage, state.pain, current.active_since, svc.utcnow())
+    check = (check_progression(current.stage, state.pain, current.active_since, utcnow())
              if current else None)
     return _page("clinician/program.html", record, state=state, current=current, check=check,
                  chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()))
@@ -170,39 +172,38 @@ def complete_stage() -> Response:
     return redirect(url_for("clinician.program"))
 
 
-@bp.post("/program/resume")
-@require_launch
-def resume() -> Response:
-    launch = _launch()
+def _change_program(change: Callable[[], object], done: str) -> Response:
+    """Run a program-level change and say how it went on the program page."""
     try:
-        resume_program(fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "",
-                       _actor(launch),
-                       max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"])
+        change()
     except ProgramRefused as exc:
         flash(str(exc), "error")
     except StaleVersion:
         flash("Someone else changed the program since you opened the page; here it is now.",
               "error")
     else:
-        flash("The program is running again.", "info")
+        flash(done, "info")
     return redirect(url_for("clinician.program"))
+
+
+@bp.post("/program/resume")
+@require_launch
+def resume() -> Response:
+    launch = _launch()
+    return _change_program(lambda: resume_program(
+        fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "", _actor(launch),
+        max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]),
+        "The program is running again.")
 
 
 @bp.post("/program/stop")
 @require_launch
 def stop() -> Response:
     launch = _launch()
-    try:
-        stop_program(fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "",
-                     _actor(launch), request.form.get("reason", ""))
-    except ProgramRefused as exc:
-        flash(str(exc), "error")
-    except StaleVersion:
-        flash("Someone else changed the program since you opened the page; here it is now.",
-              "error")
-    else:
-        flash("The program was stopped.", "info")
-    return redirect(url_for("clinician.program"))
+    reason = request.form.get("reason", "")
+    return _change_program(lambda: stop_program(
+        fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "", _actor(launch), reason),
+        "The program was stopped.")
 
 
 @bp.get("/program/sheet")

@@ -43,7 +43,6 @@ from fhir_rehab.resources.worklist import (
     parse_filters,
     patient_name,
 )
-from fhir_rehab.services.program import utcnow
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Intent,
@@ -58,6 +57,7 @@ from fhir_rehab.services.worklist_pages import (
     read_timeline,
     read_worklist,
 )
+from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.charts import pain_chart_svg
 
 bp = Blueprint("coordinator", __name__, url_prefix="/worklist")

@@ -11,6 +11,7 @@ from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.review import resume_program, stop_program
+from fhir_rehab.services.writes import utcnow
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
 ACTOR = Actor("Practitioner/test", "Test Clinician")
@@ -69,7 +70,7 @@ def test_a_new_program_can_start_after_one_was_stopped(fhir, held, run_tag):
 
 def test_progression_criteria_met_after_days_and_low_pain(fhir, seeded, run_tag):
     patient = seeded["eligible-snomed"].patient_id
-    now = svc.utcnow()
+    now = utcnow()
     start = now - timedelta(days=10)
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-a", now=start)
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR, now=start)
