@@ -104,12 +104,19 @@ def test_pages_need_a_launch(stack):
     assert "launch" in response.text.lower()
 
 
-def test_no_token_in_cookies_or_pages(browser):
-    page = browser.launch("eligible-icd10")
-    for cookie in browser.http.cookies:
-        assert len(cookie.value) < 200
-    for text in (page.text, browser.get("/patient/program").text):
-        assert "access_token" not in text and "Bearer" not in text
+def test_no_token_in_cookies_headers_or_pages(browser, stack):
+    seen = [browser.launch("eligible-icd10")]
+    seen += [browser.get(path) for path in ("/patient", "/patient/program", "/patient/screen",
+                                            "/patient/program/sheet")]
+    seen += [r for response in seen for r in response.history]  # every redirect on the way
+    tokens = stack.runtime.store.issued_secrets()
+    assert tokens, "the launch must have issued tokens"
+    cookies = [c.value for c in browser.http.cookies]
+    for token in tokens:
+        assert not any(token in value for value in cookies)
+        for response in seen:
+            assert token not in response.text
+            assert token not in str(response.headers)
 
 
 def test_hold_then_resume_after_review(browser, stack, fresh_patient):

@@ -93,6 +93,11 @@ class SandboxStore:
         with self._lock:
             return self._access.get(token)
 
+    def issued_secrets(self) -> list[str]:
+        """Every access and refresh token issued so far (for tests proving none leaks)."""
+        with self._lock:
+            return [*self._access, *self._refresh]
+
     def save_refresh_grant(self, record: RefreshGrant) -> None:
         with self._lock:
             self._refresh[record.refresh_token] = record
