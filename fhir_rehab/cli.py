@@ -139,12 +139,14 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     return out.finish(EXIT_OK, client)
 
 
-def cmd_pain(args: argparse.Namespace, out: Output) -> int:
+def cmd_score(args: argparse.Namespace, out: Output) -> int:
+    """`pain` (0-10) or `oswestry` (0-100 %), linked to the running program if any."""
     client = _client(args)
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
-    write = svc.record_pain(client, args.patient, args.score, _actor(args),
-                            args.submission_id or str(uuid.uuid4()), state.careplan_id)
-    out.say(f"Pain {args.score}/10 recorded: {', '.join(write.refs)}")
+    record = svc.record_pain if args.command == "pain" else svc.record_oswestry
+    write = record(client, args.patient, args.score, _actor(args),
+                   args.submission_id or str(uuid.uuid4()), state.careplan_id)
+    out.say(f"{args.command} {args.score} recorded: {', '.join(write.refs)}")
     return out.finish(EXIT_OK, client, write.refs)
 
 
@@ -234,9 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
     start.add_argument("--max-screen-age-days", type=int, default=30)
     add("show", cmd_show, "the program state")
-    pain = add("pain", cmd_pain, "record a pain score 0-10")
-    pain.add_argument("--score", type=int, required=True, choices=range(11), metavar="0-10")
-    pain.add_argument("--submission-id", help="idempotency key (default: a new one)")
+    for name, top, what in (("pain", 10, "a pain score 0-10"),
+                            ("oswestry", 100, "an Oswestry Disability Index score 0-100 %")):
+        score = add(name, cmd_score, f"record {what}")
+        score.add_argument("--score", type=int, required=True, choices=range(top + 1),
+                           metavar=f"0-{top}")
+        score.add_argument("--submission-id", help="idempotency key (default: a new one)")
     add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
     seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")

@@ -78,6 +78,7 @@ class Progression:
     min_days: int
     pain_readings: int = 2
     clinical: tuple[str, ...] = ()
+    function_gain: int | None = None  # Oswestry points below the program's baseline
 
     def describe(self) -> tuple[str, ...]:
         """All criteria as sentences, measured ones first."""
@@ -85,6 +86,9 @@ class Progression:
         if self.max_pain is not None:
             readings = "reading" if self.pain_readings == 1 else f"{self.pain_readings} readings"
             measured.append(f"Pain {self.max_pain}/10 or less on the last {readings} in this stage")
+        if self.function_gain is not None:
+            measured.append(f"Oswestry Disability Index at least {self.function_gain} points "
+                            "below its baseline")
         if self.min_days:
             measured.append(f"At least {self.min_days} days in this stage")
         return (*measured, *self.clinical)

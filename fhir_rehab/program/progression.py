@@ -11,8 +11,8 @@ from fhir_rehab.program.model import Exercise, Program, Stage
 
 
 @dataclass(frozen=True)
-class PainScore:
-    """One 0-10 pain rating and when it was taken."""
+class Score:
+    """One recorded score (pain 0-10, or Oswestry 0-100 %) and when it was taken."""
 
     value: int
     when: datetime
@@ -31,9 +31,9 @@ class ProgressionCheck:
         return not self.unmet
 
 
-def check_progression(stage: Stage, pain: Sequence[PainScore], started: datetime | None,
-                      now: datetime) -> ProgressionCheck:
-    """Check a stage's measured progression criteria against the pain scores taken in it.
+def check_progression(stage: Stage, pain: Sequence[Score], started: datetime | None,
+                      now: datetime, oswestry: Sequence[Score] = ()) -> ProgressionCheck:
+    """Check a stage's measured progression criteria against the scores taken in it.
 
     The clinician judges the clinical criteria; the app shows these as guidance and still lets
     the clinician complete a stage early (with the unmet criteria on record).
@@ -52,12 +52,27 @@ def check_progression(stage: Stage, pain: Sequence[PainScore], started: datetime
             met.append(label)
         else:
             unmet.append(f"{label} (latest: {', '.join(str(p.value) for p in recent)})")
+    if rule.function_gain is not None:
+        _check_function(rule.function_gain, oswestry, met, unmet)
     if rule.min_days:
         days = (now - started).days if started else 0
         label = f"at least {rule.min_days} days in this stage"
         (met if days >= rule.min_days else unmet).append(
             label if days >= rule.min_days else f"{label} ({days} so far)")
     return ProgressionCheck(tuple(met), tuple(unmet))
+
+
+def _check_function(gain: int, oswestry: Sequence[Score], met: list[str],
+                    unmet: list[str]) -> None:
+    """Oswestry (lower is better) down at least `gain` points from the first score on record."""
+    label = f"Oswestry score at least {gain} points below the baseline"
+    ordered = sorted(oswestry, key=lambda s: s.when)
+    if len(ordered) < 2:
+        unmet.append(f"{label} (needs a baseline and a new score; {len(ordered)} recorded)")
+        return
+    drop = ordered[0].value - ordered[-1].value
+    (met if drop >= gain else unmet).append(
+        label if drop >= gain else f"{label} ({ordered[0].value} -> {ordered[-1].value})")
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,8 @@ class ProgramState:
     stages: tuple[StageState, ...] = ()
     goal_ids: tuple[str, ...] = ()
     latest_screen: ScreenSummary | None = None
-    pain: tuple[PainScore, ...] = ()
+    pain: tuple[Score, ...] = ()
+    oswestry: tuple[Score, ...] = ()
     review_task_ids: tuple[str, ...] = field(default_factory=tuple)
     episodes: int = 0  # how many program CarePlans the patient has had, this one included
 
@@ -135,5 +151,5 @@ class ProgramState:
         return None
 
     @property
-    def latest_pain(self) -> PainScore | None:
+    def latest_pain(self) -> Score | None:
         return max(self.pain, key=lambda p: p.when) if self.pain else None

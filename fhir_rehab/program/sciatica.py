@@ -126,9 +126,8 @@ STAGE_3 = Stage(
         "leg pain is not.",
         "Add repetitions before you add weight.",
     ),
-    progression=Progression(max_pain=3, min_days=21, clinical=(
+    progression=Progression(max_pain=3, min_days=21, function_gain=10, clinical=(
         "Performs the exercises with good control",
-        "Function improving (Oswestry score down at least 10 points from baseline)",
     )),
 )
 

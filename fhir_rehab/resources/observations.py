@@ -60,11 +60,13 @@ def build_pain_score(score: int, patient_id: str, actor: Actor, now: datetime, k
 
 
 def build_oswestry_score(percent: int, patient_id: str, actor: Actor, now: datetime,
-                         key: str) -> Resource:
+                         key: str, care_plan_id: str | None = None) -> Resource:
     """Oswestry Disability Index score, 0-100 %; the code's single-source status is noted."""
     if not 0 <= percent <= 100:
         raise ValueError("Oswestry score must be between 0 and 100")
     obs = _observation(c.LOINC_ODI_SCORE, None, patient_id, actor, now, key)
     obs["valueQuantity"] = {"value": percent, "unit": "%", "system": c.UCUM, "code": "%"}
     obs["note"] = [{"text": c.ODI_SOURCE_NOTE}]
+    if care_plan_id:
+        obs["basedOn"] = [ref("CarePlan", care_plan_id)]
     return obs

@@ -9,7 +9,7 @@ from typing import Any
 from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact
 from fhir_rehab.program.model import Exercise, Program, Stage
-from fhir_rehab.program.progression import PainScore, ProgramState, ScreenSummary, StageState
+from fhir_rehab.program.progression import ProgramState, Score, ScreenSummary, StageState
 from fhir_rehab.program.redflags import RED_FLAGS
 from fhir_rehab.resources.definitions import exercise_definition_url, stage_definition_url
 from fhir_rehab.resources.wire import (
@@ -125,15 +125,20 @@ def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
     return ScreenSummary(panel["id"], parse_instant(panel.get("effectiveDateTime")), answers)
 
 
-def parse_pain(resources: list[Resource]) -> tuple[PainScore, ...]:
+def parse_pain(resources: list[Resource]) -> tuple[Score, ...]:
+    return parse_scores(resources, c.LOINC_PAIN_0_10)
+
+
+def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
+    """Every final score Observation with this code, oldest first."""
     scores = []
     for obs in _by_type(resources, "Observation"):
-        if (c.LOINC, c.LOINC_PAIN_0_10.code) not in codes_of(obs.get("code")):
+        if (code.system, code.code) not in codes_of(obs.get("code")):
             continue
         value = obs.get("valueInteger", (obs.get("valueQuantity") or {}).get("value"))
         when = parse_instant(obs.get("effectiveDateTime"))
         if value is not None and when is not None and obs.get("status") != "entered-in-error":
-            scores.append(PainScore(int(value), when, obs.get("id", "")))
+            scores.append(Score(int(value), when, obs.get("id", "")))
     return tuple(sorted(scores, key=lambda p: p.when))
 
 
@@ -148,10 +153,11 @@ def parse_program_state(program: Program, patient_id: str,
     reviews = tuple(t["id"] for t in tasks
                     if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
     screen, pain = parse_screen(resources), parse_pain(resources)
+    oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
     ours = _program_plans(program, _by_type(resources, "CarePlan"))
     plan = _pick_care_plan(ours)
     if plan is None:
-        return ProgramState(program, patient_id, latest_screen=screen, pain=pain,
+        return ProgramState(program, patient_id, latest_screen=screen, pain=pain, oswestry=oswestry,
                             review_task_ids=reviews)
     stages = {}
     for task in tasks:
@@ -165,5 +171,5 @@ def parse_program_state(program: Program, patient_id: str,
         condition_id=next((ref_id(a, "Condition") for a in plan.get("addresses") or []), None),
         stages=tuple(stages[n] for n in sorted(stages)),
         goal_ids=tuple(filter(None, (ref_id(g, "Goal") for g in plan.get("goal") or []))),
-        latest_screen=screen, pain=pain, review_task_ids=reviews, episodes=len(ours),
+        latest_screen=screen, pain=pain, oswestry=oswestry, review_task_ids=reviews, episodes=len(ours),
     )

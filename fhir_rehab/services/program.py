@@ -31,13 +31,14 @@ from fhir_rehab.resources.careplan import (
     stage_task_key,
 )
 from fhir_rehab.resources.observations import (
+    build_oswestry_score,
     build_pain_score,
     build_red_flag_answer,
     build_red_flag_panel,
 )
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
-from fhir_rehab.resources.wire import new_urn, version_of
+from fhir_rehab.resources.wire import Resource, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_by_ids, read_patient_record
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
@@ -172,14 +173,29 @@ def refuse_without_clear_screen(state: ProgramState, max_age_days: int, now: dat
                              + "): urgent medical review comes before exercise therapy.")
 
 
-# -- pain ----------------------------------------------------------------------------------
+# -- scores ----------------------------------------------------------------------------------
 def record_pain(client: FhirClient, patient_id: str, score: int, actor: Actor,
                 submission_id: str, care_plan_id: str | None = None,
                 now: datetime | None = None) -> WriteResult:
     """One pain 0-10 Observation plus Provenance; a resubmission finds the first one."""
     now = now or utcnow()
+    return _record_observation(client, build_pain_score(
+        score, patient_id, actor, now, submission_id, care_plan_id), actor, submission_id, now)
+
+
+def record_oswestry(client: FhirClient, patient_id: str, percent: int, actor: Actor,
+                    submission_id: str, care_plan_id: str | None = None,
+                    now: datetime | None = None) -> WriteResult:
+    """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently."""
+    now = now or utcnow()
+    return _record_observation(client, build_oswestry_score(
+        percent, patient_id, actor, now, submission_id, care_plan_id), actor, submission_id, now)
+
+
+def _record_observation(client: FhirClient, observation: Resource, actor: Actor,
+                        submission_id: str, now: datetime) -> WriteResult:
     tx = Transaction()
-    obs = tx.create(build_pain_score(score, patient_id, actor, now, submission_id, care_plan_id),
+    obs = tx.create(observation,
                     if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
     add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     return commit(client, tx)
@@ -214,7 +230,8 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
         raise StageRefused("That stage is not the current stage of this program.")
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
-    check = check_progression(current.stage, state.pain, current.active_since, now)
+    check = check_progression(current.stage, state.pain, current.active_since, now,
+                              state.oswestry)
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
     tx = Transaction()
     targets = [tx.update(task, if_match=current.version)]

@@ -62,8 +62,8 @@ def build_record_batch(patient_id: str, submission_id: str | None = None) -> Res
              "&_include=CarePlan:goal&_revinclude=Task:based-on&_count=20"),
         _get(f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
              "&_sort=-date,-_lastUpdated&_count=1&_include=Observation:has-member"),
-        _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code}"
-             "&_sort=-date&_count=100"),
+        _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
+             f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"),
         _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&status={_OPEN}"
              "&_count=50"),
     ]

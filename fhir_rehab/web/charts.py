@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from fhir_rehab.program.progression import PainScore
+from fhir_rehab.program.progression import Score
 
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 560, 200, 36, 12, 12, 28
 
 
-def pain_chart_svg(scores: Sequence[PainScore], title: str = "Pain score trend (0-10)") -> Markup:
+def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10)") -> Markup:
     """A line chart of pain scores over time, with a text alternative for screen readers.
 
     >>> "No pain scores" in pain_chart_svg([])
@@ -24,7 +24,7 @@ def pain_chart_svg(scores: Sequence[PainScore], title: str = "Pain score trend (
     span = max((last - first).total_seconds(), 1.0)
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
-    def x(score: PainScore) -> float:
+    def x(score: Score) -> float:
         if len(ordered) == 1:
             return PAD_L + plot_w / 2
         return PAD_L + plot_w * (score.when - first).total_seconds() / span

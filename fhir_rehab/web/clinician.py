@@ -6,7 +6,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
@@ -122,29 +131,40 @@ def program() -> Any:
         flash("No program yet for this patient.", "info")
         return redirect(url_for("clinician.overview"))
     current = state.current
-    check = (check_progression(current.stage, state.pain, current.active_since, utcnow())
+    check = (check_progression(current.stage, state.pain, current.active_since, utcnow(),
+                               state.oswestry)
              if current else None)
     return _page("clinician/program.html", record, state=state, current=current, check=check,
-                 chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()))
+                 chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()),
+                 odi_submission_id=str(uuid.uuid4()))
 
 
-@bp.post("/pain")
+# What each score form records: the service, its name, its top value and unit.
+SCORES: dict[str, tuple[Callable[..., Any], str, int, str]] = {
+    "pain": (svc.record_pain, "Pain", 10, "/10"),
+    "oswestry": (svc.record_oswestry, "Oswestry Disability Index", 100, "%"),
+}
+
+
+@bp.post("/score/<kind>")
 @require_launch
-def pain() -> Response:
-    launch, client, record = _record()
+def record_score(kind: str) -> Response:
+    if kind not in SCORES:
+        abort(404)
+    record_fn, name, top, unit = SCORES[kind]
     try:
         score = int(request.form.get("score", ""))
-        if not 0 <= score <= 10:
+        if not 0 <= score <= top:
             raise ValueError
     except ValueError:
-        flash("Pain score must be a whole number from 0 to 10.", "error")
+        flash(f"{name} must be a whole number from 0 to {top}.", "error")
         return redirect(url_for("clinician.program"))
-    state = record.state(PROGRAM)
-    result = svc.record_pain(client, launch.patient_id or "", score, _actor(launch),
-                             request.form.get("submission_id") or str(uuid.uuid4()),
-                             state.careplan_id)
-    flash(f"Pain {score}/10 recorded." if result.created else "That score was already recorded.",
-          "info")
+    launch, client, record = _record()
+    result = record_fn(client, launch.patient_id or "", score, _actor(launch),
+                       request.form.get("submission_id") or str(uuid.uuid4()),
+                       record.state(PROGRAM).careplan_id)
+    flash(f"{name} {score}{unit} recorded." if result.created
+          else "That score was already recorded.", "info")
     return redirect(url_for("clinician.program"))
 
 

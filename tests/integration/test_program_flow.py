@@ -226,3 +226,17 @@ def test_compartment_client_refuses_another_patients_data(fhir_server, seeded):
         read_patient_record(guarded, other)
     with pytest.raises(WrongPatientError):
         guarded.read("Condition", seeded["not-eligible"].condition_id)
+
+
+def test_oswestry_scores_are_recorded_and_read_back(cli, fhir, seeded, capsys):
+    patient = seeded["eligible-snomed"].patient_id
+    code, out = cli("oswestry", "--patient", patient, "--score", "46")
+    assert code == 0 and out["written"][0].startswith("Observation/")
+    obs = resolve(fhir, out["written"][0])
+    assert obs["code"]["coding"][0]["code"] == "97909-6"
+    assert obs["valueQuantity"]["value"] == 46 and "single public source" in obs["note"][0]["text"]
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    assert [s.value for s in state.oswestry] == [46] and state.pain == ()
+    from fhir_rehab.cli import main
+
+    assert main(["oswestry", "--patient", patient, "--score", "101", "--fhir-base", "x"]) == 2

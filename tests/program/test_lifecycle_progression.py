@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fhir_rehab.program.lifecycle import IllegalTransition, check_transition
-from fhir_rehab.program.progression import PainScore, check_progression
+from fhir_rehab.program.progression import Score, check_progression
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM, STAGE_1
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -40,7 +40,7 @@ def test_program_shape():
 
 
 def pain(*values, start=NOW - timedelta(days=10)):
-    return [PainScore(v, start + timedelta(days=i)) for i, v in enumerate(values)]
+    return [Score(v, start + timedelta(days=i)) for i, v in enumerate(values)]
 
 
 def test_progression_met():
@@ -61,3 +61,18 @@ def test_scores_before_the_stage_do_not_count():
     started = NOW - timedelta(days=8)
     check = check_progression(STAGE_1, pain(2, 2, start=NOW - timedelta(days=30)), started, NOW)
     assert "only 0 recorded" in check.unmet[0]
+
+
+def test_stage_three_needs_a_function_gain_on_the_oswestry_score():
+    from fhir_rehab.program.sciatica import STAGE_3
+
+    started = NOW - timedelta(days=30)
+    low_pain = pain(3, 2, start=started)
+    odi = [Score(48, NOW - timedelta(days=60)), Score(40, NOW - timedelta(days=1))]
+    check = check_progression(STAGE_3, low_pain, started, NOW, odi)
+    assert not check.ready
+    assert "(48 -> 40)" in " ".join(check.unmet)
+    better = [*odi, Score(36, NOW)]
+    assert check_progression(STAGE_3, low_pain, started, NOW, better).ready
+    only_baseline = check_progression(STAGE_3, low_pain, started, NOW, odi[:1])
+    assert "needs a baseline and a new score" in " ".join(only_baseline.unmet)

@@ -34,12 +34,18 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     again = browser.http.post(f"{stack.app_url}/patient/start", data={"csrf_token": token})
     assert "already running" in again.text  # a double click starts nothing twice
 
-    pained = browser.post_form("/patient/program", "/patient/pain", {"score": "6"})
+    pained = browser.post_form("/patient/program", "/patient/score/pain", {"score": "6"})
     assert "Pain 6/10 recorded" in pained.text
     assert "<svg" in pained.text and "6/10" in pained.text
 
-    bad = browser.post_form("/patient/program", "/patient/pain", {"score": "eleven"})
-    assert "whole number from 0 to 10" in bad.text
+    bad = browser.post_form("/patient/program", "/patient/score/pain", {"score": "eleven"})
+    assert "Pain must be a whole number from 0 to 10" in bad.text
+
+    odi = browser.post_form("/patient/program", "/patient/score/oswestry", {"score": "42"})
+    assert "Oswestry Disability Index 42% recorded." in odi.text
+    assert "baseline 42%" in odi.text
+    too_high = browser.post_form("/patient/program", "/patient/score/oswestry", {"score": "101"})
+    assert "from 0 to 100" in too_high.text
 
     program = browser.get("/patient/program").text
     task_id = program.split('name="task_id" value="')[1].split('"')[0]
