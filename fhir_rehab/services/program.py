@@ -92,7 +92,13 @@ def record_screen(client: FhirClient, program: Program, patient_id: str,
         targets.append(review)
         targets += _hold_program(tx, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    result = commit(client, tx)
+    try:
+        result = commit(client, tx)
+    except StaleVersion:
+        # A double submit racing this one put the program on hold first: nothing is lost.
+        if read_patient_record(client, patient_id, submission_id).submission_hits:
+            return ScreenResult(outcome, WriteResult(()), None, repeated=True)
+        raise
     review_ref = result.refs[len(members) + 1] if review else None
     return ScreenResult(outcome, result, review_ref)
 

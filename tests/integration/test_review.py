@@ -81,3 +81,33 @@ def test_progression_criteria_met_after_days_and_low_pain(fhir, seeded, run_tag)
     result = svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, ACTOR, now=now)
     assert result.check.ready, result.check.unmet
     assert len(result.check.met) == 2
+
+
+def test_double_submitted_positive_screen_racing_is_recorded_once(fhir, seeded, run_tag):
+    import threading
+
+    patient = seeded["eligible-snomed"].patient_id
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-clear")
+    svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
+    answers = {**CLEAR, "trauma": True}
+    results, errors, barrier = [], [], threading.Barrier(2)
+
+    def submit():
+        barrier.wait()
+        try:
+            results.append(svc.record_screen(fhir, SCIATICA_PROGRAM, patient, answers, ACTOR,
+                                             f"{run_tag}-positive"))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 2
+    state = state_of(fhir, patient)
+    assert state.careplan_status == "on-hold" and len(state.review_task_ids) == 1
+    panels = fhir.search_all("Observation", {"patient": patient, "code": "https://fhir-rehab.org/fhir/CodeSystem/sciatica-rehab|red-flag-screen"})
+    assert len(panels) == 2  # the clear one and the positive one, once
