@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from fhir_rehab.codes import APP_RED_FLAG_PANEL
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
@@ -109,5 +110,6 @@ def test_double_submitted_positive_screen_racing_is_recorded_once(fhir, seeded, 
     assert len(results) == 2
     state = state_of(fhir, patient)
     assert state.careplan_status == "on-hold" and len(state.review_task_ids) == 1
-    panels = fhir.search_all("Observation", {"patient": patient, "code": "https://fhir-rehab.org/fhir/CodeSystem/sciatica-rehab|red-flag-screen"})
+    panel_code = f"{APP_RED_FLAG_PANEL.system}|{APP_RED_FLAG_PANEL.code}"
+    panels = fhir.search_all("Observation", {"patient": patient, "code": panel_code})
     assert len(panels) == 2  # the clear one and the positive one, once
