@@ -13,7 +13,12 @@ from flask import Flask
 from fhir_rehab.launch.discovery import DiscoveryCache
 from fhir_rehab.launch.idtoken import JwksCache
 from fhir_rehab.launch.settings import LaunchSettings
-from fhir_rehab.launch.store import FlaskSessionStore, SessionLocks, SessionStore
+from fhir_rehab.launch.store import (
+    FlaskSessionStore,
+    RedisSessionLocks,
+    SessionLocks,
+    SessionStore,
+)
 
 EXTENSION_KEY = "fhir_rehab.launch"
 
@@ -33,6 +38,8 @@ class LaunchRuntime:
 def init_launch(app: Flask) -> LaunchRuntime:
     """Attach the runtime to the app and set the session cookie flags (once per app)."""
     runtime = LaunchRuntime()
+    if app.config.get("SESSION_REDIS") is not None:  # sessions in Redis: lock across workers
+        runtime.locks = RedisSessionLocks(app.config["SESSION_REDIS"])
     app.extensions[EXTENSION_KEY] = runtime
     configure_session_cookie(app.config, LaunchSettings.from_config(app.config))
     return runtime

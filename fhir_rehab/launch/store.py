@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from redis.exceptions import LockError
+
 # Server-side session keys (the browser only ever holds the opaque session id).
 PENDING_KEY = "smart_pending"  # state -> in-flight authorization request (verifier, nonce, ...)
 LAUNCH_KEY = "smart_launch"  # the launch context (no tokens)
@@ -60,8 +62,8 @@ class MemorySessionStore:
 class SessionLocks:
     """One lock per session id, so one session refreshes its token once at a time.
 
-    In-process only: with several worker processes sharing Redis, two workers may still
-    refresh the same session concurrently (the second re-reads and usually finds it done).
+    In-process; with sessions in Redis the app uses RedisSessionLocks, which also holds
+    across worker processes.
     """
 
     def __init__(self) -> None:
@@ -77,3 +79,31 @@ class SessionLocks:
                 self._locks[sid] = lock
         with lock:
             yield
+
+
+class RedisSessionLocks(SessionLocks):
+    """A Redis lock per session id: one refresh at a time across every worker process.
+
+    The lock expires after `timeout` seconds so a crashed worker cannot hold it for ever; a
+    waiter that gives up after `wait` seconds goes on, and re-reads the session anyway.
+    """
+
+    PREFIX = "fhir-rehab:refresh-lock:"
+
+    def __init__(self, client: Any, timeout: float = 30.0, wait: float = 15.0) -> None:
+        super().__init__()
+        self.client, self.timeout, self.wait = client, timeout, wait
+
+    @contextmanager
+    def hold(self, sid: str) -> Iterator[None]:
+        with super().hold(sid):  # threads of this process queue locally first
+            lock = self.client.lock(self.PREFIX + sid, timeout=self.timeout)
+            acquired = lock.acquire(blocking=True, blocking_timeout=self.wait)
+            try:
+                yield
+            finally:
+                if acquired:
+                    try:
+                        lock.release()
+                    except LockError:  # expired meanwhile: another worker may own it now
+                        pass

@@ -51,3 +51,21 @@ def test_launch_with_redis_session_store(redis_url):
         assert b"access_token" in stored or b"smart_token" in stored
         assert len(cookie.value) < 80  # an opaque session id, not a token
         assert cookie.has_nonstandard_attr("HttpOnly")
+
+
+def test_refresh_lock_holds_across_workers(redis_url):
+    """Two app processes (two lock objects on one Redis): while one refreshes, the other waits."""
+    from fhir_rehab import create_app
+    from fhir_rehab.launch.runtime import get_runtime
+    from fhir_rehab.launch.store import RedisSessionLocks
+
+    worker_a = get_runtime(create_app({"SESSION_REDIS_URL": redis_url, "SECRET_KEY": "x"})).locks
+    worker_b = RedisSessionLocks(redis.Redis.from_url(redis_url), wait=0)
+    assert isinstance(worker_a, RedisSessionLocks)
+    probe = redis.Redis.from_url(redis_url).lock(RedisSessionLocks.PREFIX + "sid-1", timeout=5)
+    with worker_a.hold("sid-1"):
+        assert not probe.acquire(blocking=False)  # held across processes
+        with worker_b.hold("sid-2"):  # another session is not blocked
+            pass
+    assert probe.acquire(blocking=False)  # released
+    probe.release()
