@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask
+from flask import Flask, Response
 
 from fhir_rehab.launch.discovery import DiscoveryCache
 from fhir_rehab.launch.idtoken import JwksCache
@@ -41,8 +41,32 @@ def init_launch(app: Flask) -> LaunchRuntime:
     if app.config.get("SESSION_REDIS") is not None:  # sessions in Redis: lock across workers
         runtime.locks = RedisSessionLocks(app.config["SESSION_REDIS"])
     app.extensions[EXTENSION_KEY] = runtime
-    configure_session_cookie(app.config, LaunchSettings.from_config(app.config))
+    settings = LaunchSettings.from_config(app.config)
+    configure_session_cookie(app.config, settings)
+    if settings.is_https:
+        partition_session_cookie(app)
     return runtime
+
+
+def partition_session_cookie(app: Flask) -> None:
+    """Mark the session cookie `Partitioned` (CHIPS): browsers that block third-party cookies
+    still keep it for the app inside the EHR's iframe, partitioned by the EHR's site.
+
+    flask-session 0.8 does not pass Flask's SESSION_COOKIE_PARTITIONED through, and it sets the
+    cookie after every after_request hook, so the session interface's save is wrapped instead.
+    """
+    interface, name = app.session_interface, app.config["SESSION_COOKIE_NAME"]
+    save = interface.save_session
+
+    def save_partitioned(app: Flask, session: Any, response: Response) -> None:
+        save(app, session, response)
+        cookies = response.headers.getlist("Set-Cookie")
+        marked = [f"{c}; Partitioned" if c.startswith(f"{name}=") and "Partitioned" not in c
+                  else c for c in cookies]
+        if marked != cookies:
+            response.headers.setlist("Set-Cookie", marked)
+
+    interface.save_session = save_partitioned  # type: ignore[method-assign]
 
 
 def get_runtime(app: Flask) -> LaunchRuntime:

@@ -62,6 +62,7 @@ def test_cookie_flags_over_http(launcher) -> None:
         assert "httponly" in flags
         assert "samesite=lax" in flags
         assert "secure" not in flags
+        assert "partitioned" not in flags
 
 
 def test_cookie_flags_over_https(make_app, auth_server) -> None:
@@ -77,6 +78,7 @@ def test_cookie_flags_over_https(make_app, auth_server) -> None:
         assert "httponly" in flags
         assert "secure" in flags
         assert "samesite=none" in flags
+        assert "partitioned" in flags  # CHIPS: kept inside the EHR's iframe
     assert client.get("/_test/whoami", base_url="https://rehab.example").status_code == 200
 
 
