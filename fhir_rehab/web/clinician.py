@@ -234,4 +234,5 @@ def sheet() -> Any:
     if state.current is None:
         flash("There is no current stage to print.", "info")
         return redirect(url_for("clinician.overview"))
-    return _page("clinician/sheet.html", record, state=state, current=state.current)
+    return _page("clinician/sheet.html", record, state=state, current=state.current,
+                 flags=RED_FLAGS)

@@ -20,6 +20,7 @@ def test_every_question_has_wording_and_advice():
     for flag in RED_FLAGS:
         assert flag.question.endswith("?")
         assert len(flag.advice) > 20
+        assert flag.warning.startswith(("you ", "your "))
 
 
 def test_all_absent_is_clear():

@@ -62,6 +62,7 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     sheet = browser.get("/patient/program/sheet")
     assert sheet.status_code == 200
     assert "Your home exercises" in sheet.text and "Prone press-ups" in sheet.text
+    assert "numbness around your back passage" in sheet.text  # every red flag, in plain words
 
 
 def test_positive_screen_shows_advice_and_refuses_start(browser):
