@@ -35,6 +35,21 @@ bp = Blueprint("clinician", __name__, url_prefix="/patient")
 PROGRAM = SCIATICA_PROGRAM
 
 
+@bp.before_request
+def refuse_forms_for_another_patient() -> Response | None:
+    """A form carries the patient it was shown for. If a launch in another tab switched this
+    browser to another patient since, nothing is written for the wrong patient."""
+    if request.method != "POST":
+        return None
+    launch = current_launch()
+    if launch is None or request.form.get("patient") == launch.patient_id:
+        return None
+    flash("This page was opened for another patient; the app has since been launched for a "
+          "different patient (in another tab or window). Nothing was saved. Check the patient "
+          "below and enter it again.", "error")
+    return redirect(url_for("clinician.overview"))
+
+
 def _launch() -> LaunchContext:
     launch = current_launch()
     if launch is None or not launch.patient_id:

@@ -15,6 +15,7 @@ from fhir_rehab.services.seed import seed_demo_patients
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" value="([^"]+)"')
+PATIENT = re.compile(r'name="patient" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,10 @@ class Browser:
         """Load `page`, take its CSRF token (and submission id), post `data` to `action`."""
         html = self.get(page).text
         fields = {"csrf_token": CSRF.search(html).group(1)}
-        submission = SUBMISSION.search(html)
-        if submission:
-            fields["submission_id"] = submission.group(1)
+        for name, pattern in (("submission_id", SUBMISSION), ("patient", PATIENT)):
+            found = pattern.search(html)
+            if found:
+                fields[name] = found.group(1)
         return self.http.post(f"{self.stack.app_url}{action}", data={**fields, **data},
                               timeout=30)
 

@@ -2,8 +2,9 @@
 
 import html
 
+from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
-from tests.web.conftest import CSRF, SUBMISSION
+from tests.web.conftest import CSRF, PATIENT, SUBMISSION
 
 ALL_ABSENT = {key: "absent" for key in RED_FLAG_KEYS}
 
@@ -25,13 +26,14 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
 
     overview = browser.get("/patient").text
     token = CSRF.search(overview).group(1)
-    started = browser.http.post(f"{stack.app_url}/patient/start", data={"csrf_token": token})
+    form = {"csrf_token": token, "patient": PATIENT.search(overview).group(1)}
+    started = browser.http.post(f"{stack.app_url}/patient/start", data=form)
     assert started.url.endswith("/patient/program")
     assert "Program started" in started.text
     assert "Stage 1: Assessment and pain control" in started.text
     assert "Seated sciatic nerve glide" in started.text and "twice a day" in started.text
 
-    again = browser.http.post(f"{stack.app_url}/patient/start", data={"csrf_token": token})
+    again = browser.http.post(f"{stack.app_url}/patient/start", data=form)
     assert "already running" in again.text  # a double click starts nothing twice
 
     pained = browser.post_form("/patient/program", "/patient/score/pain", {"score": "6"})
@@ -88,7 +90,7 @@ def test_double_submitted_screen_is_recorded_once(browser, stack):
     browser.launch("refuted")
     form = browser.get("/patient/screen").text
 
-    data = {"csrf_token": CSRF.search(form).group(1),
+    data = {"csrf_token": CSRF.search(form).group(1), "patient": PATIENT.search(form).group(1),
             "submission_id": SUBMISSION.search(form).group(1), **ALL_ABSENT}
     first = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
     second = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
@@ -156,3 +158,18 @@ def test_stop_program_with_a_reason(browser, stack, fresh_patient):
     assert "cancelled" in stopped.text and "Patient moved away" in stopped.text
     overview = browser.get("/patient").text
     assert "Start the program" in overview  # a new episode may start
+
+
+def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_patient):
+    browser.launch("eligible-icd10")
+    old_page = browser.get("/patient/program").text  # tab 1: Alex's program page
+    token = CSRF.search(old_page).group(1)
+    alex = old_page.split('name="patient" value="')[1].split('"')[0]
+    browser.launch_id(fresh_patient)  # tab 2: another patient launched in the same browser
+    response = browser.http.post(f"{stack.app_url}/patient/score/pain",
+                                 data={"csrf_token": token, "patient": alex, "score": "9"})
+    assert "Nothing was saved" in response.text
+    backing = FhirClient(stack.backing_fhir_base)
+    pain = backing.search_all("Observation", {"patient": fresh_patient,
+                                              "code": "http://loinc.org|72514-3"})
+    assert pain == []
