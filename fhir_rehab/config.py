@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
     "SCREEN_MAX_AGE_DAYS": 30,
+    "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator
@@ -36,7 +37,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _TYPES: dict[str, type] = {"SESSION_LIFETIME_SECONDS": int, "DISCOVERY_TTL_SECONDS": int,
-                           "FHIR_TIMEOUT_SECONDS": float, "SCREEN_MAX_AGE_DAYS": int}
+                           "FHIR_TIMEOUT_SECONDS": float, "SCREEN_MAX_AGE_DAYS": int,
+                           "WORKLIST_PAGE_SIZE": int}
 _BOOLS = {"REQUIRE_PKCE_S256"}
 _LISTS = {"ISS_ALLOWLIST"}
 

@@ -16,7 +16,7 @@ from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import is_review_task
 from fhir_rehab.resources.tasks import change_task_status, set_owner
-from fhir_rehab.resources.wire import Resource, ref_id
+from fhir_rehab.resources.wire import Resource, ref_id, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
     WorkRow,
@@ -133,7 +133,7 @@ def change_task(client: FhirClient, program: Program, task_id: str, version: str
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
     task = _read_app_task(client, task_id)
-    if (task.get("meta") or {}).get("versionId") != version:
+    if version_of(task) != version:
         raise TaskConflict(read_current(client, program, task_id), intent)
     try:
         if intent.action == "complete" and not is_review_task(task):

@@ -51,7 +51,6 @@ from fhir_rehab.services.worklist import (
     change_task,
 )
 from fhir_rehab.services.worklist_pages import (
-    PAGE_SIZE,
     Cursor,
     WorklistExpired,
     read_timeline,
@@ -164,8 +163,7 @@ def worklist() -> Any:
     now = utcnow()
     try:
         page = read_worklist(client, PROGRAM, filters, me=launch.fhir_user, now=now,
-                             page_size=int(current_app.config.get("WORKLIST_PAGE_SIZE",
-                                                                  PAGE_SIZE)),
+                             page_size=int(current_app.config["WORKLIST_PAGE_SIZE"]),
                              cursor=_load_cursor(request.args.get("page"), filters))
     except WorklistExpired as exc:
         flash(exc.user_message, "info")
