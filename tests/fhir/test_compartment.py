@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 import responses
 
-from fhir_rehab.fhir import compartment
 from fhir_rehab.fhir.compartment import (
     PatientCompartmentClient,
     WrongPatientError,
@@ -22,10 +19,6 @@ ME = "p1"
 
 def ref(target: str) -> dict:
     return {"reference": target}
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(compartment).failed == 0
 
 
 def test_wrong_patient_error_is_forbidden() -> None:
