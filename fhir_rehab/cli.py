@@ -11,6 +11,7 @@ from typing import Any
 
 from fhir_rehab.errors import FhirRehabError
 from fhir_rehab.fhir.client import FhirClient, FhirResponse
+from fhir_rehab.fhir.compartment import iter_resources
 from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, IncompleteScreen
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
@@ -20,7 +21,7 @@ from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
 from fhir_rehab.services.publish import publish_definitions
 from fhir_rehab.services.record import read_patient_record
-from fhir_rehab.services.seed import seed_demo_patients
+from fhir_rehab.services.seed import SeededPatient, seed_demo_patients
 from fhir_rehab.services.summary import describe_state
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
@@ -35,20 +36,14 @@ class RecordingClient(FhirClient):
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> FhirResponse:
         response = super().request(method, path_or_url, **kwargs)
-        if method.upper() == "GET" or (kwargs.get("json") or {}).get("type") == "batch":
-            self._remember(response.body)
+        reading = method.upper() == "GET" or (kwargs.get("json") or {}).get("type") == "batch"
+        if reading and isinstance(response.body, dict):
+            for resource in iter_resources(response.body):
+                ref = f"{resource.get('resourceType')}/{resource.get('id')}"
+                if resource.get("resourceType") not in {"Bundle", "OperationOutcome"} \
+                        and resource.get("id") and ref not in self.read_refs:
+                    self.read_refs.append(ref)
         return response
-
-    def _remember(self, body: Any) -> None:
-        if not isinstance(body, dict):
-            return
-        if body.get("resourceType") == "Bundle":
-            for entry in body.get("entry") or []:
-                self._remember(entry.get("resource"))
-        elif body.get("id") and body.get("resourceType") != "OperationOutcome":
-            ref = f"{body['resourceType']}/{body['id']}"
-            if ref not in self.read_refs:
-                self.read_refs.append(ref)
 
 
 class Output:
@@ -168,13 +163,17 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
 def cmd_seed(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     seeds = seed_demo_patients(client, run=args.run)
+    _say_seeded(seeds, out)
+    written = [r for s in seeds for r in (f"Patient/{s.patient_id}", f"Condition/{s.condition_id}")]
+    return out.finish(EXIT_OK, client, written)
+
+
+def _say_seeded(seeds: Sequence[SeededPatient], out: Output) -> None:
     out.data["patients"] = [{"key": s.key, "patient": f"Patient/{s.patient_id}",
                              "condition": f"Condition/{s.condition_id}", "note": s.note}
                             for s in seeds]
     for s in seeds:
         out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
-    written = [r for s in seeds for r in (f"Patient/{s.patient_id}", f"Condition/{s.condition_id}")]
-    return out.finish(EXIT_OK, client, written)
 
 
 def cmd_publish(args: argparse.Namespace, out: Output) -> int:
@@ -192,9 +191,8 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     with LocalFhirServer(data_dir=args.data_dir) as server:
         print(f"Local FHIR server (sekmet-fhir) at {server.base_url}")
         args.fhir_base = server.base_url
-        args.run = "demo"
-        cmd_seed(args, out)
-        seeds = seed_demo_patients(_client(args))
+        seeds = seed_demo_patients(_client(args), run="demo")
+        _say_seeded(seeds, out)
         args.patient = seeds[0].patient_id
         print(f"\n== eligibility of {seeds[0].name}")
         cmd_eligibility(args, out)
@@ -215,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, handler: Handler, help_text: str, patient: bool = True,
-            fhir: bool = True) -> argparse.ArgumentParser:
+            fhir: bool = True, json_output: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if fhir:
             p.add_argument("--fhir-base", required=True, help="FHIR R4 base URL")
@@ -224,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         if patient:
             p.add_argument("--patient", required=True, help="Patient id")
         p.add_argument("--practitioner", help="fhirUser of the person acting, e.g. Practitioner/1")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=handler)
+        if json_output:
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.set_defaults(handler=handler, json=False)
         return p
 
     add("eligibility", cmd_eligibility, "why the patient is or is not eligible")
@@ -248,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions",
         patient=False)
     demo = add("demo", cmd_demo, "local FHIR server + seed + program run", patient=False,
-               fhir=False)
+               fhir=False, json_output=False)
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
     demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=30)
     _add_server_commands(sub)
