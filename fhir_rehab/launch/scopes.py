@@ -109,3 +109,21 @@ def parse_role(value: str | None, default: str) -> Role:
         if default == role:
             return role
     return "clinician"
+
+
+def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
+    """True when a user-level scope (v2 or v1) allows `interaction` on `resource`.
+
+    >>> grants(["user/Goal.ru"], "Goal", "u"), grants(["user/*.write"], "Goal", "u")
+    (True, True)
+    >>> grants(["user/Task.u", "patient/Goal.u"], "Goal", "u")
+    False
+    """
+    v1 = {"read": "rs", "write": "cud", "*": "cruds"}
+    for scope in scopes:
+        context, _, rest = scope.partition("/")
+        kind, _, perms = rest.rpartition(".")
+        if context in ("user", "system") and kind in (resource, "*") and \
+                interaction in v1.get(perms, perms):
+            return True
+    return False

@@ -18,6 +18,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
 from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.progression import check_progression
@@ -29,6 +30,7 @@ from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersio
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
@@ -57,8 +59,11 @@ def _launch() -> LaunchContext:
     return launch
 
 
-def _actor(launch: LaunchContext) -> Actor:
-    return Actor(reference=launch.fhir_user, display=launch.fhir_user or "fhir-rehab user")
+def _acting() -> tuple[str, FhirClient, Actor]:
+    """For a write: the launch patient, a client on the launch, and who is acting."""
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    return launch.patient_id or "", client, actor_for_launch(launch, client)
 
 
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:
@@ -110,8 +115,8 @@ def screen_submit() -> Any:
         return _page("clinician/screen.html", record, status=400, flags=RED_FLAGS,
                      answers=answers, submission_id=submission_id,
                      errors=[f"Answer: {f.question}" for f in missing])
-    result = svc.record_screen(client, PROGRAM, launch.patient_id or "", answers, _actor(launch),
-                               submission_id)
+    result = svc.record_screen(client, PROGRAM, launch.patient_id or "", answers,
+                               actor_for_launch(launch, client), submission_id)
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
@@ -124,10 +129,9 @@ def screen_submit() -> Any:
 @bp.post("/start")
 @require_launch
 def start() -> Response:
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
+    patient, client, actor = _acting()
     try:
-        result = svc.start_program(client, PROGRAM, launch.patient_id or "", _actor(launch),
+        result = svc.start_program(client, PROGRAM, patient, actor,
                                    max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"])
     except ProgramRefused as exc:
         flash(str(exc), "error")
@@ -175,7 +179,7 @@ def record_score(kind: str) -> Response:
         flash(f"{name} must be a whole number from 0 to {top}.", "error")
         return redirect(url_for("clinician.program"))
     launch, client, record = _record()
-    result = record_fn(client, launch.patient_id or "", score, _actor(launch),
+    result = record_fn(client, launch.patient_id or "", score, actor_for_launch(launch, client),
                        request.form.get("submission_id") or str(uuid.uuid4()),
                        record.state(PROGRAM).careplan_id)
     flash(f"{name} {score}{unit} recorded." if result.created
@@ -186,12 +190,10 @@ def record_score(kind: str) -> Response:
 @bp.post("/stage/complete")
 @require_launch
 def complete_stage() -> Response:
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
+    patient, client, actor = _acting()
     try:
-        result = svc.complete_stage(client, PROGRAM, launch.patient_id or "",
-                                    request.form.get("task_id", ""), _actor(launch),
-                                    expected_version=request.form.get("version") or None)
+        result = svc.complete_stage(client, PROGRAM, patient, request.form.get("task_id", ""),
+                                    actor, expected_version=request.form.get("version") or None)
     except StaleVersion:
         flash("Someone else changed this stage since you opened the page. This is its current "
               "state; nothing you entered was lost.", "error")
@@ -224,9 +226,9 @@ def _change_program(change: Callable[[], object], done: str) -> Response:
 @bp.post("/program/resume")
 @require_launch
 def resume() -> Response:
-    launch = _launch()
+    patient, client, actor = _acting()
     return _change_program(lambda: resume_program(
-        fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "", _actor(launch),
+        client, PROGRAM, patient, actor,
         max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]),
         "The program is running again.")
 
@@ -234,11 +236,10 @@ def resume() -> Response:
 @bp.post("/program/stop")
 @require_launch
 def stop() -> Response:
-    launch = _launch()
+    patient, client, actor = _acting()
     reason = request.form.get("reason", "")
-    return _change_program(lambda: stop_program(
-        fhir_client_for_launch(launch), PROGRAM, launch.patient_id or "", _actor(launch), reason),
-        "The program was stopped.")
+    return _change_program(lambda: stop_program(client, PROGRAM, patient, actor, reason),
+                           "The program was stopped.")
 
 
 @bp.get("/program/sheet")

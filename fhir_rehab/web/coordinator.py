@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,8 +19,6 @@ from flask import (
     url_for,
 )
 
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirError
 from fhir_rehab.launch.context import (
     LaunchContext,
     current_launch,
@@ -29,9 +26,9 @@ from fhir_rehab.launch.context import (
     require_launch,
 )
 from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.launch.scopes import grants
 from fhir_rehab.program.lifecycle import TRANSITIONS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
-from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.worklist import (
     COUNTED,
     OPEN,
@@ -41,7 +38,6 @@ from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
     parse_filters,
-    patient_name,
 )
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
@@ -57,12 +53,12 @@ from fhir_rehab.services.worklist_pages import (
     read_worklist,
 )
 from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
 
 bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
 PROGRAM = SCIATICA_PROGRAM
 CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
-USER_KEY = "coordinator_user"
 MAX_CURSORS = 10  # each holds at most a page of rows per search: the session stays small
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 
@@ -73,40 +69,6 @@ def _launch() -> LaunchContext:
         raise LaunchRequired("The worklist needs a coordinator launch, without a patient "
                              "selected. Use \"Launch as coordinator\" in the EHR.")
     return launch
-
-
-def _actor(launch: LaunchContext, client: FhirClient) -> Actor:
-    """The signed-in user (fhirUser) with their name, read once per session."""
-    cached = session.get(USER_KEY)
-    if isinstance(cached, dict) and cached.get("ref") == launch.fhir_user:
-        return Actor(launch.fhir_user, str(cached["name"]))
-    name = launch.fhir_user or "fhir-rehab user"
-    if launch.fhir_user and launch.fhir_user.startswith("Practitioner/"):
-        try:
-            name = patient_name(client.read("Practitioner", launch.fhir_user.split("/", 1)[1])) \
-                or name
-        except FhirError:
-            pass  # the reference itself names the user well enough
-    session[USER_KEY] = {"ref": launch.fhir_user, "name": name}
-    return Actor(launch.fhir_user, name)
-
-
-def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
-    """True when a user-level scope (v2 or v1) allows `interaction` on `resource`.
-
-    >>> grants(["user/Goal.ru"], "Goal", "u"), grants(["user/*.write"], "Goal", "u")
-    (True, True)
-    >>> grants(["user/Task.u", "patient/Goal.u"], "Goal", "u")
-    False
-    """
-    v1 = {"read": "rs", "write": "cud", "*": "cruds"}
-    for scope in scopes:
-        context, _, rest = scope.partition("/")
-        kind, _, perms = rest.rpartition(".")
-        if context in ("user", "system") and kind in (resource, "*") and \
-                interaction in v1.get(perms, perms):
-            return True
-    return False
 
 
 def available_actions(row: WorkRow, me: str | None) -> list[str]:
@@ -158,7 +120,7 @@ def _worklist_url(filters: Filters, **extra: str) -> str:
 def worklist() -> Any:
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    actor = _actor(launch, client)
+    actor = actor_for_launch(launch, client)
     filters = parse_filters(request.args, PROGRAM)
     now = utcnow()
     try:
@@ -195,7 +157,7 @@ def act(task_id: str) -> Any:
         abort(404)
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    actor = _actor(launch, client)
+    actor = actor_for_launch(launch, client)
     intent = Intent(request.form.get("action", ""), request.form.get("reason", ""),
                     request.form.get("owner") or None)
     try:
@@ -219,7 +181,7 @@ def timeline(patient_id: str) -> Any:
         abort(404)
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    actor = _actor(launch, client)
+    actor = actor_for_launch(launch, client)
     found = read_timeline(client, PROGRAM, patient_id)
     return render_template("coordinator/timeline.html", timeline=found, state=found.state,
                            patient=found.patient, chart=pain_chart_svg(found.state.pain),
