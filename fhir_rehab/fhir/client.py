@@ -164,7 +164,7 @@ class FhirClient:
     def _to_response(self, method: str, url: str, resp: requests.Response) -> FhirResponse:
         body = _json_or_none(resp)
         if resp.status_code >= 400:
-            raise _error_for(method, url, resp.status_code, body)
+            raise error_for(method, url, resp.status_code, body)
         return FhirResponse(status=resp.status_code, body=body, etag=resp.headers.get("ETag"),
                             location=resp.headers.get("Location") or resp.headers.get(
                                 "Content-Location"), headers=resp.headers)
@@ -261,7 +261,8 @@ def _json_or_none(resp: requests.Response) -> Resource | None:
     return data if isinstance(data, dict) else None
 
 
-def _error_for(method: str, url: str, status: int, body: Resource | None) -> FhirError:
+def error_for(method: str, url: str, status: int, body: Resource | None) -> FhirError:
+    """The exception for an HTTP status (also a batch entry's), with its OperationOutcome."""
     outcome = body if body and body.get("resourceType") == "OperationOutcome" else None
     cls = _STATUS_ERRORS.get(status)
     if cls is None:

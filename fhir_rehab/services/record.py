@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_rehab import codes as c
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirError
+from fhir_rehab.fhir.client import FhirClient, error_for
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
@@ -52,10 +51,8 @@ def _get(url: str) -> Resource:
     return {"request": {"method": "GET", "url": url}}
 
 
-def build_record_batch(patient_id: str, submission_id: str | None = None) -> Resource:
-    """The batch: patient, Conditions, program with Goals and Tasks, latest screen, pain, reviews."""
-    p = patient_id
-    entries = [
+def _record_queries(p: str) -> list[Resource]:
+    return [
         _get(f"Patient/{p}"),
         _get(f"Condition?patient={p}&_count=100"),
         _get(f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
@@ -67,16 +64,27 @@ def build_record_batch(patient_id: str, submission_id: str | None = None) -> Res
         _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&status={_OPEN}"
              "&_count=50"),
     ]
+
+
+# The optional last entry looks for an earlier submission with the same id (double submits).
+SUBMISSION_ENTRY = len(_record_queries(""))
+
+
+def build_record_batch(patient_id: str, submission_id: str | None = None) -> Resource:
+    """The batch: patient, Conditions, program with Goals and Tasks, latest screen, scores,
+    open reviews, and (with `submission_id`) that submission if it was already recorded."""
+    entries = _record_queries(patient_id)
     if submission_id:
         entries.append(_get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}"
-                            f"&patient={p}"))
+                            f"&patient={patient_id}"))
     return {"resourceType": "Bundle", "type": "batch", "entry": entries}
 
 
 def read_patient_record(client: FhirClient, patient_id: str,
                         submission_id: str | None = None) -> PatientRecord:
     """One batch request; raises PatientNotFound, or the FHIR error of any failed entry."""
-    response = client.transaction(build_record_batch(patient_id, submission_id))
+    batch = build_record_batch(patient_id, submission_id)
+    response = client.transaction(batch)
     entries = response.get("entry") or []
     first = entries[0] if entries else {}
     status = str((first.get("response") or {}).get("status", ""))
@@ -86,12 +94,14 @@ def read_patient_record(client: FhirClient, patient_id: str,
     hits: list[Resource] = []
     for index, entry in enumerate(entries[1:], start=1):
         answer = entry.get("response") or {}
-        if not str(answer.get("status", "")).startswith("2"):
-            raise FhirError(f"batch entry {index} failed: HTTP {answer.get('status')}",
-                            outcome=answer.get("outcome"))
+        status = str(answer.get("status", ""))
+        if not status.startswith("2"):
+            code = int(status.split()[0]) if status[:3].isdigit() else 500
+            raise error_for("GET", client.url_for(batch["entry"][index]["request"]["url"].split("?")[0]),
+                            code, answer.get("outcome"))
         found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or []
                  if "resource" in e]
-        (hits if index == 6 else resources).extend(found)
+        (hits if index == SUBMISSION_ENTRY else resources).extend(found)
     return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
 
 
