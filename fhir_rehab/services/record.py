@@ -51,29 +51,35 @@ def _get(url: str) -> Resource:
     return {"request": {"method": "GET", "url": url}}
 
 
-def _record_queries(p: str) -> list[Resource]:
-    return [
+def _record_queries(p: str, *, conditions: bool, screens: int, goals: bool,
+                    open_reviews_only: bool) -> list[Resource]:
+    goal_include = "&_include=CarePlan:goal" if goals else ""
+    review_status = f"&status={_OPEN}" if open_reviews_only else ""
+    queries = [
         _get(f"Patient/{p}"),
-        _get(f"Condition?patient={p}&_count=100"),
         _get(f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
-             "&_include=CarePlan:goal&_revinclude=Task:based-on&_count=20"),
+             f"{goal_include}&_revinclude=Task:based-on&_count=20"),
         _get(f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
-             "&_sort=-date,-_lastUpdated&_count=1&_include=Observation:has-member"),
+             f"&_sort=-date,-_lastUpdated&_count={screens}&_include=Observation:has-member"),
         _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
              f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"),
-        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&status={_OPEN}"
+        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}"
              "&_count=50"),
     ]
+    if conditions:
+        queries.append(_get(f"Condition?patient={p}&_count=100"))
+    return queries
 
 
-# The optional last entry looks for an earlier submission with the same id (double submits).
-SUBMISSION_ENTRY = len(_record_queries(""))
-
-
-def build_record_batch(patient_id: str, submission_id: str | None = None) -> Resource:
-    """The batch: patient, Conditions, program with Goals and Tasks, latest screen, scores,
-    open reviews, and (with `submission_id`) that submission if it was already recorded."""
-    entries = _record_queries(patient_id)
+def build_record_batch(patient_id: str, submission_id: str | None = None, *,
+                       conditions: bool = True, screens: int = 1, goals: bool = True,
+                       open_reviews_only: bool = True) -> Resource:
+    """The batch: patient, program with Goals and Tasks, the latest `screens` red-flag screens,
+    scores, reviews (open ones only, or all), Conditions, and (with `submission_id`) that
+    submission if it was already recorded (a double submit). A coordinator's view leaves out
+    Conditions and, without Goal scopes, the Goals."""
+    entries = _record_queries(patient_id, conditions=conditions, screens=screens, goals=goals,
+                              open_reviews_only=open_reviews_only)
     if submission_id:
         entries.append(_get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}"
                             f"&patient={patient_id}"))
@@ -81,9 +87,10 @@ def build_record_batch(patient_id: str, submission_id: str | None = None) -> Res
 
 
 def read_patient_record(client: FhirClient, patient_id: str,
-                        submission_id: str | None = None) -> PatientRecord:
-    """One batch request; raises PatientNotFound, or the FHIR error of any failed entry."""
-    batch = build_record_batch(patient_id, submission_id)
+                        submission_id: str | None = None, **view: Any) -> PatientRecord:
+    """One batch request (`view`: see build_record_batch); raises PatientNotFound, or the
+    FHIR error of any failed entry."""
+    batch = build_record_batch(patient_id, submission_id, **view)
     response = client.transaction(batch)
     entries = response.get("entry") or []
     first = entries[0] if entries else {}
@@ -97,11 +104,12 @@ def read_patient_record(client: FhirClient, patient_id: str,
         status = str(answer.get("status", ""))
         if not status.startswith("2"):
             code = int(status.split()[0]) if status[:3].isdigit() else 500
-            raise error_for("GET", client.url_for(batch["entry"][index]["request"]["url"].split("?")[0]),
-                            code, answer.get("outcome"))
+            raise error_for("GET", client.url_for(batch["entry"][index]["request"]["url"]
+                                                  .split("?")[0]), code, answer.get("outcome"))
         found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or []
                  if "resource" in e]
-        (hits if index == SUBMISSION_ENTRY else resources).extend(found)
+        is_submission = submission_id is not None and index == len(batch["entry"]) - 1
+        (hits if is_submission else resources).extend(found)
     return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
 
 

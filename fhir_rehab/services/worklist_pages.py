@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient, next_link
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 from fhir_rehab.program.model import Program
@@ -23,8 +22,8 @@ from fhir_rehab.resources.worklist import (
     patient_name,
     review_rows,
 )
-from fhir_rehab.services.errors import PatientNotFound, ServiceError
-from fhir_rehab.services.record import PatientRecord
+from fhir_rehab.services.errors import ServiceError
+from fhir_rehab.services.record import PatientRecord, read_patient_record
 
 PAGE_SIZE = 20
 MAX_PRACTITIONERS = 50
@@ -176,39 +175,12 @@ class Timeline:
     reviews: list[WorkRow]
 
 
-def build_program_batch(patient_id: str, *, with_goals: bool = False) -> Resource:
-    """Patient, program (CarePlan, stage Tasks), red-flag screens, pain and reviews; no
-    Conditions (a coordinator's scopes do not cover them)."""
-    p = patient_id
-    goals = "&_include=CarePlan:goal" if with_goals else ""
-    urls = [
-        f"Patient/{p}",
-        f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|&_revinclude=Task:based-on"
-        f"{goals}&_count=20",
-        f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
-        "&_sort=-date&_count=20&_include=Observation:has-member",
-        f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code}&_sort=-date&_count=100",
-        f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}&_count=50",
-    ]
-    return {"resourceType": "Bundle", "type": "batch",
-            "entry": [{"request": {"method": "GET", "url": url}} for url in urls]}
-
-
 def read_program_record(client: FhirClient, patient_id: str, *,
                         with_goals: bool = False) -> PatientRecord:
-    """One batch round trip; raises PatientNotFound, or the FHIR error of a failed entry."""
-    entries = client.transaction(build_program_batch(patient_id, with_goals=with_goals)).get(
-        "entry") or []
-    first = entries[0] if entries else {}
-    if not str((first.get("response") or {}).get("status", "")).startswith("2") \
-            or not first.get("resource"):
-        raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.")
-    found: dict[str, Resource] = {}
-    for entry in entries[1:]:
-        for item in _searchset(entry, "search").get("entry") or []:
-            resource = item.get("resource") or {}
-            found[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
-    return PatientRecord(patient_id, first["resource"], list(found.values()))
+    """The coordinator's view of one patient in one batch: no Conditions (their scopes do not
+    cover them), every screen for the timeline, every review; Goals when the scopes allow."""
+    return read_patient_record(client, patient_id, conditions=False, screens=20,
+                               goals=with_goals, open_reviews_only=False)
 
 
 def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:

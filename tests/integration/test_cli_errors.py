@@ -54,7 +54,7 @@ def test_a_failed_batch_entry_becomes_its_own_error(capsys, status, code):
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--json"]) == code
     out = json.loads(capsys.readouterr().out)
     assert f"HTTP {status.split()[0]}" in out["error"] and "not in scope" in out["error"]
-    assert "/fhir/Condition" in out["error"]
+    assert "/fhir/CarePlan" in out["error"]  # the failed entry is named
 
 
 @responses.activate
