@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient, error_for
+from fhir_rehab.program.eligibility import ConditionFact
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
@@ -40,7 +41,7 @@ class PatientRecord:
     def refs(self) -> list[str]:
         return sorted({f"{r['resourceType']}/{r['id']}" for r in self.resources})
 
-    def conditions(self):  # type: ignore[no-untyped-def]
+    def conditions(self) -> list[ConditionFact]:
         return parse_conditions(self.resources)
 
     def state(self, program: Program) -> ProgramState:
