@@ -37,6 +37,7 @@ from fhir_rehab.resources.observations import (
     build_red_flag_panel,
 )
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
@@ -162,7 +163,11 @@ def start_program(client: FhirClient, program: Program, patient_id: str, actor: 
     add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE,
                     f"{episode}.start")
     write = commit(client, tx)
-    after = read_patient_record(client, patient_id).state(program)
+    returned = [w.resource for w in write.written if w.resource]
+    if len(returned) == len(write.written):  # the server sent every resource back
+        after = parse_program_state(program, patient_id, record.resources + returned)
+    else:  # Prefer: return=representation was not honoured: read the program back
+        after = read_patient_record(client, patient_id).state(program)
     return StartResult(after, write, eligibility, already_started=not write.created)
 
 

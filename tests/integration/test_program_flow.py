@@ -42,6 +42,10 @@ def test_screen_then_start_writes_a_valid_resolvable_program(cli, fhir, seeded):
 
     code, start = cli("start", "--patient", patient)
     assert code == 0 and not start["alreadyStarted"]
+    # The state comes from the transaction's own response (no read-back round trip).
+    assert [s["status"] for s in start["state"]["stages"]] == ["ready", "draft", "draft",
+                                                              "draft", "draft"]
+    assert start["state"]["latestScreen"]["positive"] == []
     written = start["written"]
     tasks = [r for r in written if r.startswith("Task/")]
     assert len(tasks) >= 4
