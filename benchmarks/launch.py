@@ -73,8 +73,9 @@ def main() -> None:
     with SandboxStack(auto_approve=True) as stack:
         patient = next(p for p in stack.patients if p.key == "eligible-icd10").patient_id
         backing = FhirClient(stack.backing_fhir_base)
-        svc.record_screen(backing, SCIATICA_PROGRAM, patient, {k: False for k in RED_FLAG_KEYS},
-                          Actor(), str(uuid.uuid4()))
+        svc.record_screen(
+            backing, SCIATICA_PROGRAM, patient, {k: False for k in RED_FLAG_KEYS}, Actor(), str(uuid.uuid4())
+        )
         svc.start_program(backing, SCIATICA_PROGRAM, patient, Actor())
         totals, per_phase_ms, per_phase_n = [], defaultdict(list), defaultdict(list)
         with OutboundRecorder(stack.sandbox_url) as recorder:
@@ -82,8 +83,9 @@ def main() -> None:
                 recorder.calls.clear()
                 browser = requests.Session()
                 t0 = time.perf_counter()
-                browser.get(f"{stack.sandbox_url}/ehr/launch", params={"patient": patient},
-                            timeout=30).raise_for_status()
+                browser.get(
+                    f"{stack.sandbox_url}/ehr/launch", params={"patient": patient}, timeout=30
+                ).raise_for_status()
                 page = browser.get(f"{stack.app_url}/patient/program", timeout=30)
                 page.raise_for_status()
                 totals.append((time.perf_counter() - t0) * 1000)
@@ -92,17 +94,25 @@ def main() -> None:
                     calls = [ms for p, ms in recorder.calls if p == phase]
                     per_phase_n[phase].append(len(calls))
                     per_phase_ms[phase].append(sum(calls))
-    print(f"Embedded sandbox on loopback (sekmet-fhir 0.1.1 behind the sandbox proxy), "
-          f"{args.launches} launches, medians; EHR Launch -> /patient, then /patient/program")
+    print(
+        f"Embedded sandbox on loopback (sekmet-fhir 0.1.1 behind the sandbox proxy), "
+        f"{args.launches} launches, medians; EHR Launch -> /patient, then /patient/program"
+    )
     print("Each page's FHIR data is one batch round trip; discovery and JWKS are cached (TTL).")
-    print(f"{'phase':<12} {'requests (first)':>16} {'ms (first)':>10} {'requests (median)':>17} "
-          f"{'ms (median)':>11}")
+    print(
+        f"{'phase':<12} {'requests (first)':>16} {'ms (first)':>10} {'requests (median)':>17} "
+        f"{'ms (median)':>11}"
+    )
     for phase in PHASES:
-        print(f"{phase:<12} {per_phase_n[phase][0]:>16} {per_phase_ms[phase][0]:>10.1f} "
-              f"{statistics.median(per_phase_n[phase]):>17.0f} "
-              f"{statistics.median(per_phase_ms[phase]):>11.1f}")
-    print(f"{'total':<12} {'':>16} {totals[0]:>10.1f} {'':>17} {statistics.median(totals):>11.1f}"
-          "  (browser side, every hop)")
+        print(
+            f"{phase:<12} {per_phase_n[phase][0]:>16} {per_phase_ms[phase][0]:>10.1f} "
+            f"{statistics.median(per_phase_n[phase]):>17.0f} "
+            f"{statistics.median(per_phase_ms[phase]):>11.1f}"
+        )
+    print(
+        f"{'total':<12} {'':>16} {totals[0]:>10.1f} {'':>17} {statistics.median(totals):>11.1f}"
+        "  (browser side, every hop)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,16 @@ def naive_post_all(client: FhirClient, bundle: dict) -> None:
     References between the new resources are dropped: a naive client would need extra PUTs."""
     for entry in bundle["entry"]:
         resource = {k: v for k, v in entry["resource"].items()}
-        for key in ("hasMember", "goal", "activity", "basedOn", "target", "focus",
-                    "reasonReference", "supportingInfo"):
+        for key in (
+            "hasMember",
+            "goal",
+            "activity",
+            "basedOn",
+            "target",
+            "focus",
+            "reasonReference",
+            "supportingInfo",
+        ):
             resource.pop(key, None)
         if resource["resourceType"] == "Provenance":
             resource["target"] = [{"reference": f"Patient/{resource.get('id', 'x')}"}]
@@ -46,10 +54,14 @@ def naive_post_all(client: FhirClient, bundle: dict) -> None:
 
 
 def naive_show(client: FhirClient, patient: str) -> None:
-    for rtype, params in [("Patient", {"_id": patient}), ("Condition", {"patient": patient}),
-                          ("CarePlan", {"patient": patient}), ("Task", {"patient": patient}),
-                          ("Observation", {"patient": patient}),
-                          ("Provenance", {"patient": patient})]:
+    for rtype, params in [
+        ("Patient", {"_id": patient}),
+        ("Condition", {"patient": patient}),
+        ("CarePlan", {"patient": patient}),
+        ("Task", {"patient": patient}),
+        ("Observation", {"patient": patient}),
+        ("Provenance", {"patient": patient}),
+    ]:
         client.search_all(rtype, params)
 
 
@@ -71,16 +83,16 @@ def run(patients: int) -> list[tuple[str, str, int, float]]:
             app_patient, naive_patient = seed[0].patient_id, seed[1].patient_id
             sid = str(uuid.uuid4())
             app_ops = {
-                "screen": partial(svc.record_screen, client, SCIATICA_PROGRAM, app_patient,
-                                  ALL_ABSENT, Actor(), sid),
+                "screen": partial(
+                    svc.record_screen, client, SCIATICA_PROGRAM, app_patient, ALL_ABSENT, Actor(), sid
+                ),
                 "start": partial(svc.start_program, client, SCIATICA_PROGRAM, app_patient, Actor()),
                 "show": partial(_show, client, app_patient),
             }
             for op, fn in app_ops.items():
                 rows.setdefault((op, "fhir-rehab"), []).append(measure(client, fn))
             # Baseline: same resources, one POST each; show by one search per type.
-            svc.record_screen(client, SCIATICA_PROGRAM, naive_patient, ALL_ABSENT, Actor(),
-                              str(uuid.uuid4()))
+            svc.record_screen(client, SCIATICA_PROGRAM, naive_patient, ALL_ABSENT, Actor(), str(uuid.uuid4()))
             screen_tx, start_tx = _capture(client, naive_patient)
             naive_ops = {
                 "screen": partial(naive_post_all, client, screen_tx),
@@ -89,8 +101,10 @@ def run(patients: int) -> list[tuple[str, str, int, float]]:
             }
             for op, fn in naive_ops.items():
                 rows.setdefault((op, "naive"), []).append(measure(client, fn))
-    return [(op, who, int(statistics.median(r for r, _ in v)), statistics.median(t for _, t in v))
-            for (op, who), v in rows.items()]
+    return [
+        (op, who, int(statistics.median(r for r, _ in v)), statistics.median(t for _, t in v))
+        for (op, who), v in rows.items()
+    ]
 
 
 class _Captured(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -111,9 +125,12 @@ def _capture(client: FhirClient, patient: str) -> tuple[dict, dict]:
     """The transactions the app would send for a screen and a start, captured unsent."""
     capturing = CapturingClient(client.base_url)
     bundles = []
-    for call in (partial(svc.record_screen, capturing, SCIATICA_PROGRAM, patient, ALL_ABSENT,
-                         Actor(), str(uuid.uuid4())),
-                 partial(svc.start_program, capturing, SCIATICA_PROGRAM, patient, Actor())):
+    for call in (
+        partial(
+            svc.record_screen, capturing, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4())
+        ),
+        partial(svc.start_program, capturing, SCIATICA_PROGRAM, patient, Actor()),
+    ):
         try:
             call()
         except _Captured as captured:

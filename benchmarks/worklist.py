@@ -54,34 +54,42 @@ def patient_entries(i: int, run: str) -> list[dict[str, Any]]:
     pid, cid, plan_id = f"{run}-p{i}", f"{run}-c{i}", f"{run}-cp{i}"
     started = NOW - timedelta(days=i % 90)
     actor = Actor("Practitioner/bench-clinician", "Bench Clinician")
-    patient = {"resourceType": "Patient", "id": pid,
-               "name": [{"given": ["Bench"], "family": f"Patient {i}"}]}
-    condition = {"resourceType": "Condition", "id": cid, "subject": {"reference": f"Patient/{pid}"},
-                 "code": {"coding": [c.ICD_SCIATICA_RIGHT.as_coding()]}}
+    patient = {"resourceType": "Patient", "id": pid, "name": [{"given": ["Bench"], "family": f"Patient {i}"}]}
+    condition = {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {"coding": [c.ICD_SCIATICA_RIGHT.as_coding()]},
+    }
     windows = plan_windows(PROGRAM, started)
     current = i % 3
     tasks = []
     for n, window in enumerate(windows):
-        task = build_stage_task(PROGRAM, window, f"{run}-{i}", pid, cid, f"CarePlan/{plan_id}",
-                                actor, started)
+        task = build_stage_task(
+            PROGRAM, window, f"{run}-{i}", pid, cid, f"CarePlan/{plan_id}", actor, started
+        )
         task["id"] = f"{run}-t{i}-{n}"
         if n < current:
-            task = change_task_status(change_task_status(
-                {**task, "status": "ready"}, "in-progress", started), "completed", started)
+            task = change_task_status(
+                change_task_status({**task, "status": "ready"}, "in-progress", started), "completed", started
+            )
         elif n == current:
             task["status"] = "in-progress" if i % 2 else "ready"
             if i % 3 == 0:
                 task["owner"] = {"reference": ME, "display": "Bench Coordinator"}
         tasks.append(task)
-    plan = build_care_plan(PROGRAM, f"{run}-{i}", pid, cid, actor, started, [],
-                           [f"Task/{t['id']}" for t in tasks], None)
+    plan = build_care_plan(
+        PROGRAM, f"{run}-{i}", pid, cid, actor, started, [], [f"Task/{t['id']}" for t in tasks], None
+    )
     plan["id"] = plan_id
     entries = [_put(patient), _put(condition), _put(plan), *map(_put, tasks)]
     if i % 25 == 0:
-        outcome = screen_red_flags({**{k: False for k in RED_FLAG_KEYS}, "trauma": True,
-                                    "bladder-bowel": i % 50 == 0})
-        review = build_review_task(outcome, pid, f"Patient/{pid}", actor,
-                                   NOW - timedelta(hours=i % 30), f"{run}-r{i}", plan_id)
+        outcome = screen_red_flags(
+            {**{k: False for k in RED_FLAG_KEYS}, "trauma": True, "bladder-bowel": i % 50 == 0}
+        )
+        review = build_review_task(
+            outcome, pid, f"Patient/{pid}", actor, NOW - timedelta(hours=i % 30), f"{run}-r{i}", plan_id
+        )
         review["id"] = f"{run}-r{i}"
         entries.append(_put(review))
     return entries
@@ -91,8 +99,9 @@ def seed(client: FhirClient, patients: int, run: str) -> tuple[int, float]:
     """Write `patients` programs, PER_TRANSACTION patients per transaction; (Tasks, seconds)."""
     t0, tasks = time.perf_counter(), 0
     for start in range(0, patients, PER_TRANSACTION):
-        entries = [e for i in range(start, min(start + PER_TRANSACTION, patients))
-                   for e in patient_entries(i, run)]
+        entries = [
+            e for i in range(start, min(start + PER_TRANSACTION, patients)) for e in patient_entries(i, run)
+        ]
         tasks += sum(e["resource"]["resourceType"] == "Task" for e in entries)
         client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
     return tasks, time.perf_counter() - t0
@@ -127,8 +136,12 @@ def measure(client: TimedClient, fn: Callable[[], object], repeat: int) -> dict[
     fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"requests": statistics.median(requests_), "total": statistics.median(totals) * 1000,
-            "app": statistics.median(apps) * 1000, "peak": peak / 1024}
+    return {
+        "requests": statistics.median(requests_),
+        "total": statistics.median(totals) * 1000,
+        "app": statistics.median(apps) * 1000,
+        "peak": peak / 1024,
+    }
 
 
 def raw_server_ms(base: str, filters: Filters, repeat: int, *, sort: bool = True) -> float:
@@ -143,8 +156,9 @@ def raw_server_ms(base: str, filters: Filters, repeat: int, *, sort: bool = True
     for _ in range(repeat):
         t0 = time.perf_counter()
         for url in urls:
-            http.get(f"{base}/{url}", headers={"Accept": "application/fhir+json"},
-                     timeout=120).raise_for_status()
+            http.get(
+                f"{base}/{url}", headers={"Accept": "application/fhir+json"}, timeout=120
+            ).raise_for_status()
         runs.append(time.perf_counter() - t0)
     return statistics.median(runs) * 1000
 
@@ -152,8 +166,7 @@ def raw_server_ms(base: str, filters: Filters, repeat: int, *, sort: bool = True
 def show_page(client: FhirClient, filters: Filters, saved: dict[str, Any] | None) -> WorklistPage:
     """A worklist page: the first, or the one after a cursor saved as the session keeps it."""
     cursor = Cursor.from_dict(saved) if saved else None
-    return read_worklist(client, PROGRAM, filters, me=ME, now=NOW, page_size=PAGE_SIZE,
-                         cursor=cursor)
+    return read_worklist(client, PROGRAM, filters, me=ME, now=NOW, page_size=PAGE_SIZE, cursor=cursor)
 
 
 def run_size(patients: int, repeat: int) -> list[tuple[Any, ...]]:
@@ -170,12 +183,23 @@ def run_size(patients: int, repeat: int) -> list[tuple[Any, ...]]:
                 page = partial(show_page, client, filters, first.to_dict())
             result = measure(client, page, repeat)
             nan = float("nan")
-            server_ms = raw_server_ms(server.base_url, filters, repeat) \
-                if view != "next page" else nan
-            unsorted_ms = raw_server_ms(server.base_url, filters, repeat, sort=False) \
-                if view != "next page" else nan
-            rows.append((patients, tasks, view, result["requests"], result["total"],
-                         result["app"], result["peak"], server_ms, unsorted_ms))
+            server_ms = raw_server_ms(server.base_url, filters, repeat) if view != "next page" else nan
+            unsorted_ms = (
+                raw_server_ms(server.base_url, filters, repeat, sort=False) if view != "next page" else nan
+            )
+            rows.append(
+                (
+                    patients,
+                    tasks,
+                    view,
+                    result["requests"],
+                    result["total"],
+                    result["app"],
+                    result["peak"],
+                    server_ms,
+                    unsorted_ms,
+                )
+            )
         return rows
 
 
@@ -188,15 +212,21 @@ def main() -> None:
     for size in args.sizes:
         print(f"size {size} patients ...", flush=True)
         rows += run_size(size, args.repeat)
-    print(f"\nsekmet-fhir 0.1.1 on loopback; page size {PAGE_SIZE}; medians of {args.repeat}; "
-          "'next page' is page 2 from a saved cursor")
-    head = (f"{'patients':>8} {'Tasks':>6} {'view':<11} {'HTTP req':>8} {'total ms':>9} "
-            f"{'app ms':>7} {'app peak KiB':>12} {'server GETs ms':>14} {'unsorted ms':>11}")
+    print(
+        f"\nsekmet-fhir 0.1.1 on loopback; page size {PAGE_SIZE}; medians of {args.repeat}; "
+        "'next page' is page 2 from a saved cursor"
+    )
+    head = (
+        f"{'patients':>8} {'Tasks':>6} {'view':<11} {'HTTP req':>8} {'total ms':>9} "
+        f"{'app ms':>7} {'app peak KiB':>12} {'server GETs ms':>14} {'unsorted ms':>11}"
+    )
     print(head)
     print("-" * len(head))
     for patients, tasks, view, reqs, total, app, peak, server, unsorted in rows:
-        print(f"{patients:>8} {tasks:>6} {view:<11} {reqs:>8.0f} {total:>9.1f} {app:>7.1f} "
-              f"{peak:>12.0f} {server:>14.1f} {unsorted:>11.1f}")
+        print(
+            f"{patients:>8} {tasks:>6} {view:<11} {reqs:>8.0f} {total:>9.1f} {app:>7.1f} "
+            f"{peak:>12.0f} {server:>14.1f} {unsorted:>11.1f}"
+        )
     if len(args.sizes) >= 2:
         small, large = args.sizes[0], args.sizes[-1]
         print(f"\ngrowth x{large / small:.0f} in size (largest / smallest):")
@@ -204,8 +234,10 @@ def main() -> None:
             a = next(r for r in rows if r[0] == small and r[2] == view)
             b = next(r for r in rows if r[0] == large and r[2] == view)
             server = f"{b[7] / a[7]:.1f}x" if a[7] == a[7] and a[7] else "-"
-            print(f"  {view:<11} total {b[4] / a[4]:.1f}x, app {b[5] / a[5]:.1f}x, "
-                  f"app memory {b[6] / a[6]:.1f}x, server {server}")
+            print(
+                f"  {view:<11} total {b[4] / a[4]:.1f}x, app {b[5] / a[5]:.1f}x, "
+                f"app memory {b[6] / a[6]:.1f}x, server {server}"
+            )
 
 
 if __name__ == "__main__":

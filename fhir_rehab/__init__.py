@@ -21,8 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        seconds=settings["SESSION_LIFETIME_SECONDS"])
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=settings["SESSION_LIFETIME_SECONDS"])
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -40,8 +40,11 @@ class RecordingClient(FhirClient):
         if reading and isinstance(response.body, dict):
             for resource in iter_resources(response.body):
                 ref = f"{resource.get('resourceType')}/{resource.get('id')}"
-                if resource.get("resourceType") not in {"Bundle", "OperationOutcome"} \
-                        and resource.get("id") and ref not in self.read_refs:
+                if (
+                    resource.get("resourceType") not in {"Bundle", "OperationOutcome"}
+                    and resource.get("id")
+                    and ref not in self.read_refs
+                ):
                     self.read_refs.append(ref)
         return response
 
@@ -57,8 +60,7 @@ class Output:
         if not self.as_json:
             print(line)
 
-    def finish(self, code: int, client: RecordingClient | None = None,
-               written: Sequence[str] = ()) -> int:
+    def finish(self, code: int, client: RecordingClient | None = None, written: Sequence[str] = ()) -> int:
         if self.as_json:
             self.data.setdefault("exitCode", code)
             if client is not None:
@@ -70,8 +72,9 @@ class Output:
 
 def _client(args: argparse.Namespace) -> RecordingClient:
     token = args.token
-    return RecordingClient(args.fhir_base, token_provider=(lambda: token) if token else None,
-                           timeout=args.timeout)
+    return RecordingClient(
+        args.fhir_base, token_provider=(lambda: token) if token else None, timeout=args.timeout
+    )
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -81,9 +84,12 @@ def _actor(args: argparse.Namespace) -> Actor:
 def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     verdict = svc.check_eligibility(read_patient_record(client, args.patient))
-    out.data.update(eligible=verdict.eligible, reason=verdict.reason,
-                    condition=f"Condition/{verdict.match.condition_id}" if verdict.match else None,
-                    code=verdict.match.coding.code if verdict.match else None)
+    out.data.update(
+        eligible=verdict.eligible,
+        reason=verdict.reason,
+        condition=f"Condition/{verdict.match.condition_id}" if verdict.match else None,
+        code=verdict.match.coding.code if verdict.match else None,
+    )
     out.say(verdict.reason)
     for review in verdict.reviews:
         out.say(f"  - {review.reason}")
@@ -97,28 +103,38 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
             raise IncompleteScreen(f"{key} is given as both present and absent")
         answers[key] = False
     client = _client(args)
-    result = svc.record_screen(client, SCIATICA_PROGRAM, args.patient, answers, _actor(args),
-                               args.submission_id or str(uuid.uuid4()))
+    result = svc.record_screen(
+        client, SCIATICA_PROGRAM, args.patient, answers, _actor(args), args.submission_id or str(uuid.uuid4())
+    )
     positives = [flag.key for flag in result.outcome.positives]
-    out.data.update(positive=result.outcome.positive, present=positives,
-                    reviewTask=result.review_task, repeated=result.repeated)
+    out.data.update(
+        positive=result.outcome.positive,
+        present=positives,
+        reviewTask=result.review_task,
+        repeated=result.repeated,
+    )
     out.say(f"Screen recorded ({len(result.write.refs)} resources written).")
     if result.outcome.positive:
         out.say(f"RED FLAG present: {', '.join(positives)}. Escalated: {result.review_task}")
         for flag in result.outcome.positives:
             out.say(f"  {flag.key}: {flag.advice}")
-    return out.finish(EXIT_RED_FLAG if result.outcome.positive else EXIT_OK, client,
-                      result.write.refs)
+    return out.finish(EXIT_RED_FLAG if result.outcome.positive else EXIT_OK, client, result.write.refs)
 
 
 def cmd_start(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
-    result = svc.start_program(client, SCIATICA_PROGRAM, args.patient, _actor(args),
-                               max_screen_age_days=args.max_screen_age_days)
-    out.data.update(carePlan=f"CarePlan/{result.state.careplan_id}",
-                    alreadyStarted=result.already_started, state=describe_state(result.state))
-    out.say(("Program already started: " if result.already_started else "Program started: ")
-            + f"CarePlan/{result.state.careplan_id}")
+    result = svc.start_program(
+        client, SCIATICA_PROGRAM, args.patient, _actor(args), max_screen_age_days=args.max_screen_age_days
+    )
+    out.data.update(
+        carePlan=f"CarePlan/{result.state.careplan_id}",
+        alreadyStarted=result.already_started,
+        state=describe_state(result.state),
+    )
+    out.say(
+        ("Program already started: " if result.already_started else "Program started: ")
+        + f"CarePlan/{result.state.careplan_id}"
+    )
     for ref in result.write.refs:
         out.say(f"  wrote {ref}")
     return out.finish(EXIT_OK, client, result.write.refs)
@@ -139,8 +155,14 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     record = svc.record_pain if args.command == "pain" else svc.record_oswestry
-    write = record(client, args.patient, args.score, _actor(args),
-                   args.submission_id or str(uuid.uuid4()), state.careplan_id)
+    write = record(
+        client,
+        args.patient,
+        args.score,
+        _actor(args),
+        args.submission_id or str(uuid.uuid4()),
+        state.careplan_id,
+    )
     out.say(f"{args.command} {args.score} recorded: {', '.join(write.refs)}")
     return out.finish(EXIT_OK, client, write.refs)
 
@@ -150,10 +172,12 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     if state.current is None:
         raise ProgramRefused("No stage is in progress for this patient.")
-    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id,
-                                _actor(args))
-    out.data.update(completed=f"Task/{state.current.task_id}", next=result.next_task,
-                    unmetCriteria=list(result.check.unmet))
+    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args))
+    out.data.update(
+        completed=f"Task/{state.current.task_id}",
+        next=result.next_task,
+        unmetCriteria=list(result.check.unmet),
+    )
     out.say(f"Stage {state.current.stage.number} completed; next: {result.next_task or 'none'}")
     for unmet in result.check.unmet:
         out.say(f"  note: criterion not met: {unmet}")
@@ -169,9 +193,15 @@ def cmd_seed(args: argparse.Namespace, out: Output) -> int:
 
 
 def _say_seeded(seeds: Sequence[SeededPatient], out: Output) -> None:
-    out.data["patients"] = [{"key": s.key, "patient": f"Patient/{s.patient_id}",
-                             "condition": f"Condition/{s.condition_id}", "note": s.note}
-                            for s in seeds]
+    out.data["patients"] = [
+        {
+            "key": s.key,
+            "patient": f"Patient/{s.patient_id}",
+            "condition": f"Condition/{s.condition_id}",
+            "note": s.note,
+        }
+        for s in seeds
+    ]
     for s in seeds:
         out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
 
@@ -212,8 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-rehab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Handler, help_text: str, patient: bool = True,
-            fhir: bool = True, json_output: bool = True) -> argparse.ArgumentParser:
+    def add(
+        name: str,
+        handler: Handler,
+        help_text: str,
+        patient: bool = True,
+        fhir: bool = True,
+        json_output: bool = True,
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if fhir:
             p.add_argument("--fhir-base", required=True, help="FHIR R4 base URL")
@@ -235,19 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
     start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
     start.add_argument("--max-screen-age-days", type=int, default=30)
     add("show", cmd_show, "the program state")
-    for name, top, what in (("pain", 10, "a pain score 0-10"),
-                            ("oswestry", 100, "an Oswestry Disability Index score 0-100 %")):
+    for name, top, what in (
+        ("pain", 10, "a pain score 0-10"),
+        ("oswestry", 100, "an Oswestry Disability Index score 0-100 %"),
+    ):
         score = add(name, cmd_score, f"record {what}")
-        score.add_argument("--score", type=int, required=True, choices=range(top + 1),
-                           metavar=f"0-{top}")
+        score.add_argument("--score", type=int, required=True, choices=range(top + 1), metavar=f"0-{top}")
         score.add_argument("--submission-id", help="idempotency key (default: a new one)")
     add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
     seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")
-    add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions",
-        patient=False)
-    demo = add("demo", cmd_demo, "local FHIR server + seed + program run", patient=False,
-               fhir=False, json_output=False)
+    add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions", patient=False)
+    demo = add(
+        "demo",
+        cmd_demo,
+        "local FHIR server + seed + program run",
+        patient=False,
+        fhir=False,
+        json_output=False,
+    )
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
     demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=30)
     _add_server_commands(sub)
@@ -259,14 +301,20 @@ def _add_server_commands(sub: Any) -> None:
     from fhir_rehab import serve
     from fhir_rehab.sandbox import command as sandbox_command
 
-    sandbox = sub.add_parser("sandbox", help="the local sandbox EHR, FHIR server and app",
-                             description="Start the local FHIR server, seed synthetic patients, "
-                                         "start the sandbox EHR and the app; Ctrl-C stops all.")
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="the local sandbox EHR, FHIR server and app",
+        description="Start the local FHIR server, seed synthetic patients, "
+        "start the sandbox EHR and the app; Ctrl-C stops all.",
+    )
     sandbox_command.add_arguments(sandbox)
     sandbox.set_defaults(handler=lambda args, out: sandbox_command.run(args))
-    server = sub.add_parser("serve", help="run the app under gunicorn (production)",
-                            description="Run the app under gunicorn; configure it with the "
-                                        "FHIR_REHAB_* environment variables (see README).")
+    server = sub.add_parser(
+        "serve",
+        help="run the app under gunicorn (production)",
+        description="Run the app under gunicorn; configure it with the "
+        "FHIR_REHAB_* environment variables (see README).",
+    )
     serve.add_arguments(server)
     server.set_defaults(handler=lambda args, out: serve.run(args))
 

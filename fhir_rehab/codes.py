@@ -93,14 +93,15 @@ SCIATICA_ICD10CM_PREFIXES: dict[str, str] = {
 }
 
 # -- LOINC ----------------------------------------------------------------------------------
-LOINC_PAIN_0_10 = Code(LOINC, "72514-3",
-                       "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+LOINC_PAIN_0_10 = Code(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
 # Oswestry Disability Index: single public source for these two codes (see DESIGN.md);
 # the app marks observations that carry them with a note saying so.
 LOINC_ODI_PANEL = Code(LOINC, "97908-8", "Oswestry Disability Index panel")
 LOINC_ODI_SCORE = Code(LOINC, "97909-6", "Oswestry Disability Index score")
-ODI_SOURCE_NOTE = ("LOINC 97908-8/97909-6 verified against a single public source only; "
-                   "confirm with your terminology service.")
+ODI_SOURCE_NOTE = (
+    "LOINC 97908-8/97909-6 verified against a single public source only; "
+    "confirm with your terminology service."
+)
 
 # -- HL7 terminology --------------------------------------------------------------------------
 CATEGORY_SURVEY = Code(OBSERVATION_CATEGORY, "survey", "Survey")

@@ -36,9 +36,13 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_REFRESH_LEEWAY_SECONDS": 60,  # refresh the access token this long before it expires
 }
 
-_TYPES: dict[str, type] = {"SESSION_LIFETIME_SECONDS": int, "DISCOVERY_TTL_SECONDS": int,
-                           "FHIR_TIMEOUT_SECONDS": float, "SCREEN_MAX_AGE_DAYS": int,
-                           "WORKLIST_PAGE_SIZE": int}
+_TYPES: dict[str, type] = {
+    "SESSION_LIFETIME_SECONDS": int,
+    "DISCOVERY_TTL_SECONDS": int,
+    "FHIR_TIMEOUT_SECONDS": float,
+    "SCREEN_MAX_AGE_DAYS": int,
+    "WORKLIST_PAGE_SIZE": int,
+}
 _BOOLS = {"REQUIRE_PKCE_S256"}
 _LISTS = {"ISS_ALLOWLIST"}
 
@@ -54,8 +58,9 @@ def _parse(name: str, raw: str) -> Any:
     return raw
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Defaults, then `FHIR_REHAB_*` from the environment, then `overrides`.
 
     >>> load_settings({"SCREEN_MAX_AGE_DAYS": 7}, environ={})["SCREEN_MAX_AGE_DAYS"]

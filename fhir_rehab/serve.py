@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    GunicornApp({"bind": args.bind, "workers": args.workers, "timeout": args.timeout,
-                 "accesslog": "-", "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss'}).run()
+    GunicornApp(
+        {
+            "bind": args.bind,
+            "workers": args.workers,
+            "timeout": args.timeout,
+            "accesslog": "-",
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+        }
+    ).run()
     return 0

@@ -33,8 +33,9 @@ def run_tag() -> str:
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SESSION_DIR": str(tmp_path / "s"),
-                      "WTF_CSRF_ENABLED": True})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SESSION_DIR": str(tmp_path / "s"), "WTF_CSRF_ENABLED": True}
+    )
     yield app
 
 

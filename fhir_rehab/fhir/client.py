@@ -89,8 +89,14 @@ def _retry_after_seconds(value: str | None, default: float) -> float:
 
 
 _STATUS_ERRORS: dict[int, type[FhirError]] = {
-    400: FhirInvalid, 422: FhirInvalid, 401: FhirAuthError, 403: FhirForbidden,
-    404: FhirNotFound, 410: FhirNotFound, 409: FhirConflict, 412: FhirConflict,
+    400: FhirInvalid,
+    422: FhirInvalid,
+    401: FhirAuthError,
+    403: FhirForbidden,
+    404: FhirNotFound,
+    410: FhirNotFound,
+    409: FhirConflict,
+    412: FhirConflict,
 }
 
 
@@ -101,10 +107,17 @@ class FhirClient:
     one that refreshes before expiry. `sleep` is injectable so retry tests need not wait.
     """
 
-    def __init__(self, base_url: str, *, token_provider: TokenProvider | None = None,
-                 timeout: float = 20.0, max_retries: int = 3, backoff: float = 0.5,
-                 session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token_provider: TokenProvider | None = None,
+        timeout: float = 20.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token_provider = token_provider
         self.timeout = timeout
@@ -124,12 +137,20 @@ class FhirClient:
         base_path = base.path.rstrip("/")
         if not same_origin or not (url.path == base_path or url.path.startswith(base_path + "/")):
             raise FhirOutsideBase(
-                f"Refusing to follow a URL outside the FHIR base {self.base_url}", url=path_or_url)
+                f"Refusing to follow a URL outside the FHIR base {self.base_url}", url=path_or_url
+            )
         return path_or_url
 
     # -- the one request method ----------------------------------------------------------
-    def request(self, method: str, path_or_url: str, *, params: Any = None,
-                json: Any = None, headers: Mapping[str, str] | None = None) -> FhirResponse:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> FhirResponse:
         """Send one interaction, retrying only safe methods on transient failures."""
         url = self.url_for(path_or_url)
         method = method.upper()
@@ -145,18 +166,17 @@ class FhirClient:
                 send_headers["Authorization"] = f"Bearer {token}"
             self.request_count += 1
             try:
-                resp = self.http.request(method, url, params=params, json=json,
-                                         headers=send_headers, timeout=self.timeout)
+                resp = self.http.request(
+                    method, url, params=params, json=json, headers=send_headers, timeout=self.timeout
+                )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 if attempt + 1 < attempts:
                     self.sleep(self.backoff * 2**attempt)
                     continue
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
-                raise FhirUnavailable(f"The FHIR server {kind} ({method} {_path(url)}).",
-                                      url=url) from None
+                raise FhirUnavailable(f"The FHIR server {kind} ({method} {_path(url)}).", url=url) from None
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
-                self.sleep(_retry_after_seconds(resp.headers.get("Retry-After"),
-                                                self.backoff * 2**attempt))
+                self.sleep(_retry_after_seconds(resp.headers.get("Retry-After"), self.backoff * 2**attempt))
                 continue
             return self._to_response(method, url, resp)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -165,16 +185,21 @@ class FhirClient:
         body = _json_or_none(resp)
         if resp.status_code >= 400:
             raise error_for(method, url, resp.status_code, body)
-        return FhirResponse(status=resp.status_code, body=body, etag=resp.headers.get("ETag"),
-                            location=resp.headers.get("Location") or resp.headers.get(
-                                "Content-Location"), headers=resp.headers)
+        return FhirResponse(
+            status=resp.status_code,
+            body=body,
+            etag=resp.headers.get("ETag"),
+            location=resp.headers.get("Location") or resp.headers.get("Content-Location"),
+            headers=resp.headers,
+        )
 
     # -- interactions --------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> Resource:
         return self._body(self.request("GET", f"{resource_type}/{resource_id}"))
 
-    def search(self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]],
-               *, fresh: bool = True) -> Resource:
+    def search(
+        self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]], *, fresh: bool = True
+    ) -> Resource:
         """First page of a search. `fresh` asks caches (HAPI keeps 60 s) for a new answer."""
         headers = {"Cache-Control": "no-cache"} if fresh else None
         return self._body(self.request("GET", resource_type, params=params, headers=headers))
@@ -186,8 +211,9 @@ class FhirClient:
             return None
         return self._body(self.request("GET", url, headers={"Cache-Control": "no-cache"}))
 
-    def pages(self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]],
-              max_pages: int = 100) -> Iterator[Resource]:
+    def pages(
+        self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]], max_pages: int = 100
+    ) -> Iterator[Resource]:
         """Every page of a search, following `next` links, at most `max_pages`."""
         page: Resource | None = self.search(resource_type, params)
         count = 0
@@ -196,9 +222,9 @@ class FhirClient:
             count += 1
             page = self.next_page(page)
 
-    def search_all(self, resource_type: str,
-                   params: Mapping[str, Any] | list[tuple[str, str]],
-                   max_pages: int = 100) -> list[Resource]:
+    def search_all(
+        self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]], max_pages: int = 100
+    ) -> list[Resource]:
         """Every resource a search returns (matches and includes), across pages."""
         out: list[Resource] = []
         for page in self.pages(resource_type, params, max_pages):
@@ -224,8 +250,9 @@ class FhirClient:
 
     def transaction(self, bundle: Resource) -> Resource:
         """POST a transaction (or batch) Bundle to the base; returns the response Bundle."""
-        return self._body(self.request("POST", self.base_url, json=bundle,
-                                       headers={"Prefer": "return=representation"}))
+        return self._body(
+            self.request("POST", self.base_url, json=bundle, headers={"Prefer": "return=representation"})
+        )
 
     def capabilities(self) -> Resource:
         return self._body(self.request("GET", "metadata"))
@@ -233,8 +260,7 @@ class FhirClient:
     @staticmethod
     def _body(response: FhirResponse) -> Resource:
         if response.body is None:
-            raise FhirError("The FHIR server answered without a JSON body.",
-                            status=response.status)
+            raise FhirError("The FHIR server answered without a JSON body.", status=response.status)
         return response.body
 
 

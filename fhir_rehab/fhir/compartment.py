@@ -13,21 +13,47 @@ from fhir_rehab.fhir.errors import FhirForbidden, FhirNotFound
 class WrongPatientError(FhirForbidden):
     """Stop: a resource sent or received belongs to another patient (or to no known patient)."""
 
-    user_message = ("The app stopped because some data did not belong to the patient it was "
-                    "launched for. Nothing further was shown or saved; relaunch from the EHR.")
+    user_message = (
+        "The app stopped because some data did not belong to the patient it was "
+        "launched for. Nothing further was shown or saved; relaunch from the EHR."
+    )
 
 
 # Resources outside any patient compartment: definitions, people and places, containers.
-NON_PATIENT_TYPES = frozenset({
-    "PlanDefinition", "ActivityDefinition", "Practitioner", "PractitionerRole", "Organization",
-    "OperationOutcome", "Provenance", "Bundle", "CapabilityStatement", "CodeSystem", "ValueSet",
-    "ConceptMap", "Questionnaire", "StructureDefinition", "SearchParameter",
-    "OperationDefinition", "Library", "Location", "Medication", "HealthcareService",
-    "Endpoint",
-})
+NON_PATIENT_TYPES = frozenset(
+    {
+        "PlanDefinition",
+        "ActivityDefinition",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "OperationOutcome",
+        "Provenance",
+        "Bundle",
+        "CapabilityStatement",
+        "CodeSystem",
+        "ValueSet",
+        "ConceptMap",
+        "Questionnaire",
+        "StructureDefinition",
+        "SearchParameter",
+        "OperationDefinition",
+        "Library",
+        "Location",
+        "Medication",
+        "HealthcareService",
+        "Endpoint",
+    }
+)
 # The element that must name the patient, per type (R4 patient compartment definition).
-REQUIRED_LINK = {"Condition": "subject", "Observation": "subject", "CarePlan": "subject",
-                 "Goal": "subject", "Procedure": "subject", "Task": "for"}
+REQUIRED_LINK = {
+    "Condition": "subject",
+    "Observation": "subject",
+    "CarePlan": "subject",
+    "Goal": "subject",
+    "Procedure": "subject",
+    "Task": "for",
+}
 # Elements that, when present and pointing at a Patient, must point at the launch patient.
 PATIENT_LINKS = ("patient", "subject", "for", "beneficiary")
 _PATCH_LINK_PATH = re.compile(r"^/(subject|for|patient|beneficiary)(/|$)")
@@ -51,8 +77,15 @@ class PatientCompartmentClient(FhirClient):
             raise ValueError("patient_id is required")
         self.patient_id = patient_id
 
-    def request(self, method: str, path_or_url: str, *, params: Any = None, json: Any = None,
-                headers: Mapping[str, str] | None = None) -> FhirResponse:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> FhirResponse:
         method = method.upper()
         if method == "PATCH":
             check_patch(json)
@@ -63,8 +96,7 @@ class PatientCompartmentClient(FhirClient):
         elif isinstance(json, dict) and json.get("resourceType") == "Bundle":
             for url in bundle_delete_urls(json):
                 self._check_delete_target(url, None)
-        response = super().request(method, path_or_url, params=params, json=json,
-                                   headers=headers)
+        response = super().request(method, path_or_url, params=params, json=json, headers=headers)
         if isinstance(response.body, dict):
             self.check_resource(response.body)
         return response
@@ -75,7 +107,7 @@ class PatientCompartmentClient(FhirClient):
             check_belongs(item, self.patient_id, base_url=self.base_url)
 
     def _check_delete_target(self, path_or_url: str, params: Any) -> None:
-        path = self.url_for(path_or_url)[len(self.base_url):].strip("/")
+        path = self.url_for(path_or_url)[len(self.base_url) :].strip("/")
         parts = path.split("/")
         if params or "?" in path or len(parts) != 2:
             raise WrongPatientError("Conditional or bulk deletes are refused in a patient launch.")
@@ -143,8 +175,7 @@ def check_belongs(resource: Resource, patient_id: str, *, base_url: str = "") ->
             continue
         if element == "patient" or element == required or _names_a_patient(value):
             if not is_patient_reference(value, patient_id, base_url):
-                raise WrongPatientError(f"{rtype}.{element} does not reference the launch "
-                                        "patient.")
+                raise WrongPatientError(f"{rtype}.{element} does not reference the launch patient.")
             linked = True
     if not linked:
         raise WrongPatientError(f"A {rtype} that names no patient was refused.")
@@ -166,7 +197,7 @@ def is_patient_reference(value: Any, patient_id: str, base_url: str = "") -> boo
     if not isinstance(ref, str):
         return False
     if base_url and ref.startswith(base_url.rstrip("/") + "/"):
-        ref = ref[len(base_url.rstrip("/")) + 1:]
+        ref = ref[len(base_url.rstrip("/")) + 1 :]
     match = re.fullmatch(r"Patient/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?", ref)
     return match is not None and match.group(1) == patient_id
 
@@ -185,8 +216,10 @@ def check_patch(operations: Any) -> None:
         raise WrongPatientError("Only JSON Patch bodies are accepted in a patient launch.")
     for op in operations:
         paths = [op.get("path"), op.get("from")] if isinstance(op, dict) else [None]
-        if any(not isinstance(p, str) or _PATCH_LINK_PATH.match(p) for p in paths[:1]
-               + [p for p in paths[1:] if p is not None]):
+        if any(
+            not isinstance(p, str) or _PATCH_LINK_PATH.match(p)
+            for p in paths[:1] + [p for p in paths[1:] if p is not None]
+        ):
             raise WrongPatientError("A patch may not change who a resource is about.")
 
 

@@ -12,8 +12,14 @@ class FhirError(FhirRehabError):
 
     user_message = "The FHIR server could not complete the request."
 
-    def __init__(self, message: str | None = None, *, status: int | None = None,
-                 outcome: dict[str, Any] | None = None, url: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        outcome: dict[str, Any] | None = None,
+        url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.outcome = outcome

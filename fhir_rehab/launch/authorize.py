@@ -25,52 +25,72 @@ class AuthorizationRequest:
     pending: dict[str, Any]
 
 
-def begin_authorization(config: SmartConfiguration, settings: LaunchSettings, *,
-                        launch: str | None, role: Role, redirect_uri: str,
-                        now: float) -> AuthorizationRequest:
+def begin_authorization(
+    config: SmartConfiguration,
+    settings: LaunchSettings,
+    *,
+    launch: str | None,
+    role: Role,
+    redirect_uri: str,
+    now: float,
+) -> AuthorizationRequest:
     """Build the authorization URL (SMART App Launch 2.x, "Obtain authorization code")."""
     pkce = config.supports_s256
     if not pkce and settings.require_pkce_s256:
         raise InsecureServer()
-    scopes = build_scopes(role, ehr_launch=launch is not None,
-                          permission_v2=supports_v2(config.capabilities))
+    scopes = build_scopes(role, ehr_launch=launch is not None, permission_v2=supports_v2(config.capabilities))
     state, nonce = new_secret(), new_secret()
     verifier = new_secret() + new_secret()  # 86 chars: within RFC 7636's 43..128
-    oauth = build_oauth_session(settings, clock=lambda: now, redirect_uri=redirect_uri,
-                                pkce=pkce)
+    oauth = build_oauth_session(settings, clock=lambda: now, redirect_uri=redirect_uri, pkce=pkce)
     try:
         url, _ = oauth.create_authorization_url(
-            config.authorization_endpoint, state=state,
-            code_verifier=verifier if pkce else None, scope=" ".join(scopes),
-            aud=config.iss, launch=launch, nonce=nonce)
+            config.authorization_endpoint,
+            state=state,
+            code_verifier=verifier if pkce else None,
+            scope=" ".join(scopes),
+            aud=config.iss,
+            launch=launch,
+            nonce=nonce,
+        )
     finally:
         oauth.close()
     pending = {
-        "iss": config.iss, "token_endpoint": config.token_endpoint,
-        "jwks_uri": config.jwks_uri, "issuer": config.issuer or config.iss,
-        "verifier": verifier if pkce else None, "nonce": nonce, "redirect_uri": redirect_uri,
-        "scope": " ".join(scopes), "role": role, "created_at": int(now),
+        "iss": config.iss,
+        "token_endpoint": config.token_endpoint,
+        "jwks_uri": config.jwks_uri,
+        "issuer": config.issuer or config.iss,
+        "verifier": verifier if pkce else None,
+        "nonce": nonce,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "role": role,
+        "created_at": int(now),
     }
     return AuthorizationRequest(url=url, state=state, pending=pending)
 
 
-def remember_pending(pending_by_state: Mapping[str, Any] | None, state: str,
-                     entry: dict[str, Any], *, now: float) -> dict[str, Any]:
+def remember_pending(
+    pending_by_state: Mapping[str, Any] | None, state: str, entry: dict[str, Any], *, now: float
+) -> dict[str, Any]:
     """The session's in-flight authorizations plus this one, pruned of stale and excess ones.
 
     >>> kept = remember_pending({"old": {"created_at": 0}}, "new", {"created_at": 900}, now=900)
     >>> list(kept)
     ['new']
     """
-    live = {s: e for s, e in (pending_by_state or {}).items()
-            if isinstance(e, dict) and now - e.get("created_at", 0) < PENDING_MAX_AGE_SECONDS}
+    live = {
+        s: e
+        for s, e in (pending_by_state or {}).items()
+        if isinstance(e, dict) and now - e.get("created_at", 0) < PENDING_MAX_AGE_SECONDS
+    }
     live[state] = entry
     newest = sorted(live.items(), key=lambda item: item[1].get("created_at", 0))
     return dict(newest[-PENDING_MAX_COUNT:])
 
 
-def take_pending(pending_by_state: Mapping[str, Any] | None, state: str | None, *,
-                 now: float) -> tuple[dict[str, Any], dict[str, Any]]:
+def take_pending(
+    pending_by_state: Mapping[str, Any] | None, state: str | None, *, now: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Remove and return the entry for `state` (single use), and what is left.
 
     Raises StateMismatch for a missing, unknown, already used or expired `state`.

@@ -124,8 +124,9 @@ def build_refresher(settings: LaunchSettings, clock: Callable[[], float]) -> Ref
 
     def refresh(token: dict[str, Any]) -> dict[str, Any]:
         try:
-            return refresh_access_token(settings, token["token_endpoint"],
-                                        token["refresh_token"], clock=clock)
+            return refresh_access_token(
+                settings, token["token_endpoint"], token["refresh_token"], clock=clock
+            )
         except TOKEN_ERRORS:
             raise RefreshError() from None
 
@@ -147,10 +148,16 @@ def fhir_client_for_launch(launch: LaunchContext | None = None) -> FhirClient:
     if not sid:
         raise LaunchRequired()
     provider = SessionTokenProvider(
-        sid=sid, session=session, store=get_session_store(app), locks=runtime.locks,
-        refresher=build_refresher(settings, runtime.clock), clock=runtime.clock,
-        leeway=settings.refresh_leeway)
+        sid=sid,
+        session=session,
+        store=get_session_store(app),
+        locks=runtime.locks,
+        refresher=build_refresher(settings, runtime.clock),
+        clock=runtime.clock,
+        leeway=settings.refresh_leeway,
+    )
     if launch.patient_id:
-        return LaunchPatientClient(launch.iss, launch.patient_id, token_provider=provider,
-                                   timeout=settings.fhir_timeout)
+        return LaunchPatientClient(
+            launch.iss, launch.patient_id, token_provider=provider, timeout=settings.fhir_timeout
+        )
     return LaunchFhirClient(launch.iss, token_provider=provider, timeout=settings.fhir_timeout)

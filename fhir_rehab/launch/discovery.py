@@ -49,9 +49,9 @@ def parse_smart_configuration(iss: str, document: Any) -> SmartConfiguration:
     if jwks_uri is not None and not (isinstance(jwks_uri, str) and _is_http_url(jwks_uri)):
         raise DiscoveryFailed()
     if urlsplit(iss).scheme == "https" and any(
-            urlsplit(url).scheme != "https" for url in [*endpoints, jwks_uri] if url):
-        raise InsecureServer("The EHR's sign-in service does not use HTTPS. "
-                             "Contact your administrator.")
+        urlsplit(url).scheme != "https" for url in [*endpoints, jwks_uri] if url
+    ):
+        raise InsecureServer("The EHR's sign-in service does not use HTTPS. Contact your administrator.")
     issuer = document.get("issuer")
     return SmartConfiguration(
         iss=iss,
@@ -64,12 +64,12 @@ def parse_smart_configuration(iss: str, document: Any) -> SmartConfiguration:
     )
 
 
-def fetch_smart_configuration(iss: str, *, http: requests.Session,
-                              timeout: float) -> SmartConfiguration:
+def fetch_smart_configuration(iss: str, *, http: requests.Session, timeout: float) -> SmartConfiguration:
     """GET and parse the discovery document; any failure is a DiscoveryFailed."""
     try:
-        resp = http.get(iss + WELL_KNOWN, headers={"Accept": "application/json"},
-                        timeout=timeout, allow_redirects=False)
+        resp = http.get(
+            iss + WELL_KNOWN, headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False
+        )
         if resp.status_code != 200:
             raise DiscoveryFailed()
         document = resp.json()
@@ -85,8 +85,9 @@ class DiscoveryCache:
         self._entries: dict[str, tuple[float, SmartConfiguration]] = {}
         self._lock = threading.Lock()
 
-    def get(self, iss: str, *, now: float, ttl: float, http: requests.Session,
-            timeout: float) -> SmartConfiguration:
+    def get(
+        self, iss: str, *, now: float, ttl: float, http: requests.Session, timeout: float
+    ) -> SmartConfiguration:
         with self._lock:
             entry = self._entries.get(iss)
         if entry is not None and now - entry[0] < ttl:

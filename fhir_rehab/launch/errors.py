@@ -16,8 +16,10 @@ class LaunchError(FhirRehabError):
 class UnknownIssuer(LaunchError):
     """`iss` is missing or not on the allowlist: never redirect anywhere."""
 
-    user_message = ("The app was opened without a recognised EHR. Open it from the EHR's "
-                    "app menu, or ask your administrator to register this EHR.")
+    user_message = (
+        "The app was opened without a recognised EHR. Open it from the EHR's "
+        "app menu, or ask your administrator to register this EHR."
+    )
 
 
 class BadLaunchRequest(LaunchError):
@@ -30,39 +32,49 @@ class DiscoveryFailed(LaunchError):
     """The EHR's `.well-known/smart-configuration` could not be read or is unusable."""
 
     http_status = 502
-    user_message = ("The EHR's sign-in service could not be reached or is misconfigured. "
-                    "Try again in a moment; if it keeps happening, contact support.")
+    user_message = (
+        "The EHR's sign-in service could not be reached or is misconfigured. "
+        "Try again in a moment; if it keeps happening, contact support."
+    )
 
 
 class InsecureServer(LaunchError):
     """The authorization server lacks what the app requires (PKCE S256, HTTPS endpoints)."""
 
     http_status = 502
-    user_message = ("The EHR's sign-in service does not meet the app's security requirements "
-                    "(PKCE S256). Contact your administrator.")
+    user_message = (
+        "The EHR's sign-in service does not meet the app's security requirements "
+        "(PKCE S256). Contact your administrator."
+    )
 
 
 class StateMismatch(LaunchError):
     """The callback's `state` is missing, unknown, expired or already used."""
 
-    user_message = ("This sign-in link is no longer valid (it was already used, expired, or "
-                    "started in another browser). Open the app again from the EHR.")
+    user_message = (
+        "This sign-in link is no longer valid (it was already used, expired, or "
+        "started in another browser). Open the app again from the EHR."
+    )
 
 
 class AuthorizationDenied(LaunchError):
     """The authorization server answered with `error=` (for example access_denied)."""
 
     http_status = 403
-    user_message = ("Access was not granted, so the app cannot open. To use it, launch it "
-                    "again from the EHR and allow the requested access.")
+    user_message = (
+        "Access was not granted, so the app cannot open. To use it, launch it "
+        "again from the EHR and allow the requested access."
+    )
 
 
 class AuthorizationFailed(LaunchError):
     """The authorization server answered with another `error=` (invalid_scope, server_error)."""
 
     http_status = 502
-    user_message = ("The EHR's sign-in service could not authorize the app. Try again from "
-                    "the EHR; if it keeps happening, contact your administrator.")
+    user_message = (
+        "The EHR's sign-in service could not authorize the app. Try again from "
+        "the EHR; if it keeps happening, contact your administrator."
+    )
 
 
 class TokenExchangeFailed(LaunchError):
@@ -76,20 +88,26 @@ class IdTokenInvalid(LaunchError):
     """The id_token failed signature or claim validation."""
 
     http_status = 401
-    user_message = ("The EHR's sign-in response could not be verified, so the app did not "
-                    "open. Open it again from the EHR; if it keeps happening, contact support.")
+    user_message = (
+        "The EHR's sign-in response could not be verified, so the app did not "
+        "open. Open it again from the EHR; if it keeps happening, contact support."
+    )
 
 
 class LaunchRequired(LaunchError):
     """A page needs a launch and the session has none."""
 
     http_status = 401
-    user_message = ("This page needs a launch from the EHR. Open the app from the patient's "
-                    "chart (or the EHR's app menu) to continue.")
+    user_message = (
+        "This page needs a launch from the EHR. Open the app from the patient's "
+        "chart (or the EHR's app menu) to continue."
+    )
 
 
 class RelaunchRequired(FhirAuthError):
     """Re-authorize: the token expired and could not be refreshed, or was rejected again."""
 
-    user_message = ("Your session with the EHR has expired. Close this window and open the "
-                    "app again from the EHR to continue.")
+    user_message = (
+        "Your session with the EHR has expired. Close this window and open the "
+        "app again from the EHR to continue."
+    )

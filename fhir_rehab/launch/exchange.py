@@ -40,17 +40,18 @@ def raise_for_authorization_error(error: str) -> None:
     raise AuthorizationFailed()
 
 
-def exchange_code(pending: dict[str, Any], code: str, *, settings: LaunchSettings,
-                  clock: Callable[[], float]) -> dict[str, Any]:
+def exchange_code(
+    pending: dict[str, Any], code: str, *, settings: LaunchSettings, clock: Callable[[], float]
+) -> dict[str, Any]:
     """POST the code with the PKCE verifier to the token endpoint; the raw token response."""
-    oauth = build_oauth_session(settings, clock=clock, redirect_uri=pending["redirect_uri"],
-                                pkce=bool(pending.get("verifier")))
+    oauth = build_oauth_session(
+        settings, clock=clock, redirect_uri=pending["redirect_uri"], pkce=bool(pending.get("verifier"))
+    )
     try:
         kwargs: dict[str, Any] = {"code": code, "redirect_uri": pending["redirect_uri"]}
         if pending.get("verifier"):
             kwargs["code_verifier"] = pending["verifier"]
-        response = oauth.fetch_token(pending["token_endpoint"],
-                                     grant_type="authorization_code", **kwargs)
+        response = oauth.fetch_token(pending["token_endpoint"], grant_type="authorization_code", **kwargs)
     except TOKEN_ERRORS as exc:
         log.warning("token exchange failed: %s", type(exc).__name__)
         raise TokenExchangeFailed() from None
@@ -64,9 +65,15 @@ def exchange_code(pending: dict[str, Any], code: str, *, settings: LaunchSetting
     return dict(response)
 
 
-def verify_id_token(response: dict[str, Any], pending: dict[str, Any], *,
-                    settings: LaunchSettings, jwks_cache: JwksCache, http: requests.Session,
-                    now: float) -> dict[str, Any] | None:
+def verify_id_token(
+    response: dict[str, Any],
+    pending: dict[str, Any],
+    *,
+    settings: LaunchSettings,
+    jwks_cache: JwksCache,
+    http: requests.Session,
+    now: float,
+) -> dict[str, Any] | None:
     """The validated id_token claims; None when openid was not granted and none was sent."""
     id_token = response.get("id_token")
     granted = str(response.get("scope") or pending["scope"]).split()
@@ -79,17 +86,34 @@ def verify_id_token(response: dict[str, Any], pending: dict[str, Any], *,
     kid = token_kid(id_token)
     jwks: dict[str, Any] = {}
     for force in (False, True):
-        jwks = jwks_cache.get(pending["jwks_uri"], now=now, ttl=settings.discovery_ttl,
-                              http=http, timeout=settings.http_timeout, force=force)
+        jwks = jwks_cache.get(
+            pending["jwks_uri"],
+            now=now,
+            ttl=settings.discovery_ttl,
+            http=http,
+            timeout=settings.http_timeout,
+            force=force,
+        )
         if has_kid(jwks, kid):
             break  # else the server may have rotated its keys since we cached them: refetch
-    return validate_id_token(id_token, jwks, issuer=pending["issuer"],
-                             client_id=settings.client_id, nonce=pending["nonce"], now=now)
+    return validate_id_token(
+        id_token,
+        jwks,
+        issuer=pending["issuer"],
+        client_id=settings.client_id,
+        nonce=pending["nonce"],
+        now=now,
+    )
 
 
-def build_launch(response: dict[str, Any], pending: dict[str, Any],
-                 claims: dict[str, Any] | None, *, settings: LaunchSettings,
-                 now: float) -> tuple[LaunchContext, dict[str, Any]]:
+def build_launch(
+    response: dict[str, Any],
+    pending: dict[str, Any],
+    claims: dict[str, Any] | None,
+    *,
+    settings: LaunchSettings,
+    now: float,
+) -> tuple[LaunchContext, dict[str, Any]]:
     """The launch context and the token record the session keeps (SMART 2.x, token response)."""
     try:
         token = normalize_token(response, now=now)

@@ -25,8 +25,16 @@ class JwksCache:
         self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, jwks_uri: str, *, now: float, ttl: float, http: requests.Session,
-            timeout: float, force: bool = False) -> dict[str, Any]:
+    def get(
+        self,
+        jwks_uri: str,
+        *,
+        now: float,
+        ttl: float,
+        http: requests.Session,
+        timeout: float,
+        force: bool = False,
+    ) -> dict[str, Any]:
         with self._lock:
             entry = self._entries.get(jwks_uri)
         if entry is not None and not force and now - entry[0] < ttl:
@@ -40,8 +48,9 @@ class JwksCache:
 def fetch_jwks(jwks_uri: str, *, http: requests.Session, timeout: float) -> dict[str, Any]:
     """GET the server's public keys."""
     try:
-        resp = http.get(jwks_uri, headers={"Accept": "application/json"}, timeout=timeout,
-                        allow_redirects=False)
+        resp = http.get(
+            jwks_uri, headers={"Accept": "application/json"}, timeout=timeout, allow_redirects=False
+        )
         document = resp.json() if resp.status_code == 200 else None
     except (requests.RequestException, ValueError):
         document = None
@@ -66,12 +75,12 @@ def has_kid(jwks: dict[str, Any], kid: str | None) -> bool:
     >>> has_kid({"keys": [{"kid": "a"}]}, "a"), has_kid({"keys": []}, "b")
     (True, False)
     """
-    return kid is None or any(k.get("kid") == kid for k in jwks.get("keys") or []
-                              if isinstance(k, dict))
+    return kid is None or any(k.get("kid") == kid for k in jwks.get("keys") or [] if isinstance(k, dict))
 
 
-def validate_id_token(id_token: str, jwks: dict[str, Any], *, issuer: str, client_id: str,
-                      nonce: str, now: float) -> dict[str, Any]:
+def validate_id_token(
+    id_token: str, jwks: dict[str, Any], *, issuer: str, client_id: str, nonce: str, now: float
+) -> dict[str, Any]:
     """Verify the signature and the OIDC claims (iss, aud, exp, iat, nonce, azp); the claims.
 
     OpenID Connect Core 1.0, 3.1.3.7 "ID Token Validation".
@@ -80,10 +89,14 @@ def validate_id_token(id_token: str, jwks: dict[str, Any], *, issuer: str, clien
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         token = jwt.decode(id_token, keys, algorithms=list(ID_TOKEN_ALGORITHMS))
         claims = CodeIDToken(
-            token.claims, token.header,
-            options={"iss": {"essential": True, "value": issuer},
-                     "aud": {"essential": True, "value": client_id}},
-            params={"nonce": nonce, "client_id": client_id})
+            token.claims,
+            token.header,
+            options={
+                "iss": {"essential": True, "value": issuer},
+                "aud": {"essential": True, "value": client_id},
+            },
+            params={"nonce": nonce, "client_id": client_id},
+        )
         claims.validate(now=int(now), leeway=CLOCK_SKEW_SECONDS)
     except (JoseError, ValueError, KeyError, TypeError):
         raise IdTokenInvalid() from None

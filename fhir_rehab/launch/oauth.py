@@ -38,16 +38,20 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
 
     def sign(self, auth: Any, token_endpoint: str) -> str:
         return private_key_jwt_sign(  # type: ignore[no-any-return]
-            auth.client_secret, client_id=auth.client_id, token_endpoint=token_endpoint,
-            alg=self.alg, header=dict(self.headers or {}), issued_at=int(self.clock()),
-            expires_in=CLIENT_ASSERTION_LIFETIME)
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            alg=self.alg,
+            header=dict(self.headers or {}),
+            issued_at=int(self.clock()),
+            expires_in=CLIENT_ASSERTION_LIFETIME,
+        )
 
 
 @functools.lru_cache(maxsize=8)
 def load_client_key(path: str, key_id: str | None) -> RSAKey:
     """The app's RSA private key (PEM) for private_key_jwt."""
-    parameters: Any = {"kid": key_id, "alg": CLIENT_ASSERTION_ALG, "use": "sig"} if key_id \
-        else None
+    parameters: Any = {"kid": key_id, "alg": CLIENT_ASSERTION_ALG, "use": "sig"} if key_id else None
     return RSAKey.import_key(Path(path).read_bytes(), parameters=parameters)
 
 
@@ -63,11 +67,11 @@ def public_jwks(settings: LaunchSettings) -> dict[str, Any] | None:
     return {"keys": [public]}
 
 
-def build_oauth_session(settings: LaunchSettings, *, clock: Clock,
-                        redirect_uri: str | None = None, pkce: bool = True) -> OAuth2Session:
+def build_oauth_session(
+    settings: LaunchSettings, *, clock: Clock, redirect_uri: str | None = None, pkce: bool = True
+) -> OAuth2Session:
     """An authlib session for this client: public, client_secret_basic or private_key_jwt."""
-    kwargs: dict[str, Any] = {"redirect_uri": redirect_uri,
-                              "default_timeout": settings.http_timeout}
+    kwargs: dict[str, Any] = {"redirect_uri": redirect_uri, "default_timeout": settings.http_timeout}
     if pkce:
         kwargs["code_challenge_method"] = "S256"
     if settings.private_key_path:
@@ -77,8 +81,7 @@ def build_oauth_session(settings: LaunchSettings, *, clock: Clock,
         secret, auth_method = settings.client_secret, "client_secret_basic"
     else:
         secret, auth_method = None, "none"  # a public client sends only its client_id
-    session = OAuth2Session(settings.client_id, secret, token_endpoint_auth_method=auth_method,
-                            **kwargs)
+    session = OAuth2Session(settings.client_id, secret, token_endpoint_auth_method=auth_method, **kwargs)
     if settings.private_key_path:
         session.register_client_auth_method(ShortLivedPrivateKeyJWT(settings.key_id, clock))
     return session
@@ -89,8 +92,9 @@ def new_secret() -> str:
     return generate_token(43)  # 43 chars of [A-Za-z0-9]: log2(62) * 43 > 256 bits
 
 
-def normalize_token(response: dict[str, Any], *, now: float,
-                    previous_refresh_token: str | None = None) -> dict[str, Any]:
+def normalize_token(
+    response: dict[str, Any], *, now: float, previous_refresh_token: str | None = None
+) -> dict[str, Any]:
     """The token fields the session keeps, with `expires_at` on our own clock.
 
     >>> t = normalize_token({"access_token": "a", "token_type": "Bearer", "expires_in": 300},
@@ -115,8 +119,9 @@ def normalize_token(response: dict[str, Any], *, now: float,
     }
 
 
-def refresh_access_token(settings: LaunchSettings, token_endpoint: str, refresh_token: str,
-                         *, clock: Clock) -> dict[str, Any]:
+def refresh_access_token(
+    settings: LaunchSettings, token_endpoint: str, refresh_token: str, *, clock: Clock
+) -> dict[str, Any]:
     """Use the refresh token once (RFC 6749 section 6); raises on any failure."""
     session = build_oauth_session(settings, clock=clock, pkce=False)
     try:
@@ -127,5 +132,10 @@ def refresh_access_token(settings: LaunchSettings, token_endpoint: str, refresh_
 
 
 # Everything a token request can raise: transport, HTTP status, OAuth `error`, bad JSON.
-TOKEN_ERRORS: tuple[type[Exception], ...] = (requests.RequestException, OAuthError, ValueError,
-                                             KeyError, TypeError)
+TOKEN_ERRORS: tuple[type[Exception], ...] = (
+    requests.RequestException,
+    OAuthError,
+    ValueError,
+    KeyError,
+    TypeError,
+)

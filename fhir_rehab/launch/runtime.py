@@ -61,8 +61,9 @@ def partition_session_cookie(app: Flask) -> None:
     def save_partitioned(app: Flask, session: Any, response: Response) -> None:
         save(app, session, response)
         cookies = response.headers.getlist("Set-Cookie")
-        marked = [f"{c}; Partitioned" if c.startswith(f"{name}=") and "Partitioned" not in c
-                  else c for c in cookies]
+        marked = [
+            f"{c}; Partitioned" if c.startswith(f"{name}=") and "Partitioned" not in c else c for c in cookies
+        ]
         if marked != cookies:
             response.headers.setlist("Set-Cookie", marked)
 

@@ -12,15 +12,27 @@ ROLES: tuple[Role, ...] = ("clinician", "coordinator")
 # c=create r=read u=update d=delete s=search).
 IDENTITY_SCOPES = ("openid", "fhirUser", "offline_access")
 PATIENT_DATA_SCOPES = (
-    "patient/Patient.rs", "patient/Condition.rs", "patient/Observation.cruds",
-    "patient/CarePlan.cruds", "patient/Task.cruds", "patient/Goal.cruds",
+    "patient/Patient.rs",
+    "patient/Condition.rs",
+    "patient/Observation.cruds",
+    "patient/CarePlan.cruds",
+    "patient/Task.cruds",
+    "patient/Goal.cruds",
     "patient/Provenance.cr",
 )
 COORDINATOR_DATA_SCOPES = (
-    "user/Task.rs", "user/Task.u", "user/Task.c", "user/Patient.rs", "user/CarePlan.rs",
-    "user/CarePlan.u", "user/Observation.rs", "user/Provenance.crs", "user/Practitioner.rs",
+    "user/Task.rs",
+    "user/Task.u",
+    "user/Task.c",
+    "user/Patient.rs",
+    "user/CarePlan.rs",
+    "user/CarePlan.u",
+    "user/Observation.rs",
+    "user/Provenance.crs",
+    "user/Practitioner.rs",
     # Completing a stage advances its Goals; a conflict page names who changed the Task.
-    "user/Goal.rs", "user/Goal.u",
+    "user/Goal.rs",
+    "user/Goal.u",
 )
 V2_CAPABILITY = "permission-v2"
 _READ, _WRITE = frozenset("rs"), frozenset("cud")
@@ -47,8 +59,7 @@ def build_scopes(role: Role, *, ehr_launch: bool, permission_v2: bool = True) ->
         context = []
     else:
         context = ["launch/patient"]
-    data = COORDINATOR_DATA_SCOPES if role == "coordinator" and not ehr_launch \
-        else PATIENT_DATA_SCOPES
+    data = COORDINATOR_DATA_SCOPES if role == "coordinator" and not ehr_launch else PATIENT_DATA_SCOPES
     scopes = [*context, *IDENTITY_SCOPES, *data]
     return scopes if permission_v2 else to_v1_scopes(scopes)
 
@@ -123,7 +134,6 @@ def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
     for scope in scopes:
         context, _, rest = scope.partition("/")
         kind, _, perms = rest.rpartition(".")
-        if context in ("user", "system") and kind in (resource, "*") and \
-                interaction in v1.get(perms, perms):
+        if context in ("user", "system") and kind in (resource, "*") and interaction in v1.get(perms, perms):
             return True
     return False

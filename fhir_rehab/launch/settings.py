@@ -17,8 +17,7 @@ def normalize_iss(iss: str) -> str:
     'http://localhost:8080'
     """
     parts = urlsplit(iss.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"),
-                       parts.query, ""))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
 
 
 @dataclass(frozen=True)

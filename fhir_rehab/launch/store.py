@@ -41,8 +41,7 @@ class FlaskSessionStore:
         return dict(data) if data is not None else None
 
     def save(self, sid: str, data: Mapping[str, Any]) -> None:
-        self.interface._upsert_session(self.lifetime, dict(data),
-                                       self.interface._get_store_id(sid))
+        self.interface._upsert_session(self.lifetime, dict(data), self.interface._get_store_id(sid))
 
 
 class MemorySessionStore:

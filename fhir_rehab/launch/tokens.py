@@ -29,9 +29,17 @@ class SessionTokenProvider:
     (RelaunchRequired, whose page says how to relaunch) and clears the token from the session.
     """
 
-    def __init__(self, *, sid: str, session: MutableMapping[str, Any], store: SessionStore,
-                 locks: SessionLocks, refresher: Refresher, clock: Callable[[], float],
-                 leeway: float) -> None:
+    def __init__(
+        self,
+        *,
+        sid: str,
+        session: MutableMapping[str, Any],
+        store: SessionStore,
+        locks: SessionLocks,
+        refresher: Refresher,
+        clock: Callable[[], float],
+        leeway: float,
+    ) -> None:
         self.sid = sid
         self.session = session
         self.store = store
@@ -97,8 +105,7 @@ class SessionTokenProvider:
             self.session.pop(key, None)
         if stored_session is None:
             stored_session = self.store.load(self.sid)
-        if stored_session is not None and (TOKEN_KEY in stored_session
-                                           or LAUNCH_KEY in stored_session):
+        if stored_session is not None and (TOKEN_KEY in stored_session or LAUNCH_KEY in stored_session):
             stored_session.pop(TOKEN_KEY, None)
             stored_session.pop(LAUNCH_KEY, None)
             self.store.save(self.sid, stored_session)

@@ -65,12 +65,20 @@ def launch() -> Response:
     if launch_param is not None and not 0 < len(launch_param) <= MAX_LAUNCH_PARAM:
         raise BadLaunchRequest()
     role = parse_role(request.args.get("role"), settings.standalone_role)
-    config = runtime.discovery.get(iss, now=runtime.clock(), ttl=settings.discovery_ttl,
-                                   http=runtime.http, timeout=settings.http_timeout)
-    auth = begin_authorization(config, settings, launch=launch_param, role=role,
-                               redirect_uri=_redirect_uri(settings), now=runtime.clock())
-    session[PENDING_KEY] = remember_pending(session.get(PENDING_KEY), auth.state, auth.pending,
-                                            now=runtime.clock())
+    config = runtime.discovery.get(
+        iss, now=runtime.clock(), ttl=settings.discovery_ttl, http=runtime.http, timeout=settings.http_timeout
+    )
+    auth = begin_authorization(
+        config,
+        settings,
+        launch=launch_param,
+        role=role,
+        redirect_uri=_redirect_uri(settings),
+        now=runtime.clock(),
+    )
+    session[PENDING_KEY] = remember_pending(
+        session.get(PENDING_KEY), auth.state, auth.pending, now=runtime.clock()
+    )
     return redirect(auth.url, code=302)
 
 
@@ -88,10 +96,10 @@ def callback() -> Response:
     if not code:
         raise BadLaunchRequest()
     response = exchange_code(pending, code, settings=settings, clock=runtime.clock)
-    claims = verify_id_token(response, pending, settings=settings, jwks_cache=runtime.jwks,
-                             http=runtime.http, now=runtime.clock())
-    context, token = build_launch(response, pending, claims, settings=settings,
-                                  now=runtime.clock())
+    claims = verify_id_token(
+        response, pending, settings=settings, jwks_cache=runtime.jwks, http=runtime.http, now=runtime.clock()
+    )
+    context, token = build_launch(response, pending, claims, settings=settings, now=runtime.clock())
     # A new session id for the signed-in session (no fixation); the old one is deleted.
     regenerate = getattr(current_app.session_interface, "regenerate", None)
     if callable(regenerate):

@@ -101,16 +101,16 @@ def _review(condition: ConditionFact) -> ConditionReview:
     label = condition.text or (condition.codings[0].display if condition.codings else "")
     label = label or condition.id
     if condition.verification_status in EXCLUDED_VERIFICATION:
-        return ConditionReview(condition, None,
-                               f"{label}: verification status is {condition.verification_status}")
+        return ConditionReview(
+            condition, None, f"{label}: verification status is {condition.verification_status}"
+        )
     if condition.clinical_status not in ACTIVE_STATUSES:
         status = condition.clinical_status or "missing"
         return ConditionReview(condition, None, f"{label}: clinical status is {status}")
     for coding in condition.codings:
         rule = match_sciatica(coding)
         if rule:
-            return ConditionReview(condition, Match(condition.id, coding, rule),
-                                   f"{label}: matches {rule}")
+            return ConditionReview(condition, Match(condition.id, coding, rule), f"{label}: matches {rule}")
     return ConditionReview(condition, None, f"{label}: no code in the sciatica value set")
 
 
@@ -123,18 +123,31 @@ def assess_eligibility(conditions: Iterable[ConditionFact]) -> Eligibility:
     facts: Sequence[ConditionFact] = sorted(conditions, key=lambda f: f.recorded, reverse=True)
     reviews = tuple(_review(fact) for fact in facts)
     for fact in facts:
-        active = (fact.clinical_status in ACTIVE_STATUSES
-                  and fact.verification_status not in EXCLUDED_VERIFICATION)
+        active = (
+            fact.clinical_status in ACTIVE_STATUSES and fact.verification_status not in EXCLUDED_VERIFICATION
+        )
         if active and any(_is_cauda_equina(coding) for coding in fact.codings):
-            return Eligibility(False, "Cauda equina syndrome is recorded as active: exercise "
-                               "therapy is contraindicated; the patient needs urgent medical "
-                               "care.", reviews=reviews, contraindicated=True)
+            return Eligibility(
+                False,
+                "Cauda equina syndrome is recorded as active: exercise "
+                "therapy is contraindicated; the patient needs urgent medical "
+                "care.",
+                reviews=reviews,
+                contraindicated=True,
+            )
     matches = [review.match for review in reviews if review.match]
     if matches:
         match = matches[0]
-        return Eligibility(True, f"Eligible: Condition {match.condition_id} matches {match.rule}.",
-                           match=match, reviews=reviews)
+        return Eligibility(
+            True,
+            f"Eligible: Condition {match.condition_id} matches {match.rule}.",
+            match=match,
+            reviews=reviews,
+        )
     if not facts:
         return Eligibility(False, "The patient has no recorded Conditions.")
-    return Eligibility(False, "No active sciatica Condition: "
-                       + "; ".join(review.reason for review in reviews) + ".", reviews=reviews)
+    return Eligibility(
+        False,
+        "No active sciatica Condition: " + "; ".join(review.reason for review in reviews) + ".",
+        reviews=reviews,
+    )

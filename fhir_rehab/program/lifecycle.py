@@ -15,23 +15,21 @@ class IllegalTransition(ValueError):
 # active state because a red flag stops the whole program, started or not.
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "draft": frozenset({"requested", "ready", "on-hold", "cancelled", "entered-in-error"}),
-    "requested": frozenset({"received", "accepted", "rejected", "ready", "on-hold", "cancelled",
-                            "entered-in-error"}),
-    "received": frozenset({"accepted", "rejected", "ready", "on-hold", "cancelled",
-                           "entered-in-error"}),
+    "requested": frozenset(
+        {"received", "accepted", "rejected", "ready", "on-hold", "cancelled", "entered-in-error"}
+    ),
+    "received": frozenset({"accepted", "rejected", "ready", "on-hold", "cancelled", "entered-in-error"}),
     "accepted": frozenset({"ready", "in-progress", "on-hold", "cancelled", "entered-in-error"}),
     "ready": frozenset({"in-progress", "on-hold", "cancelled", "failed", "entered-in-error"}),
     "in-progress": frozenset({"completed", "on-hold", "failed", "cancelled", "entered-in-error"}),
-    "on-hold": frozenset({"draft", "ready", "in-progress", "cancelled", "failed",
-                          "entered-in-error"}),
+    "on-hold": frozenset({"draft", "ready", "in-progress", "cancelled", "failed", "entered-in-error"}),
     "completed": frozenset({"entered-in-error"}),
     "failed": frozenset({"entered-in-error"}),
     "cancelled": frozenset({"entered-in-error"}),
     "rejected": frozenset({"entered-in-error"}),
     "entered-in-error": frozenset(),
 }
-OPEN_STATUSES = frozenset({"draft", "requested", "received", "accepted", "ready", "in-progress",
-                           "on-hold"})
+OPEN_STATUSES = frozenset({"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"})
 ACTIVE_STATUSES = OPEN_STATUSES - {"draft", "on-hold"}
 
 
@@ -50,8 +48,7 @@ def check_transition(current: str, target: str) -> None:
     allowed = TRANSITIONS[current]
     if target not in allowed:
         options = ", ".join(sorted(allowed)) or "none (final state)"
-        raise IllegalTransition(
-            f"A {current} task cannot become {target}; allowed next: {options}.")
+        raise IllegalTransition(f"A {current} task cannot become {target}; allowed next: {options}.")
 
 
 def transition_path(current: str, target: str) -> list[str]:

@@ -87,8 +87,9 @@ class Progression:
             readings = "reading" if self.pain_readings == 1 else f"{self.pain_readings} readings"
             measured.append(f"Pain {self.max_pain}/10 or less on the last {readings} in this stage")
         if self.function_gain is not None:
-            measured.append(f"Oswestry Disability Index at least {self.function_gain} points "
-                            "below its baseline")
+            measured.append(
+                f"Oswestry Disability Index at least {self.function_gain} points below its baseline"
+            )
         if self.min_days:
             measured.append(f"At least {self.min_days} days in this stage")
         return (*measured, *self.clinical)

@@ -31,8 +31,13 @@ class ProgressionCheck:
         return not self.unmet
 
 
-def check_progression(stage: Stage, pain: Sequence[Score], started: datetime | None,
-                      now: datetime, oswestry: Sequence[Score] = ()) -> ProgressionCheck:
+def check_progression(
+    stage: Stage,
+    pain: Sequence[Score],
+    started: datetime | None,
+    now: datetime,
+    oswestry: Sequence[Score] = (),
+) -> ProgressionCheck:
     """Check a stage's measured progression criteria against the scores taken in it.
 
     The clinician judges the clinical criteria; the app shows these as guidance and still lets
@@ -42,9 +47,8 @@ def check_progression(stage: Stage, pain: Sequence[Score], started: datetime | N
     unmet: list[str] = []
     rule = stage.progression
     if rule.max_pain is not None:
-        in_stage = sorted((p for p in pain if started is None or p.when >= started),
-                          key=lambda p: p.when)
-        recent = in_stage[-rule.pain_readings:]
+        in_stage = sorted((p for p in pain if started is None or p.when >= started), key=lambda p: p.when)
+        recent = in_stage[-rule.pain_readings :]
         label = f"pain {rule.max_pain}/10 or less on the last {rule.pain_readings} readings"
         if len(recent) < rule.pain_readings:
             unmet.append(f"{label} (only {len(recent)} recorded in this stage)")
@@ -58,12 +62,12 @@ def check_progression(stage: Stage, pain: Sequence[Score], started: datetime | N
         days = (now - started).days if started else 0
         label = f"at least {rule.min_days} days in this stage"
         (met if days >= rule.min_days else unmet).append(
-            label if days >= rule.min_days else f"{label} ({days} so far)")
+            label if days >= rule.min_days else f"{label} ({days} so far)"
+        )
     return ProgressionCheck(tuple(met), tuple(unmet))
 
 
-def _check_function(gain: int, oswestry: Sequence[Score], met: list[str],
-                    unmet: list[str]) -> None:
+def _check_function(gain: int, oswestry: Sequence[Score], met: list[str], unmet: list[str]) -> None:
     """Oswestry (lower is better) down at least `gain` points from the first score on record."""
     label = f"Oswestry score at least {gain} points below the baseline"
     ordered = sorted(oswestry, key=lambda s: s.when)
@@ -72,7 +76,8 @@ def _check_function(gain: int, oswestry: Sequence[Score], met: list[str],
         return
     drop = ordered[0].value - ordered[-1].value
     (met if drop >= gain else unmet).append(
-        label if drop >= gain else f"{label} ({ordered[0].value} -> {ordered[-1].value})")
+        label if drop >= gain else f"{label} ({ordered[0].value} -> {ordered[-1].value})"
+    )
 
 
 @dataclass(frozen=True)

@@ -28,52 +28,75 @@ class RedFlag:
     warning: str = ""  # for the patient's home sheet: "Get urgent help if ..."
 
 
-_CAUDA_EQUINA = ("Possible cauda equina syndrome: an emergency. Refer the patient to the "
-                 "emergency department now for same-day assessment and MRI. Do not start or "
-                 "continue exercise therapy.")
+_CAUDA_EQUINA = (
+    "Possible cauda equina syndrome: an emergency. Refer the patient to the "
+    "emergency department now for same-day assessment and MRI. Do not start or "
+    "continue exercise therapy."
+)
 
 # From the article ("When to Seek Further Medical Help") plus the standard cauda equina screen.
 RED_FLAGS: tuple[RedFlag, ...] = (
-    RedFlag("leg-weakness",
-            "Have you noticed new loss of strength in your leg or foot, for example your foot "
-            "catching or slapping when you walk?",
-            "Progressive motor loss: stop the exercise program and arrange urgent medical "
-            "review (same day) with a neurological examination.",
-            Urgency.URGENT, c.SCT_MUSCLE_WEAKNESS_LIMB,
-            warning="you lose strength in your leg or foot"),
-    RedFlag("leg-numbness",
-            "Have you noticed new loss of sensation (numbness) in your leg or foot?",
-            "New or spreading sensory loss: urgent medical review; record its distribution.",
-            Urgency.URGENT, c.SCT_NUMBNESS_LOWER_LIMB,
-            warning="you lose feeling in your leg or foot"),
-    RedFlag("bladder-bowel",
-            "Have you had any difficulty controlling your bladder or bowel, or passing urine, "
-            "since this pain started?",
-            _CAUDA_EQUINA, Urgency.EMERGENCY, c.APP_BLADDER_BOWEL,
-            warning="you have difficulty controlling your bladder or bowel, or passing urine"),
-    RedFlag("saddle-anaesthesia",
-            "Do you have numbness or tingling around your back passage, genitals or inner "
-            "thighs (the area that would touch a saddle)?",
-            _CAUDA_EQUINA, Urgency.EMERGENCY, c.APP_SADDLE_ANAESTHESIA,
-            warning="you have numbness around your back passage, genitals or inner thighs"),
-    RedFlag("bilateral-symptoms",
-            "Do you have pain, numbness or weakness in both legs?",
-            "Symptoms in both legs can mean central compression: " + _CAUDA_EQUINA,
-            Urgency.EMERGENCY, c.APP_BILATERAL,
-            warning="you have pain, numbness or weakness in both legs"),
-    RedFlag("worsening-pain",
-            "Is your pain unrelenting and getting worse despite therapy, including at night "
-            "or at rest?",
-            "Consider non-mechanical causes (infection, tumour, fracture): urgent medical "
-            "review before any further exercise therapy.",
-            Urgency.URGENT, c.APP_WORSENING_PAIN,
-            warning="your pain is unrelenting and getting worse despite treatment"),
-    RedFlag("trauma",
-            "Did this pain start after an accident, a fall or another injury?",
-            "Exclude a fracture or other injury: medical review and imaging before exercise "
-            "therapy.",
-            Urgency.URGENT, c.APP_TRAUMA,
-            warning="your pain started after an accident, a fall or another injury"),
+    RedFlag(
+        "leg-weakness",
+        "Have you noticed new loss of strength in your leg or foot, for example your foot "
+        "catching or slapping when you walk?",
+        "Progressive motor loss: stop the exercise program and arrange urgent medical "
+        "review (same day) with a neurological examination.",
+        Urgency.URGENT,
+        c.SCT_MUSCLE_WEAKNESS_LIMB,
+        warning="you lose strength in your leg or foot",
+    ),
+    RedFlag(
+        "leg-numbness",
+        "Have you noticed new loss of sensation (numbness) in your leg or foot?",
+        "New or spreading sensory loss: urgent medical review; record its distribution.",
+        Urgency.URGENT,
+        c.SCT_NUMBNESS_LOWER_LIMB,
+        warning="you lose feeling in your leg or foot",
+    ),
+    RedFlag(
+        "bladder-bowel",
+        "Have you had any difficulty controlling your bladder or bowel, or passing urine, "
+        "since this pain started?",
+        _CAUDA_EQUINA,
+        Urgency.EMERGENCY,
+        c.APP_BLADDER_BOWEL,
+        warning="you have difficulty controlling your bladder or bowel, or passing urine",
+    ),
+    RedFlag(
+        "saddle-anaesthesia",
+        "Do you have numbness or tingling around your back passage, genitals or inner "
+        "thighs (the area that would touch a saddle)?",
+        _CAUDA_EQUINA,
+        Urgency.EMERGENCY,
+        c.APP_SADDLE_ANAESTHESIA,
+        warning="you have numbness around your back passage, genitals or inner thighs",
+    ),
+    RedFlag(
+        "bilateral-symptoms",
+        "Do you have pain, numbness or weakness in both legs?",
+        "Symptoms in both legs can mean central compression: " + _CAUDA_EQUINA,
+        Urgency.EMERGENCY,
+        c.APP_BILATERAL,
+        warning="you have pain, numbness or weakness in both legs",
+    ),
+    RedFlag(
+        "worsening-pain",
+        "Is your pain unrelenting and getting worse despite therapy, including at night or at rest?",
+        "Consider non-mechanical causes (infection, tumour, fracture): urgent medical "
+        "review before any further exercise therapy.",
+        Urgency.URGENT,
+        c.APP_WORSENING_PAIN,
+        warning="your pain is unrelenting and getting worse despite treatment",
+    ),
+    RedFlag(
+        "trauma",
+        "Did this pain start after an accident, a fall or another injury?",
+        "Exclude a fracture or other injury: medical review and imaging before exercise therapy.",
+        Urgency.URGENT,
+        c.APP_TRAUMA,
+        warning="your pain started after an accident, a fall or another injury",
+    ),
 )
 RED_FLAG_KEYS: tuple[str, ...] = tuple(flag.key for flag in RED_FLAGS)
 _BY_KEY = {flag.key: flag for flag in RED_FLAGS}

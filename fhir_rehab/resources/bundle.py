@@ -20,8 +20,9 @@ class Transaction:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def create(self, resource: Resource, *, if_none_exist: str | None = None,
-               full_url: str | None = None) -> str:
+    def create(
+        self, resource: Resource, *, if_none_exist: str | None = None, full_url: str | None = None
+    ) -> str:
         """Add a POST; returns the entry's urn:uuid, usable as a reference in other entries."""
         urn = full_url or new_urn()
         request: dict[str, str] = {"method": "POST", "url": resource["resourceType"]}

@@ -57,17 +57,28 @@ def plan_windows(program: Program, start: datetime) -> list[PlannedStage]:
     return out
 
 
-def build_care_plan(program: Program, episode: str, patient_id: str, condition_id: str,
-                    actor: Actor, now: datetime, goal_refs: list[str], task_refs: list[str],
-                    screen_ref: str | None) -> Resource:
+def build_care_plan(
+    program: Program,
+    episode: str,
+    patient_id: str,
+    condition_id: str,
+    actor: Actor,
+    now: datetime,
+    goal_refs: list[str],
+    task_refs: list[str],
+    screen_ref: str | None,
+) -> Resource:
     plan: Resource = {
         "resourceType": "CarePlan",
         "identifier": [{"system": c.EPISODE_IDENTIFIER, "value": episode}],
         "instantiatesCanonical": [program.canonical],
-        "status": "active", "intent": "plan",
-        "title": program.title, "description": program.description,
+        "status": "active",
+        "intent": "plan",
+        "title": program.title,
+        "description": program.description,
         "subject": ref("Patient", patient_id),
-        "period": {"start": fhir_instant(now)}, "created": fhir_instant(now),
+        "period": {"start": fhir_instant(now)},
+        "created": fhir_instant(now),
         "author": actor.as_reference(),
         "addresses": [ref("Condition", condition_id)],
         "goal": [{"reference": g} for g in goal_refs],
@@ -79,9 +90,16 @@ def build_care_plan(program: Program, episode: str, patient_id: str, condition_i
     return plan
 
 
-def build_stage_task(program: Program, planned: PlannedStage, episode: str, patient_id: str,
-                     condition_id: str, care_plan_ref: str, actor: Actor,
-                     now: datetime) -> Resource:
+def build_stage_task(
+    program: Program,
+    planned: PlannedStage,
+    episode: str,
+    patient_id: str,
+    condition_id: str,
+    care_plan_ref: str,
+    actor: Actor,
+    now: datetime,
+) -> Resource:
     """Stage 1 starts `ready`; later stages start `draft` until the previous one completes."""
     stage = planned.stage
     first = stage.number == program.stages[0].number
@@ -92,23 +110,29 @@ def build_stage_task(program: Program, planned: PlannedStage, episode: str, pati
         "basedOn": [{"reference": care_plan_ref}],
         "status": "ready" if first else "draft",
         "businessStatus": concept(c.BS_NOT_STARTED),
-        "intent": "plan", "priority": "routine",
+        "intent": "plan",
+        "priority": "routine",
         "code": concept(stage.code, f"Stage {stage.number}: {stage.title}"),
         "description": stage.summary,
         "for": ref("Patient", patient_id),
-        "authoredOn": fhir_instant(now), "lastModified": fhir_instant(now),
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
         "requester": actor.as_reference(),
         "reasonReference": ref("Condition", condition_id),
-        "restriction": {"period": {"start": fhir_instant(planned.start),
-                                   "end": fhir_instant(planned.end)}},
-        "input": [{"type": concept(c.APP_EXERCISE_INPUT, exercise.name),
-                   "valueCanonical": exercise_canonical(program, exercise)}
-                  for exercise in stage.exercises],
+        "restriction": {"period": {"start": fhir_instant(planned.start), "end": fhir_instant(planned.end)}},
+        "input": [
+            {
+                "type": concept(c.APP_EXERCISE_INPUT, exercise.name),
+                "valueCanonical": exercise_canonical(program, exercise),
+            }
+            for exercise in stage.exercises
+        ],
     }
 
 
-def build_stage_goal(program: Program, planned: PlannedStage, episode: str, patient_id: str,
-                     condition_id: str, now: datetime) -> Resource:
+def build_stage_goal(
+    program: Program, planned: PlannedStage, episode: str, patient_id: str, condition_id: str, now: datetime
+) -> Resource:
     stage = planned.stage
     first = stage.number == program.stages[0].number
     key = goal_key(episode, stage)
@@ -119,19 +143,25 @@ def build_stage_goal(program: Program, planned: PlannedStage, episode: str, pati
         "meta": {"tag": [{"system": c.WRITE_TAG, "code": key}]},
         "identifier": [{"system": c.GOAL_IDENTIFIER, "value": key}],
         "lifecycleStatus": "active" if first else "planned",
-        "description": {"text": f"Stage {stage.number} ({stage.title}): "
-                                + "; ".join(stage.goals)},
+        "description": {"text": f"Stage {stage.number} ({stage.title}): " + "; ".join(stage.goals)},
         "subject": ref("Patient", patient_id),
         "startDate": planned.start.date().isoformat(),
         "addresses": [ref("Condition", condition_id)],
     }
     if stage.progression.max_pain is not None:
-        goal["target"] = [{
-            "measure": concept(c.LOINC_PAIN_0_10),
-            "detailQuantity": {"value": stage.progression.max_pain, "comparator": "<=",
-                               "unit": "score", "system": c.UCUM, "code": "{score}"},
-            "dueDate": planned.end.date().isoformat(),
-        }]
+        goal["target"] = [
+            {
+                "measure": concept(c.LOINC_PAIN_0_10),
+                "detailQuantity": {
+                    "value": stage.progression.max_pain,
+                    "comparator": "<=",
+                    "unit": "score",
+                    "system": c.UCUM,
+                    "code": "{score}",
+                },
+                "dueDate": planned.end.date().isoformat(),
+            }
+        ]
     return goal
 
 

@@ -9,10 +9,20 @@ from fhir_rehab import codes as c
 from fhir_rehab.resources.errors import InvalidCode
 
 # Systems whose codes the app must be able to vouch for; tag systems carry free-form keys.
-_CHECKED_SYSTEMS = frozenset({
-    c.SNOMED, c.LOINC, c.ICD10CM, c.APP_CODES, c.BUSINESS_STATUS, c.OBSERVATION_CATEGORY,
-    c.INTERPRETATION, c.PLAN_DEFINITION_TYPE, c.PROVENANCE_PARTICIPANT, c.DATA_OPERATION,
-})
+_CHECKED_SYSTEMS = frozenset(
+    {
+        c.SNOMED,
+        c.LOINC,
+        c.ICD10CM,
+        c.APP_CODES,
+        c.BUSINESS_STATUS,
+        c.OBSERVATION_CATEGORY,
+        c.INTERPRETATION,
+        c.PLAN_DEFINITION_TYPE,
+        c.PROVENANCE_PARTICIPANT,
+        c.DATA_OPERATION,
+    }
+)
 
 
 def _registry() -> frozenset[tuple[str, str]]:
@@ -30,15 +40,28 @@ def verhoeff_valid(number: str) -> bool:
     >>> verhoeff_valid("23056005"), verhoeff_valid("23056006")
     (True, False)
     """
-    d = ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-         (2, 3, 4, 0, 1, 7, 8, 9, 5, 6), (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-         (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-         (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-         (8, 7, 6, 5, 9, 3, 2, 1, 0, 4), (9, 8, 7, 6, 5, 4, 3, 2, 1, 0))
-    p = ((0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-         (5, 8, 0, 3, 7, 9, 6, 1, 4, 2), (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-         (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-         (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8))
+    d = (
+        (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+        (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+        (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+        (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+        (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+        (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+        (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+        (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+        (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+        (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+    )
+    p = (
+        (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+        (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+        (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+        (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+        (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
+        (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+        (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+        (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+    )
     if not number.isdigit():
         return False
     check = 0
@@ -84,8 +107,7 @@ def check_codes(resource: dict[str, Any]) -> None:
         if system not in _CHECKED_SYSTEMS:
             continue
         if (system, code) not in KNOWN_CODES:
-            raise InvalidCode(f"{resource.get('resourceType')} carries unverified code "
-                              f"{system}|{code}")
+            raise InvalidCode(f"{resource.get('resourceType')} carries unverified code {system}|{code}")
         if system == c.SNOMED and not verhoeff_valid(code):
             raise InvalidCode(f"SNOMED CT code {code} fails its Verhoeff check digit")
         if system == c.LOINC and not loinc_valid(code):

@@ -26,8 +26,7 @@ def exercise_canonical(program: Program, exercise: Exercise) -> str:
 
 
 def _timing(exercise: Exercise) -> Resource:
-    repeat: Resource = {"frequency": exercise.dosage.times_per_day, "period": 1,
-                        "periodUnit": "d"}
+    repeat: Resource = {"frequency": exercise.dosage.times_per_day, "period": 1, "periodUnit": "d"}
     return {"repeat": repeat, "code": {"text": exercise.dosage.describe()}}
 
 
@@ -37,10 +36,15 @@ def build_exercise_definition(program: Program, exercise: Exercise) -> Resource:
         text += f" Caution: {exercise.caution}"
     return {
         "resourceType": "ActivityDefinition",
-        "url": exercise_definition_url(exercise), "version": program.version,
+        "url": exercise_definition_url(exercise),
+        "version": program.version,
         "name": "Exercise" + "".join(p.title() for p in exercise.key.split("-")),
-        "title": exercise.name, "status": "active", "publisher": program.publisher,
-        "description": text, "kind": "Task", "code": concept(exercise.code, exercise.name),
+        "title": exercise.name,
+        "status": "active",
+        "publisher": program.publisher,
+        "description": text,
+        "kind": "Task",
+        "code": concept(exercise.code, exercise.name),
         "timingTiming": _timing(exercise),
     }
 
@@ -48,12 +52,17 @@ def build_exercise_definition(program: Program, exercise: Exercise) -> Resource:
 def build_stage_definition(program: Program, stage: Stage) -> Resource:
     return {
         "resourceType": "ActivityDefinition",
-        "url": stage_definition_url(stage), "version": program.version,
+        "url": stage_definition_url(stage),
+        "version": program.version,
         "name": "Stage" + "".join(p.title() for p in stage.key.split("-")),
-        "title": f"Stage {stage.number}: {stage.title}", "status": "active",
-        "publisher": program.publisher, "description": stage.summary,
-        "purpose": "; ".join(stage.goals), "usage": " ".join(stage.education),
-        "kind": "Task", "code": concept(stage.code, stage.title),
+        "title": f"Stage {stage.number}: {stage.title}",
+        "status": "active",
+        "publisher": program.publisher,
+        "description": stage.summary,
+        "purpose": "; ".join(stage.goals),
+        "usage": " ".join(stage.education),
+        "kind": "Task",
+        "code": concept(stage.code, stage.title),
     }
 
 
@@ -63,25 +72,38 @@ def build_plan_definition(program: Program) -> Resource:
     for stage in program.stages:
         following = program.next_stage(stage.number)
         action: Resource = {
-            "id": stage.key, "prefix": f"Stage {stage.number}", "title": stage.title,
-            "description": stage.summary, "code": [concept(stage.code, stage.title)],
+            "id": stage.key,
+            "prefix": f"Stage {stage.number}",
+            "title": stage.title,
+            "description": stage.summary,
+            "code": [concept(stage.code, stage.title)],
             "goalId": [f"goal-{stage.key}"],
             "definitionCanonical": stage_canonical(program, stage),
-            "action": [{"title": e.name, "description": e.dosage.describe(),
-                        "definitionCanonical": exercise_canonical(program, e)}
-                       for e in stage.exercises],
+            "action": [
+                {
+                    "title": e.name,
+                    "description": e.dosage.describe(),
+                    "definitionCanonical": exercise_canonical(program, e),
+                }
+                for e in stage.exercises
+            ],
         }
         if following:
-            action["relatedAction"] = [{"actionId": following.key,
-                                        "relationship": "before-start"}]
+            action["relatedAction"] = [{"actionId": following.key, "relationship": "before-start"}]
         actions.append(action)
     return {
-        "resourceType": "PlanDefinition", "url": program.url, "version": program.version,
-        "name": program.name, "title": program.title,
-        "type": concept(c.CLINICAL_PROTOCOL), "status": "active",
-        "publisher": program.publisher, "description": program.description,
-        "goal": [{"id": f"goal-{s.key}", "description": {"text": "; ".join(s.goals)}}
-                 for s in program.stages],
+        "resourceType": "PlanDefinition",
+        "url": program.url,
+        "version": program.version,
+        "name": program.name,
+        "title": program.title,
+        "type": concept(c.CLINICAL_PROTOCOL),
+        "status": "active",
+        "publisher": program.publisher,
+        "description": program.description,
+        "goal": [
+            {"id": f"goal-{s.key}", "description": {"text": "; ".join(s.goals)}} for s in program.stages
+        ],
         "action": actions,
     }
 

@@ -14,8 +14,15 @@ def submission_identifier(value: str) -> list[dict[str, str]]:
     return [{"system": c.SUBMISSION_IDENTIFIER, "value": value}]
 
 
-def _observation(code: c.Code, text: str | None, patient_id: str, actor: Actor, now: datetime,
-                 key: str, category: c.Code = c.CATEGORY_SURVEY) -> Resource:
+def _observation(
+    code: c.Code,
+    text: str | None,
+    patient_id: str,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    category: c.Code = c.CATEGORY_SURVEY,
+) -> Resource:
     obs: Resource = {
         "resourceType": "Observation",
         "identifier": submission_identifier(key),
@@ -31,25 +38,27 @@ def _observation(code: c.Code, text: str | None, patient_id: str, actor: Actor, 
     return obs
 
 
-def build_red_flag_answer(flag: RedFlag, present: bool, patient_id: str, actor: Actor,
-                          now: datetime, key: str) -> Resource:
+def build_red_flag_answer(
+    flag: RedFlag, present: bool, patient_id: str, actor: Actor, now: datetime, key: str
+) -> Resource:
     """One question, answered present (52101004) or absent (2667000): both are recorded."""
     obs = _observation(flag.code, flag.question, patient_id, actor, now, key)
     obs["valueCodeableConcept"] = concept(c.SCT_PRESENT if present else c.SCT_ABSENT)
     return obs
 
 
-def build_red_flag_panel(member_refs: list[str], positive: bool, patient_id: str, actor: Actor,
-                         now: datetime, key: str) -> Resource:
+def build_red_flag_panel(
+    member_refs: list[str], positive: bool, patient_id: str, actor: Actor, now: datetime, key: str
+) -> Resource:
     obs = _observation(c.APP_RED_FLAG_PANEL, None, patient_id, actor, now, key)
     obs["hasMember"] = [{"reference": r} for r in member_refs]
-    obs["interpretation"] = [concept(c.INTERPRETATION_POSITIVE if positive
-                                     else c.INTERPRETATION_NEGATIVE)]
+    obs["interpretation"] = [concept(c.INTERPRETATION_POSITIVE if positive else c.INTERPRETATION_NEGATIVE)]
     return obs
 
 
-def build_pain_score(score: int, patient_id: str, actor: Actor, now: datetime, key: str,
-                     care_plan_id: str | None = None) -> Resource:
+def build_pain_score(
+    score: int, patient_id: str, actor: Actor, now: datetime, key: str, care_plan_id: str | None = None
+) -> Resource:
     if not 0 <= score <= 10:
         raise ValueError("pain score must be between 0 and 10")
     obs = _observation(c.LOINC_PAIN_0_10, "Pain score (0-10)", patient_id, actor, now, key)
@@ -59,8 +68,9 @@ def build_pain_score(score: int, patient_id: str, actor: Actor, now: datetime, k
     return obs
 
 
-def build_oswestry_score(percent: int, patient_id: str, actor: Actor, now: datetime,
-                         key: str, care_plan_id: str | None = None) -> Resource:
+def build_oswestry_score(
+    percent: int, patient_id: str, actor: Actor, now: datetime, key: str, care_plan_id: str | None = None
+) -> Resource:
     """Oswestry Disability Index score, 0-100 %; the code's single-source status is noted."""
     if not 0 <= percent <= 100:
         raise ValueError("Oswestry score must be between 0 and 100")

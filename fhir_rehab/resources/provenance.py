@@ -26,8 +26,9 @@ class Actor:
         return out
 
 
-def build_provenance(targets: Sequence[str], actor: Actor, when: datetime, *,
-                     activity: c.Code, write_key: str) -> Resource:
+def build_provenance(
+    targets: Sequence[str], actor: Actor, when: datetime, *, activity: c.Code, write_key: str
+) -> Resource:
     """The user is the author; the app is the enterer acting on the user's behalf.
 
     `write_key` goes into meta.tag so a retried transaction can create it conditionally.
@@ -40,8 +41,11 @@ def build_provenance(targets: Sequence[str], actor: Actor, when: datetime, *,
         "activity": concept(activity),
         "agent": [
             {"type": concept(c.PARTICIPANT_AUTHOR), "who": actor.as_reference()},
-            {"type": concept(c.PARTICIPANT_ENTERER), "who": {"display": APP_DISPLAY},
-             "onBehalfOf": actor.as_reference()},
+            {
+                "type": concept(c.PARTICIPANT_ENTERER),
+                "who": {"display": APP_DISPLAY},
+                "onBehalfOf": actor.as_reference(),
+            },
         ],
     }
 

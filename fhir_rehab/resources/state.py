@@ -39,8 +39,10 @@ def parse_condition(resource: Resource) -> ConditionFact:
     code = resource.get("code") or {}
     return ConditionFact(
         id=resource.get("id", ""),
-        codings=tuple(CodingFact(cd.get("system", ""), cd.get("code", ""), cd.get("display", ""))
-                      for cd in code.get("coding") or []),
+        codings=tuple(
+            CodingFact(cd.get("system", ""), cd.get("code", ""), cd.get("display", ""))
+            for cd in code.get("coding") or []
+        ),
         clinical_status=_status_code(resource.get("clinicalStatus")),
         verification_status=_status_code(resource.get("verificationStatus")),
         text=code.get("text", ""),
@@ -81,11 +83,15 @@ def parse_stage_task(program: Program, task: Resource) -> StageState | None:
     period = task.get("executionPeriod") or {}
     planned = (task.get("restriction") or {}).get("period") or {}
     return StageState(
-        stage=stage, task_id=task["id"], status=task["status"],
+        stage=stage,
+        task_id=task["id"],
+        status=task["status"],
         version=(task.get("meta") or {}).get("versionId"),
         business_status=_status_code(task.get("businessStatus")),
-        started=parse_instant(period.get("start")), ended=parse_instant(period.get("end")),
-        planned_start=planned.get("start"), planned_end=planned.get("end"),
+        started=parse_instant(period.get("start")),
+        ended=parse_instant(period.get("end")),
+        planned_start=planned.get("start"),
+        planned_end=planned.get("end"),
         owner=(task.get("owner") or {}).get("reference"),
         status_reason=(task.get("statusReason") or {}).get("text"),
         exercises=_exercises(program, task),
@@ -95,9 +101,12 @@ def parse_stage_task(program: Program, task: Resource) -> StageState | None:
 
 
 def _program_plans(program: Program, plans: list[Resource]) -> list[Resource]:
-    return [p for p in plans if identifier_value(p, c.EPISODE_IDENTIFIER)
-            and any(str(x).split("|")[0] == program.url
-                    for x in p.get("instantiatesCanonical") or [])]
+    return [
+        p
+        for p in plans
+        if identifier_value(p, c.EPISODE_IDENTIFIER)
+        and any(str(x).split("|")[0] == program.url for x in p.get("instantiatesCanonical") or [])
+    ]
 
 
 def _pick_care_plan(ours: list[Resource]) -> Resource | None:
@@ -109,12 +118,20 @@ def _pick_care_plan(ours: list[Resource]) -> Resource | None:
 def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
     """The latest red-flag panel and its members' answers."""
     observations = _by_type(resources, "Observation")
-    panels = [o for o in observations
-              if (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code) in codes_of(o.get("code"))]
+    panels = [
+        o
+        for o in observations
+        if (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code) in codes_of(o.get("code"))
+    ]
     if not panels:
         return None
-    panel = max(panels, key=lambda o: (parse_instant(o.get("effectiveDateTime")) or _EPOCH,
-                                       (o.get("meta") or {}).get("lastUpdated", "")))
+    panel = max(
+        panels,
+        key=lambda o: (
+            parse_instant(o.get("effectiveDateTime")) or _EPOCH,
+            (o.get("meta") or {}).get("lastUpdated", ""),
+        ),
+    )
     members = {ref_id(m, "Observation") for m in panel.get("hasMember") or []}
     answers: dict[str, bool] = {}
     for obs in observations:
@@ -146,19 +163,18 @@ def is_review_task(task: Resource) -> bool:
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
 
 
-def parse_program_state(program: Program, patient_id: str,
-                        resources: list[Resource]) -> ProgramState:
+def parse_program_state(program: Program, patient_id: str, resources: list[Resource]) -> ProgramState:
     """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
     tasks = _by_type(resources, "Task")
-    reviews = tuple(t["id"] for t in tasks
-                    if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
+    reviews = tuple(t["id"] for t in tasks if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
     ours = _program_plans(program, _by_type(resources, "CarePlan"))
     plan = _pick_care_plan(ours)
     if plan is None:
-        return ProgramState(program, patient_id, latest_screen=screen, pain=pain, oswestry=oswestry,
-                            review_task_ids=reviews)
+        return ProgramState(
+            program, patient_id, latest_screen=screen, pain=pain, oswestry=oswestry, review_task_ids=reviews
+        )
     stages = {}
     for task in tasks:
         if any(ref_id(b, "CarePlan") == plan["id"] for b in task.get("basedOn") or []):
@@ -166,10 +182,17 @@ def parse_program_state(program: Program, patient_id: str,
             if state:
                 stages[state.stage.number] = state
     return ProgramState(
-        program, patient_id, careplan_id=plan["id"], careplan_status=plan.get("status"),
+        program,
+        patient_id,
+        careplan_id=plan["id"],
+        careplan_status=plan.get("status"),
         careplan_version=(plan.get("meta") or {}).get("versionId"),
         condition_id=next((ref_id(a, "Condition") for a in plan.get("addresses") or []), None),
         stages=tuple(stages[n] for n in sorted(stages)),
         goal_ids=tuple(filter(None, (ref_id(g, "Goal") for g in plan.get("goal") or []))),
-        latest_screen=screen, pain=pain, oswestry=oswestry, review_task_ids=reviews, episodes=len(ours),
+        latest_screen=screen,
+        pain=pain,
+        oswestry=oswestry,
+        review_task_ids=reviews,
+        episodes=len(ours),
     )

@@ -16,13 +16,23 @@ from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
 # How soon a review is due (Task.restriction.period.end): emergencies within hours.
 REVIEW_DUE = {Urgency.EMERGENCY: timedelta(hours=4), Urgency.URGENT: timedelta(hours=24)}
 BUSINESS_STATUS_FOR = {
-    "ready": c.BS_NOT_STARTED, "in-progress": c.BS_IN_PROGRESS, "completed": c.BS_COMPLETED,
-    "on-hold": c.BS_ON_HOLD, "cancelled": c.BS_CANCELLED,
+    "ready": c.BS_NOT_STARTED,
+    "in-progress": c.BS_IN_PROGRESS,
+    "completed": c.BS_COMPLETED,
+    "on-hold": c.BS_ON_HOLD,
+    "cancelled": c.BS_CANCELLED,
 }
 
 
-def build_review_task(outcome: ScreenOutcome, patient_id: str, panel_ref: str, actor: Actor,
-                      now: datetime, key: str, care_plan_id: str | None) -> Resource:
+def build_review_task(
+    outcome: ScreenOutcome,
+    patient_id: str,
+    panel_ref: str,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    care_plan_id: str | None,
+) -> Resource:
     """The urgent medical-review Task a positive screen writes; it tops the coordinator list."""
     urgency = outcome.urgency or Urgency.URGENT
     found = "; ".join(f.code.display for f in outcome.positives)
@@ -30,25 +40,34 @@ def build_review_task(outcome: ScreenOutcome, patient_id: str, panel_ref: str, a
     task: Resource = {
         "resourceType": "Task",
         "identifier": submission_identifier(key),
-        "status": "requested", "intent": "order",
+        "status": "requested",
+        "intent": "order",
         "priority": "stat" if urgency is Urgency.EMERGENCY else "urgent",
         "code": concept(c.APP_MEDICAL_REVIEW),
         "description": f"Red flags present: {found}. {advice}",
         "focus": {"reference": panel_ref},
         "for": ref("Patient", patient_id),
-        "authoredOn": fhir_instant(now), "lastModified": fhir_instant(now),
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
         "requester": actor.as_reference(),
         "reasonReference": {"reference": panel_ref},
-        "restriction": {"period": {"start": fhir_instant(now),
-                                   "end": fhir_instant(now + REVIEW_DUE[urgency])}},
+        "restriction": {
+            "period": {"start": fhir_instant(now), "end": fhir_instant(now + REVIEW_DUE[urgency])}
+        },
     }
     if care_plan_id:
         task["basedOn"] = [ref("CarePlan", care_plan_id)]
     return task
 
 
-def change_task_status(task: Resource, target: str, now: datetime, *,
-                       reason: str | None = None, reason_code: c.Code | None = None) -> Resource:
+def change_task_status(
+    task: Resource,
+    target: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    reason_code: c.Code | None = None,
+) -> Resource:
     """A copy of `task` moved to `target`, if the R4 state machine allows it.
 
     Keeps executionPeriod (what happened) and businessStatus (the milestone) in step.
@@ -68,8 +87,7 @@ def change_task_status(task: Resource, target: str, now: datetime, *,
     if target in BUSINESS_STATUS_FOR and _is_stage(out):
         out["businessStatus"] = concept(BUSINESS_STATUS_FOR[target])
     if reason or reason_code:
-        out["statusReason"] = (concept(reason_code, reason) if reason_code
-                               else {"text": reason})
+        out["statusReason"] = concept(reason_code, reason) if reason_code else {"text": reason}
     elif target not in {"on-hold", "cancelled", "failed", "rejected"}:
         out.pop("statusReason", None)
     return out

@@ -22,8 +22,10 @@ def to_wire(resource: Resource) -> Resource:
     try:
         model = model_class.model_validate(resource)
     except ValidationError as exc:
-        raise InvalidResource(f"{resource['resourceType']} failed R4 model validation: "
-                              f"{exc.error_count()} error(s): {exc.errors()[0]['msg']}") from None
+        raise InvalidResource(
+            f"{resource['resourceType']} failed R4 model validation: "
+            f"{exc.error_count()} error(s): {exc.errors()[0]['msg']}"
+        ) from None
     return json.loads(model.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
 
 
@@ -32,8 +34,9 @@ def parse_model(resource: Resource) -> Any:
     try:
         return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     except (ValidationError, KeyError) as exc:
-        raise InvalidResource(f"unreadable {resource.get('resourceType', 'resource')}: "
-                              f"{type(exc).__name__}") from None
+        raise InvalidResource(
+            f"unreadable {resource.get('resourceType', 'resource')}: {type(exc).__name__}"
+        ) from None
 
 
 def coding(code: Code) -> dict[str, str]:
@@ -112,5 +115,4 @@ def identifier_value(resource: Resource, system: str) -> str | None:
 
 
 def codes_of(concept_value: dict[str, Any] | None) -> set[tuple[str, str]]:
-    return {(c.get("system", ""), c.get("code", ""))
-            for c in (concept_value or {}).get("coding") or []}
+    return {(c.get("system", ""), c.get("code", "")) for c in (concept_value or {}).get("coding") or []}

@@ -18,10 +18,21 @@ from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_in
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
 OPEN = ("requested", "received", "accepted", "ready", "in-progress", "on-hold")
-STATUSES = ("requested", "received", "accepted", "ready", "in-progress", "on-hold", "draft",
-            "completed", "cancelled", "failed", "rejected", "entered-in-error")
-COUNTED = ("requested", "accepted", "ready", "in-progress", "on-hold", "draft", "completed",
-           "cancelled")
+STATUSES = (
+    "requested",
+    "received",
+    "accepted",
+    "ready",
+    "in-progress",
+    "on-hold",
+    "draft",
+    "completed",
+    "cancelled",
+    "failed",
+    "rejected",
+    "entered-in-error",
+)
+COUNTED = ("requested", "accepted", "ready", "in-progress", "on-hold", "draft", "completed", "cancelled")
 PRIORITIES = ("stat", "asap", "urgent", "routine")  # R4 request-priority, most urgent first
 OWNERS = ("anyone", "me", "unassigned")
 # Review Tasks the app writes carry one of these priorities; the Task is due REVIEW_DUE later.
@@ -65,11 +76,13 @@ def parse_filters(args: Any, program: Program) -> Filters:
     status = args.get("status")
     stage = args.get("stage") or ""
     numbers = {str(s.number): s.number for s in program.stages}
-    return Filters(status=status if status in (*STATUSES, "open") else "open",
-                   stage=numbers.get(stage), owner=args.get("owner") if args.get("owner")
-                   in OWNERS else "anyone",
-                   priority=args.get("priority") if args.get("priority") in PRIORITIES else None,
-                   overdue=args.get("overdue") == "1")
+    return Filters(
+        status=status if status in (*STATUSES, "open") else "open",
+        stage=numbers.get(stage),
+        owner=args.get("owner") if args.get("owner") in OWNERS else "anyone",
+        priority=args.get("priority") if args.get("priority") in PRIORITIES else None,
+        overdue=args.get("overdue") == "1",
+    )
 
 
 @dataclass(frozen=True)
@@ -112,12 +125,18 @@ def _owner(filters: Filters, me: str | None) -> list[tuple[str, str]]:
 
 def _common(filters: Filters, me: str | None, page_size: int) -> list[tuple[str, str]]:
     status = ",".join(OPEN) if filters.status == "open" else filters.status
-    return [("status", status), *_owner(filters, me), ("_include", "Task:patient"),
-            ("_sort", "authored-on"), ("_count", str(page_size))]
+    return [
+        ("status", status),
+        *_owner(filters, me),
+        ("_include", "Task:patient"),
+        ("_sort", "authored-on"),
+        ("_count", str(page_size)),
+    ]
 
 
-def build_streams(program: Program, filters: Filters, me: str | None, now: datetime,
-                  page_size: int) -> list[Stream]:
+def build_streams(
+    program: Program, filters: Filters, me: str | None, now: datetime, page_size: int
+) -> list[Stream]:
     """The searches that make up the list: reviews (by priority) first, then one per stage."""
     common = _common(filters, me, page_size)
     out = []
@@ -129,18 +148,38 @@ def build_streams(program: Program, filters: Filters, me: str | None, now: datet
         for rank, (priority, urgency) in enumerate(REVIEW_PRIORITY.items()):
             if filters.priority in (None, priority):
                 due = REVIEW_DUE[urgency]
-                out.append(Stream(f"review-{priority}", rank, (
-                    ("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"),
-                    ("priority", priority), *overdue(due), *common), due))
+                out.append(
+                    Stream(
+                        f"review-{priority}",
+                        rank,
+                        (
+                            ("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"),
+                            ("priority", priority),
+                            *overdue(due),
+                            *common,
+                        ),
+                        due,
+                    )
+                )
     for stage in program.stages:
         if filters.stage not in (None, stage.number):
             continue
         due = stage_due_after(program)[stage.number]
         wanted = [("priority", filters.priority)] if filters.priority else []
-        out.append(Stream(f"stage-{stage.number}", len(REVIEW_PRIORITY), (
-            ("identifier", f"{c.TASK_IDENTIFIER}|"),
-            ("code", f"{stage.code.system}|{stage.code.code}"),
-            *wanted, *overdue(due), *common), due))
+        out.append(
+            Stream(
+                f"stage-{stage.number}",
+                len(REVIEW_PRIORITY),
+                (
+                    ("identifier", f"{c.TASK_IDENTIFIER}|"),
+                    ("code", f"{stage.code.system}|{stage.code.code}"),
+                    *wanted,
+                    *overdue(due),
+                    *common,
+                ),
+                due,
+            )
+        )
     return out
 
 
@@ -154,12 +193,15 @@ def build_count_urls(program: Program, filters: Filters, me: str | None) -> list
         families.append([("identifier", f"{c.TASK_IDENTIFIER}|")])
     else:
         stage = program.stage(filters.stage)
-        families.append([("identifier", f"{c.TASK_IDENTIFIER}|"),
-                         ("code", f"{stage.code.system}|{stage.code.code}")])
+        families.append(
+            [("identifier", f"{c.TASK_IDENTIFIER}|"), ("code", f"{stage.code.system}|{stage.code.code}")]
+        )
     owner = _owner(filters, me)
-    return [(status, "Task?" + urlencode([*family, *priority, *owner, ("status", status),
-                                           ("_summary", "count")]))
-            for family in families for status in COUNTED]
+    return [
+        (status, "Task?" + urlencode([*family, *priority, *owner, ("status", status), ("_summary", "count")]))
+        for family in families
+        for status in COUNTED
+    ]
 
 
 @dataclass(frozen=True)
@@ -223,8 +265,7 @@ def patient_name(patient: Resource | None) -> str:
     if not names:
         return ""
     name = names[0]
-    return str(name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
-               ).strip()
+    return str(name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])).strip()
 
 
 def is_app_task(task: Resource) -> bool:
@@ -245,19 +286,29 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     restriction = (task.get("restriction") or {}).get("period") or {}
     priority = str(task.get("priority") or "routine")
     return WorkRow(
-        task_id=task["id"], version=(task.get("meta") or {}).get("versionId"),
-        kind="review" if review else "stage", status=task["status"], priority=priority,
-        title=(f"Stage {stage.stage.number}: {stage.stage.title}" if stage
-               else c.APP_MEDICAL_REVIEW.display if review
-               else str((task.get("code") or {}).get("text", "Task"))),
+        task_id=task["id"],
+        version=(task.get("meta") or {}).get("versionId"),
+        kind="review" if review else "stage",
+        status=task["status"],
+        priority=priority,
+        title=(
+            f"Stage {stage.stage.number}: {stage.stage.title}"
+            if stage
+            else c.APP_MEDICAL_REVIEW.display
+            if review
+            else str((task.get("code") or {}).get("text", "Task"))
+        ),
         patient_id=patient_id,
         patient_name=patient_name(patients.get(patient_id or "")) or f"Patient/{patient_id}",
         stage_number=stage.stage.number if stage else None,
         due=restriction.get("end"),
         started=(task.get("executionPeriod") or {}).get("start"),
-        planned_start=restriction.get("start"), authored=task.get("authoredOn"),
-        owner=owner.get("reference"), owner_name=owner.get("display"),
-        status_reason=reason.get("text"), last_modified=task.get("lastModified"),
+        planned_start=restriction.get("start"),
+        authored=task.get("authoredOn"),
+        owner=owner.get("reference"),
+        owner_name=owner.get("display"),
+        status_reason=reason.get("text"),
+        last_modified=task.get("lastModified"),
         red_flag_hold=(c.APP_RED_FLAG_HOLD.system, c.APP_RED_FLAG_HOLD.code) in codes_of(reason),
         rank=REVIEW_RANK.get(priority, len(REVIEW_PRIORITY)) if review else len(REVIEW_PRIORITY),
     )
@@ -284,8 +335,11 @@ def parse_screens(resources: Iterable[Resource]) -> list[ScreenSummary]:
     """Every red-flag screen (panel with its answers), newest first."""
     resources = list(resources)
     panel_code = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
-    panels = [r for r in resources if r.get("resourceType") == "Observation"
-              and panel_code in codes_of(r.get("code"))]
+    panels = [
+        r
+        for r in resources
+        if r.get("resourceType") == "Observation" and panel_code in codes_of(r.get("code"))
+    ]
     others = [r for r in resources if r not in panels]
     screens = [parse_screen([panel, *others]) for panel in panels]
     found = [s for s in screens if s is not None]

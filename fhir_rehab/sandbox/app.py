@@ -12,8 +12,10 @@ from werkzeug.wrappers import Response
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
 # What a client may ask for unless its registration says otherwise: every SMART scope.
-DEFAULT_ALLOWED_SCOPE = ("launch launch/patient launch/encounter openid fhirUser profile "
-                         "offline_access online_access patient/*.cruds user/*.cruds")
+DEFAULT_ALLOWED_SCOPE = (
+    "launch launch/patient launch/encounter openid fhirUser profile "
+    "offline_access online_access patient/*.cruds user/*.cruds"
+)
 
 
 @dataclass

@@ -15,32 +15,47 @@ from fhir_rehab.sandbox.runner import SandboxStack
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sandbox command's options."""
-    parser.add_argument("--auto-approve", action="store_true",
-                        help="skip the consent page (approve every authorization request)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="keep the FHIR server's data here (default: a temporary directory)")
-    parser.add_argument("--port", type=int, default=None,
-                        help="port of the sandbox EHR and its FHIR base (default: a free port)")
-    parser.add_argument("--app-port", type=int, default=None,
-                        help="port of the fhir-rehab app (default: a free port)")
-    parser.add_argument("--fhir-port", type=int, default=None,
-                        help="port of the local FHIR server (default: a free port)")
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="skip the consent page (approve every authorization request)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the FHIR server's data here (default: a temporary directory)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port of the sandbox EHR and its FHIR base (default: a free port)",
+    )
+    parser.add_argument(
+        "--app-port", type=int, default=None, help="port of the fhir-rehab app (default: a free port)"
+    )
+    parser.add_argument(
+        "--fhir-port", type=int, default=None, help="port of the local FHIR server (default: a free port)"
+    )
 
 
-def run(args: argparse.Namespace, *, stop: threading.Event | None = None,
-        out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: TextIO | None = None) -> int:
     """Start the stack, print its addresses, wait for SIGINT/SIGTERM (or `stop`), shut down."""
     out = out or sys.stdout
     stop = stop or threading.Event()
     previous = install_stop_handlers(stop)
     try:
-        with SandboxStack(auto_approve=args.auto_approve, data_dir=args.data_dir,
-                          ehr_port=args.port, app_port=args.app_port,
-                          fhir_port=args.fhir_port) as stack:
+        with SandboxStack(
+            auto_approve=args.auto_approve,
+            data_dir=args.data_dir,
+            ehr_port=args.port,
+            app_port=args.app_port,
+            fhir_port=args.fhir_port,
+        ) as stack:
             print(f"Sandbox EHR:  {stack.ehr_url}", file=out)
             print(f"fhir-rehab:   {stack.app_url}", file=out)
-            print(f"FHIR base:    {stack.fhir_base}  (backing server {stack.backing_fhir_base})",
-                  file=out)
+            print(f"FHIR base:    {stack.fhir_base}  (backing server {stack.backing_fhir_base})", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)
             stop.wait()
             print("Stopping...", file=out, flush=True)

@@ -53,10 +53,10 @@ def summarize_patient(resource: dict[str, Any]) -> PatientSummary:
     """
     names = resource.get("name") or []
     official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    text = official.get("text") or " ".join([*official.get("given", []),
-                                             official.get("family", "")]).strip()
-    return PatientSummary(str(resource.get("id", "")), text or "(no name)",
-                          str(resource.get("birthDate", "")))
+    text = official.get("text") or " ".join([*official.get("given", []), official.get("family", "")]).strip()
+    return PatientSummary(
+        str(resource.get("id", "")), text or "(no name)", str(resource.get("birthDate", ""))
+    )
 
 
 def list_patients(client: FhirClient, first: list[str] | None = None) -> list[PatientSummary]:
@@ -98,15 +98,23 @@ def home() -> str | tuple[str, int]:
     try:
         patients = list_patients(runtime.backing_client(), runtime.settings.patient_ids)
     except FhirError:
-        return render_page_error(502, "FHIR server unavailable",
-                                 "The EHR's FHIR server is not answering. Try again shortly.")
+        return render_page_error(
+            502, "FHIR server unavailable", "The EHR's FHIR server is not answering. Try again shortly."
+        )
     app_url = runtime.settings.app_launch_url
-    coordinator_url = with_query(app_url, {"iss": runtime.settings.fhir_base,
-                                           "role": "coordinator"}) if app_url else None
+    coordinator_url = (
+        with_query(app_url, {"iss": runtime.settings.fhir_base, "role": "coordinator"}) if app_url else None
+    )
     faults = [(NO_FAULT, "none")] + [(f.value, f"{f.value}: {d}") for f, d in DESCRIPTIONS.items()]
-    return render_template("sandbox/ehr.html", patients=patients, faults=faults,
-                           coordinator_url=coordinator_url, fhir_base=runtime.settings.fhir_base,
-                           users=USERS, user=find_user(session.get(USER_KEY)).key)
+    return render_template(
+        "sandbox/ehr.html",
+        patients=patients,
+        faults=faults,
+        coordinator_url=coordinator_url,
+        fhir_base=runtime.settings.fhir_base,
+        users=USERS,
+        user=find_user(session.get(USER_KEY)).key,
+    )
 
 
 @bp.get("/launch")
@@ -121,13 +129,15 @@ def launch() -> Response | tuple[str, int]:
     try:
         patient = find_patient(runtime.backing_client(), request.args.get("patient", ""))
     except FhirError:
-        return render_page_error(502, "FHIR server unavailable",
-                                 "The EHR's FHIR server is not answering. Try again shortly.")
+        return render_page_error(
+            502, "FHIR server unavailable", "The EHR's FHIR server is not answering. Try again shortly."
+        )
     if patient is None:
         return render_page_error(404, "Patient not found", "There is no such patient.")
     if not runtime.settings.app_launch_url:
-        return render_page_error(409, "No app configured",
-                                 "This sandbox has no app launch URL to send you to.")
+        return render_page_error(
+            409, "No app configured", "This sandbox has no app launch URL to send you to."
+        )
     record = runtime.store.create_launch(LaunchContext(patient_id=patient.id, fault=fault))
     params = {"iss": runtime.settings.fhir_base, "launch": record.launch_id}
     return redirect(with_query(runtime.settings.app_launch_url, params), code=302)

@@ -33,8 +33,14 @@ DESCRIPTIONS: dict[Fault, str] = {
 }
 
 # Faults shown as an error page at the authorize step (never redirected anywhere).
-AUTHORIZE_FAULTS = frozenset({Fault.AUTH_INVALID_CLIENT_ID, Fault.AUTH_INVALID_REDIRECT_URI,
-                              Fault.AUTH_INVALID_SCOPE, Fault.AUTH_INVALID_CLIENT_SECRET})
+AUTHORIZE_FAULTS = frozenset(
+    {
+        Fault.AUTH_INVALID_CLIENT_ID,
+        Fault.AUTH_INVALID_REDIRECT_URI,
+        Fault.AUTH_INVALID_SCOPE,
+        Fault.AUTH_INVALID_CLIENT_SECRET,
+    }
+)
 
 NO_FAULT = "none"
 

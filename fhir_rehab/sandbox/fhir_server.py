@@ -34,8 +34,9 @@ class LocalFhirServer:
     the data lives in a temporary directory removed on stop.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, port: int | None = None,
-                 startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self, data_dir: str | Path | None = None, port: int | None = None, startup_timeout: float = 60.0
+    ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="fhir-rehab-fhir-")
@@ -65,9 +66,23 @@ class LocalFhirServer:
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
         self._log = log
         self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "uvicorn", "sekmet.main:app_factory", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            cwd=self.data_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "sekmet.main:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=self.data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_ready()
         return self
@@ -105,6 +120,7 @@ class LocalFhirServer:
     def __enter__(self) -> LocalFhirServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -39,8 +39,16 @@ from fhir_rehab.sandbox.faults import Fault
 bp = Blueprint("sandbox_proxy", __name__)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 FHIR_JSON = "application/fhir+json"
-REQUEST_HEADERS = ("Accept", "Content-Type", "If-Match", "If-None-Exist", "If-None-Match",
-                   "If-Modified-Since", "Prefer", "Cache-Control")
+REQUEST_HEADERS = (
+    "Accept",
+    "Content-Type",
+    "If-Match",
+    "If-None-Exist",
+    "If-None-Match",
+    "If-Modified-Since",
+    "Prefer",
+    "Cache-Control",
+)
 RESPONSE_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Location", "Content-Location")
 REALM = "fhir-rehab-sandbox"
 
@@ -57,14 +65,14 @@ def proxy(path: str) -> Response:
             return outcome(404, "not-found", "No such discovery document.")
         token = authenticate(runtime)
         post_check = authorize(runtime, token, path)
-        response = forward(runtime, request.method, path, request.query_string.decode(),
-                           request.get_data())
+        response = forward(runtime, request.method, path, request.query_string.decode(), request.get_data())
         if post_check and response.status_code == 200 and token.context.patient_id:
             check_resource(json_or_none(response.content), token.context.patient_id)
         return to_flask_response(runtime, response)
     except SandboxError as error:
-        headers = {"WWW-Authenticate": error.www_authenticate} \
-            if isinstance(error, NotAuthenticated) else None
+        headers = (
+            {"WWW-Authenticate": error.www_authenticate} if isinstance(error, NotAuthenticated) else None
+        )
         return outcome(error.status, error.code, error.user_message, headers)
 
 
@@ -73,14 +81,17 @@ def authenticate(runtime: SandboxRuntime) -> AccessToken:
     try:
         token = runtime.resources.validate_request(scopes=None, request=FlaskJsonRequest(request))
     except MissingAuthorizationError:
-        raise NotAuthenticated("A bearer access token is required.",
-                               www_authenticate=f'Bearer realm="{REALM}"') from None
+        raise NotAuthenticated(
+            "A bearer access token is required.", www_authenticate=f'Bearer realm="{REALM}"'
+        ) from None
     except OAuth2Error:
-        raise NotAuthenticated("The access token is invalid or expired.",
-                               www_authenticate=invalid_token_header()) from None
+        raise NotAuthenticated(
+            "The access token is invalid or expired.", www_authenticate=invalid_token_header()
+        ) from None
     if token.context.fault is Fault.REQUEST_INVALID_TOKEN:
-        raise NotAuthenticated("The access token is invalid (simulated fault).",
-                               www_authenticate=invalid_token_header())
+        raise NotAuthenticated(
+            "The access token is invalid (simulated fault).", www_authenticate=invalid_token_header()
+        )
     if token.context.fault is Fault.FHIR_SERVER_ERROR:
         raise SimulatedServerError("The FHIR server failed (simulated fault).")
     return token  # type: ignore[no-any-return]
@@ -108,11 +119,13 @@ def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
     return False
 
 
-def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str],
-                     patient_id: str | None) -> bool:
+def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str], patient_id: str | None) -> bool:
     """Check every entry of a transaction or batch as if it were its own request."""
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle" or bundle.get(
-            "type") not in ("transaction", "batch"):
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type") not in ("transaction", "batch")
+    ):
         raise UnsupportedRequest("Only a transaction or batch Bundle can be posted to the base.")
     post_check = False
     for entry in bundle.get("entry") or []:
@@ -120,14 +133,14 @@ def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str],
         access = authorize_interaction(interaction, scopes, patient_id)
         if access is Access.PATIENT and patient_id:
             method = str((entry.get("request") or {}).get("method", "")).upper()
-            check_writes(runtime, interaction, entry.get("resource"), patient_id,
-                         patch=method == "PATCH")
+            check_writes(runtime, interaction, entry.get("resource"), patient_id, patch=method == "PATCH")
             post_check = post_check or interaction.kind == "r"
     return post_check
 
 
-def check_writes(runtime: SandboxRuntime, interaction: Interaction, body: Any,
-                 patient_id: str, *, patch: bool) -> None:
+def check_writes(
+    runtime: SandboxRuntime, interaction: Interaction, body: Any, patient_id: str, *, patch: bool
+) -> None:
     """Under patient-only access a write must stay in (and start in) the patient's compartment."""
     if interaction.kind not in ("c", "u", "d"):
         return
@@ -139,23 +152,26 @@ def check_writes(runtime: SandboxRuntime, interaction: Interaction, body: Any,
         else:
             check_resource(body, patient_id)
     if interaction.resource_id and interaction.resource_type:
-        current = forward(runtime, "GET", f"{interaction.resource_type}/"
-                          f"{interaction.resource_id}", "", b"")
+        current = forward(runtime, "GET", f"{interaction.resource_type}/{interaction.resource_id}", "", b"")
         if current.status_code == 200:
             check_resource(json_or_none(current.content), patient_id)
 
 
-def forward(runtime: SandboxRuntime, method: str, path: str, query: str,
-            body: bytes) -> requests.Response:
+def forward(runtime: SandboxRuntime, method: str, path: str, query: str, body: bytes) -> requests.Response:
     """Send the request on to the backing server, with our base rewritten to its base."""
     backing, public = runtime.settings.backing_fhir_base, runtime.settings.fhir_base
     url = f"{backing}/{path}" if path else backing
     headers = {name: request.headers[name] for name in REQUEST_HEADERS if name in request.headers}
     data = body.replace(public.encode(), backing.encode()) if body else None
     try:
-        return requests.request(method, f"{url}?{query}" if query else url, data=data,
-                                headers=headers, timeout=runtime.settings.timeout,
-                                allow_redirects=False)
+        return requests.request(
+            method,
+            f"{url}?{query}" if query else url,
+            data=data,
+            headers=headers,
+            timeout=runtime.settings.timeout,
+            allow_redirects=False,
+        )
     except requests.RequestException:
         raise BackingUnavailable("The backing FHIR server is not answering.") from None
 
@@ -164,8 +180,11 @@ def to_flask_response(runtime: SandboxRuntime, response: requests.Response) -> R
     """The backing server's answer with every backing URL turned into a sandbox URL."""
     backing, public = runtime.settings.backing_fhir_base, runtime.settings.fhir_base
     content = response.content.replace(backing.encode(), public.encode())
-    headers = {name: response.headers[name].replace(backing, public)
-               for name in RESPONSE_HEADERS if name in response.headers}
+    headers = {
+        name: response.headers[name].replace(backing, public)
+        for name in RESPONSE_HEADERS
+        if name in response.headers
+    }
     return Response(content, status=response.status_code, headers=headers)
 
 
@@ -176,8 +195,7 @@ def forward_metadata(runtime: SandboxRuntime) -> Response:
     if response.status_code != 200 or not isinstance(capability, dict):
         return to_flask_response(runtime, response)
     add_smart_security(capability, runtime.authorize_url, runtime.token_url)
-    text = json.dumps(capability).replace(runtime.settings.backing_fhir_base,
-                                          runtime.settings.fhir_base)
+    text = json.dumps(capability).replace(runtime.settings.backing_fhir_base, runtime.settings.fhir_base)
     return Response(text, status=200, content_type=FHIR_JSON)
 
 
@@ -188,9 +206,10 @@ def json_or_none(content: bytes) -> Any:
         return None
 
 
-def outcome(status: int, code: str, message: str,
-            headers: dict[str, str] | None = None) -> Response:
+def outcome(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """An OperationOutcome response: what went wrong, never a token."""
-    body = {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": message}],
+    }
     return Response(json.dumps(body), status=status, headers=headers, content_type=FHIR_JSON)

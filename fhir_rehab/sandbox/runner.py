@@ -50,13 +50,20 @@ def seed_patients(client: FhirClient) -> Sequence[Any]:
 
 def seed_fallback_patients(client: FhirClient) -> list[SeededPatient]:
     """Two synthetic Patients, created once per FHIR server (conditional create on identifier)."""
-    people = [("sandbox-1", "Avery", "Sample", "female", "1971-04-12"),
-              ("sandbox-2", "Jordan", "Example", "male", "1958-09-30")]
+    people = [
+        ("sandbox-1", "Avery", "Sample", "female", "1971-04-12"),
+        ("sandbox-2", "Jordan", "Example", "male", "1958-09-30"),
+    ]
     seeded = []
     for key, given, family, gender, born in people:
-        patient = {"resourceType": "Patient", "active": True, "gender": gender, "birthDate": born,
-                   "identifier": [{"system": SEED_IDENTIFIER, "value": key}],
-                   "name": [{"use": "official", "given": [given], "family": family}]}
+        patient = {
+            "resourceType": "Patient",
+            "active": True,
+            "gender": gender,
+            "birthDate": born,
+            "identifier": [{"system": SEED_IDENTIFIER, "value": key}],
+            "name": [{"use": "official", "given": [given], "family": family}],
+        }
         created = client.create(patient, if_none_exist=f"identifier={SEED_IDENTIFIER}|{key}")
         body = created.body or {}
         patient_id = body.get("id") or (created.location or "").split("Patient/")[-1].split("/")[0]
@@ -75,10 +82,10 @@ class ServerThread:
     """One WSGI app served by werkzeug in a daemon thread."""
 
     def __init__(self, app: Flask, port: int) -> None:
-        self.server: BaseWSGIServer = make_server(HOST, port, app, threaded=True,
-                                                  request_handler=PathOnlyRequestHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       name=f"wsgi-{port}")
+        self.server: BaseWSGIServer = make_server(
+            HOST, port, app, threaded=True, request_handler=PathOnlyRequestHandler
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name=f"wsgi-{port}")
 
     def start(self) -> ServerThread:
         self.thread.start()
@@ -97,13 +104,23 @@ class SandboxStack:
     (public), "client_secret_basic" or "private_key_jwt" (JWKS at `{app}/.well-known/jwks.json`).
     """
 
-    def __init__(self, *, fhir_base: str | None = None, data_dir: str | Path | None = None,
-                 seed: SeedFunction | None = None, auto_approve: bool = False,
-                 ehr_port: int | None = None, app_port: int | None = None,
-                 fhir_port: int | None = None, client_id: str = "fhir-rehab",
-                 client_auth: str = "none", client_scope: str = DEFAULT_ALLOWED_SCOPE,
-                 access_token_lifetime: int = 3600, start_app: bool = True,
-                 app_config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fhir_base: str | None = None,
+        data_dir: str | Path | None = None,
+        seed: SeedFunction | None = None,
+        auto_approve: bool = False,
+        ehr_port: int | None = None,
+        app_port: int | None = None,
+        fhir_port: int | None = None,
+        client_id: str = "fhir-rehab",
+        client_auth: str = "none",
+        client_scope: str = DEFAULT_ALLOWED_SCOPE,
+        access_token_lifetime: int = 3600,
+        start_app: bool = True,
+        app_config: Mapping[str, Any] | None = None,
+    ) -> None:
         self._given_fhir_base = fhir_base
         self._data_dir = data_dir
         self._seed = seed or seed_patients
@@ -178,9 +195,14 @@ class SandboxStack:
             self.patients = list(self._seed(backing))
             registration, app_auth_config = self._app_client(Path(self._tmp.name))
             settings = SandboxSettings(
-                self.backing_fhir_base, self.sandbox_url, app_launch_url=self.launch_url,
-                clients=[registration], auto_approve=self.auto_approve,
-                access_token_lifetime=self.access_token_lifetime, patient_ids=self.patient_ids)
+                self.backing_fhir_base,
+                self.sandbox_url,
+                app_launch_url=self.launch_url,
+                clients=[registration],
+                auto_approve=self.auto_approve,
+                access_token_lifetime=self.access_token_lifetime,
+                patient_ids=self.patient_ids,
+            )
             self.sandbox_app = create_sandbox_app(settings)
             self.runtime.all_users()  # the sandbox Practitioners, created now, reused later
             self._threads.append(ServerThread(self.sandbox_app, self.ehr_port).start())
@@ -205,8 +227,9 @@ class SandboxStack:
     def __enter__(self) -> SandboxStack:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- clients -------------------------------------------------------------------------
@@ -216,45 +239,78 @@ class SandboxStack:
         return registration
 
     def register_confidential_client(
-            self, client_id: str, *, auth_method: str, client_secret: str | None = None,
-            jwks: dict[str, Any] | None = None, jwks_uri: str | None = None,
-            redirect_uris: list[str] | None = None,
-            scope: str = DEFAULT_ALLOWED_SCOPE) -> ClientRegistration:
+        self,
+        client_id: str,
+        *,
+        auth_method: str,
+        client_secret: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        jwks_uri: str | None = None,
+        redirect_uris: list[str] | None = None,
+        scope: str = DEFAULT_ALLOWED_SCOPE,
+    ) -> ClientRegistration:
         """A client_secret_basic or private_key_jwt client; by default redirecting to the app
         and, for private_key_jwt without `jwks`, using the app's `/.well-known/jwks.json`."""
         if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
             jwks_uri = f"{self.app_url}/.well-known/jwks.json"
-        return self.register_client(ClientRegistration(
-            client_id, redirect_uris or [self.redirect_uri], scope=scope, auth_method=auth_method,
-            client_secret=client_secret, jwks=jwks, jwks_uri=jwks_uri))
+        return self.register_client(
+            ClientRegistration(
+                client_id,
+                redirect_uris or [self.redirect_uri],
+                scope=scope,
+                auth_method=auth_method,
+                client_secret=client_secret,
+                jwks=jwks,
+                jwks_uri=jwks_uri,
+            )
+        )
 
     def _app_client(self, tmp: Path) -> tuple[ClientRegistration, dict[str, Any]]:
         """The fhir-rehab app's registration here, and the matching app settings."""
         if self.client_auth == "client_secret_basic":
             secret = secrets.token_urlsafe(24)
-            return (ClientRegistration(self.client_id, [self.redirect_uri], self.client_scope,
-                                       "client_secret_basic", client_secret=secret),
-                    {"CLIENT_SECRET": secret})
+            return (
+                ClientRegistration(
+                    self.client_id,
+                    [self.redirect_uri],
+                    self.client_scope,
+                    "client_secret_basic",
+                    client_secret=secret,
+                ),
+                {"CLIENT_SECRET": secret},
+            )
         if self.client_auth == "private_key_jwt":
             key = RSAKey.generate_key(2048, private=True)
             key_path = tmp / "client-key.pem"
             key_path.write_bytes(key.as_pem(private=True))
             key_path.chmod(0o600)
-            jwks = None if self.start_app else {"keys": [key.as_dict(private=False,
-                                                                     kid=key.thumbprint())]}
+            jwks = None if self.start_app else {"keys": [key.as_dict(private=False, kid=key.thumbprint())]}
             jwks_uri = f"{self.app_url}/.well-known/jwks.json" if self.start_app else None
-            return (ClientRegistration(self.client_id, [self.redirect_uri], self.client_scope,
-                                       "private_key_jwt", jwks=jwks, jwks_uri=jwks_uri),
-                    {"CLIENT_PRIVATE_KEY_PATH": str(key_path), "CLIENT_KEY_ID": key.thumbprint()})
+            return (
+                ClientRegistration(
+                    self.client_id,
+                    [self.redirect_uri],
+                    self.client_scope,
+                    "private_key_jwt",
+                    jwks=jwks,
+                    jwks_uri=jwks_uri,
+                ),
+                {"CLIENT_PRIVATE_KEY_PATH": str(key_path), "CLIENT_KEY_ID": key.thumbprint()},
+            )
         return ClientRegistration(self.client_id, [self.redirect_uri], self.client_scope), {}
 
     def _create_app(self, auth_config: Mapping[str, Any]) -> Flask:
         from fhir_rehab import create_app
 
         assert self._tmp is not None  # noqa: S101 - start() made it
-        config = {"ISS_ALLOWLIST": [self.fhir_base], "DEFAULT_ISS": self.fhir_base,
-                  "CLIENT_ID": self.client_id, "PUBLIC_URL": self.app_url,
-                  "SECRET_KEY": secrets.token_hex(32),
-                  "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
-                  **auth_config, **self._app_config}
+        config = {
+            "ISS_ALLOWLIST": [self.fhir_base],
+            "DEFAULT_ISS": self.fhir_base,
+            "CLIENT_ID": self.client_id,
+            "PUBLIC_URL": self.app_url,
+            "SECRET_KEY": secrets.token_hex(32),
+            "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
+            **auth_config,
+            **self._app_config,
+        }
         return create_app(config)

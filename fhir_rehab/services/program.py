@@ -59,9 +59,15 @@ class ScreenResult:
     repeated: bool = False  # the same submission was already recorded: nothing new written
 
 
-def record_screen(client: FhirClient, program: Program, patient_id: str,
-                  answers: Mapping[str, bool], actor: Actor, submission_id: str,
-                  now: datetime | None = None) -> ScreenResult:
+def record_screen(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    answers: Mapping[str, bool],
+    actor: Actor,
+    submission_id: str,
+    now: datetime | None = None,
+) -> ScreenResult:
     """Record every answer in one transaction; a positive screen escalates.
 
     Escalation writes an urgent medical-review Task and puts the CarePlan and its open Tasks on
@@ -74,22 +80,27 @@ def record_screen(client: FhirClient, program: Program, patient_id: str,
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
     tx = Transaction()
-    members = [tx.create(build_red_flag_answer(flag, outcome.answers[flag.key], patient_id,
-                                               actor, now, f"{submission_id}.{flag.key}"),
-                         if_none_exist=identifier_criteria(
-                             c.SUBMISSION_IDENTIFIER, f"{submission_id}.{flag.key}"))
-               for flag in RED_FLAGS]
-    panel = tx.create(build_red_flag_panel(members, outcome.positive, patient_id, actor, now,
-                                           submission_id),
-                      if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
+    members = [
+        tx.create(
+            build_red_flag_answer(
+                flag, outcome.answers[flag.key], patient_id, actor, now, f"{submission_id}.{flag.key}"
+            ),
+            if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, f"{submission_id}.{flag.key}"),
+        )
+        for flag in RED_FLAGS
+    ]
+    panel = tx.create(
+        build_red_flag_panel(members, outcome.positive, patient_id, actor, now, submission_id),
+        if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
+    )
     targets = [panel, *members]
     review = None
     if outcome.positive:
         review_key = f"{submission_id}.review"
-        review = tx.create(build_review_task(outcome, patient_id, panel, actor, now, review_key,
-                                             state.careplan_id),
-                           if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER,
-                                                             review_key))
+        review = tx.create(
+            build_review_task(outcome, patient_id, panel, actor, now, review_key, state.careplan_id),
+            if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, review_key),
+        )
         targets.append(review)
         targets += _hold_program(tx, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
@@ -104,8 +115,9 @@ def record_screen(client: FhirClient, program: Program, patient_id: str,
     return ScreenResult(outcome, result, review_ref)
 
 
-def _hold_program(tx: Transaction, record: PatientRecord, state: ProgramState,
-                  outcome: ScreenOutcome, now: datetime) -> list[str]:
+def _hold_program(
+    tx: Transaction, record: PatientRecord, state: ProgramState, outcome: ScreenOutcome, now: datetime
+) -> list[str]:
     if state.careplan_id is None or state.careplan_status != "active":
         return []
     reason = "Red flag present: " + "; ".join(f.code.display for f in outcome.positives)
@@ -113,8 +125,13 @@ def _hold_program(tx: Transaction, record: PatientRecord, state: ProgramState,
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
         if stage.is_open and stage.status != "on-hold":
-            task = change_task_status(record.get(f"Task/{stage.task_id}"), "on-hold", now,
-                                      reason=reason, reason_code=c.APP_RED_FLAG_HOLD)
+            task = change_task_status(
+                record.get(f"Task/{stage.task_id}"),
+                "on-hold",
+                now,
+                reason=reason,
+                reason_code=c.APP_RED_FLAG_HOLD,
+            )
             targets.append(tx.update(task, if_match=stage.version))
     return targets
 
@@ -128,8 +145,15 @@ class StartResult:
     already_started: bool
 
 
-def start_program(client: FhirClient, program: Program, patient_id: str, actor: Actor, *,
-                  max_screen_age_days: int = 30, now: datetime | None = None) -> StartResult:
+def start_program(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    actor: Actor,
+    *,
+    max_screen_age_days: int = 30,
+    now: datetime | None = None,
+) -> StartResult:
     """Write CarePlan, stage Tasks, Goals and Provenance in ONE transaction, idempotently."""
     now = now or utcnow()
     record = read_patient_record(client, patient_id)
@@ -144,24 +168,28 @@ def start_program(client: FhirClient, program: Program, patient_id: str, actor: 
     condition_id = eligibility.match.condition_id
     tx = Transaction()
     windows = plan_windows(program, now)
-    goals = [tx.create(build_stage_goal(program, w, episode, patient_id, condition_id, now),
-                       if_none_exist=goal_criteria(goal_key(episode, w.stage)))
-             for w in windows]
+    goals = [
+        tx.create(
+            build_stage_goal(program, w, episode, patient_id, condition_id, now),
+            if_none_exist=goal_criteria(goal_key(episode, w.stage)),
+        )
+        for w in windows
+    ]
     plan_urn = f"urn:uuid:{episode}"
     task_urns = [new_urn() for _ in windows]
     screen_ref = f"Observation/{state.latest_screen.panel_id}" if state.latest_screen else None
-    tx.create(build_care_plan(program, episode, patient_id, condition_id, actor, now, goals,
-                              task_urns, screen_ref),
-              if_none_exist=identifier_criteria(c.EPISODE_IDENTIFIER, episode),
-              full_url=plan_urn)
+    tx.create(
+        build_care_plan(program, episode, patient_id, condition_id, actor, now, goals, task_urns, screen_ref),
+        if_none_exist=identifier_criteria(c.EPISODE_IDENTIFIER, episode),
+        full_url=plan_urn,
+    )
     for window, urn in zip(windows, task_urns, strict=True):
-        tx.create(build_stage_task(program, window, episode, patient_id, condition_id, plan_urn,
-                                   actor, now),
-                  if_none_exist=identifier_criteria(c.TASK_IDENTIFIER,
-                                                    stage_task_key(episode, window.stage)),
-                  full_url=urn)
-    add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE,
-                    f"{episode}.start")
+        tx.create(
+            build_stage_task(program, window, episode, patient_id, condition_id, plan_urn, actor, now),
+            if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, stage_task_key(episode, window.stage)),
+            full_url=urn,
+        )
+    add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE, f"{episode}.start")
     write = commit(client, tx)
     returned = [w.resource for w in write.written if w.resource]
     if len(returned) == len(write.written):  # the server sent every resource back
@@ -176,38 +204,63 @@ def refuse_without_clear_screen(state: ProgramState, max_age_days: int, now: dat
     if screen is None or screen.when is None:
         raise ProgramRefused("No red-flag screen on record: screen the patient first.")
     if now - screen.when > timedelta(days=max_age_days):
-        raise ProgramRefused(f"The latest red-flag screen is older than {max_age_days} days: "
-                             "screen the patient again.")
+        raise ProgramRefused(
+            f"The latest red-flag screen is older than {max_age_days} days: screen the patient again."
+        )
     if screen.positive:
-        raise ProgramRefused("The latest red-flag screen is positive ("
-                             + ", ".join(screen.positive_keys)
-                             + "): urgent medical review comes before exercise therapy.")
+        raise ProgramRefused(
+            "The latest red-flag screen is positive ("
+            + ", ".join(screen.positive_keys)
+            + "): urgent medical review comes before exercise therapy."
+        )
 
 
 # -- scores ----------------------------------------------------------------------------------
-def record_pain(client: FhirClient, patient_id: str, score: int, actor: Actor,
-                submission_id: str, care_plan_id: str | None = None,
-                now: datetime | None = None) -> WriteResult:
+def record_pain(
+    client: FhirClient,
+    patient_id: str,
+    score: int,
+    actor: Actor,
+    submission_id: str,
+    care_plan_id: str | None = None,
+    now: datetime | None = None,
+) -> WriteResult:
     """One pain 0-10 Observation plus Provenance; a resubmission finds the first one."""
     now = now or utcnow()
-    return _record_observation(client, build_pain_score(
-        score, patient_id, actor, now, submission_id, care_plan_id), actor, submission_id, now)
+    return _record_observation(
+        client,
+        build_pain_score(score, patient_id, actor, now, submission_id, care_plan_id),
+        actor,
+        submission_id,
+        now,
+    )
 
 
-def record_oswestry(client: FhirClient, patient_id: str, percent: int, actor: Actor,
-                    submission_id: str, care_plan_id: str | None = None,
-                    now: datetime | None = None) -> WriteResult:
+def record_oswestry(
+    client: FhirClient,
+    patient_id: str,
+    percent: int,
+    actor: Actor,
+    submission_id: str,
+    care_plan_id: str | None = None,
+    now: datetime | None = None,
+) -> WriteResult:
     """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently."""
     now = now or utcnow()
-    return _record_observation(client, build_oswestry_score(
-        percent, patient_id, actor, now, submission_id, care_plan_id), actor, submission_id, now)
+    return _record_observation(
+        client,
+        build_oswestry_score(percent, patient_id, actor, now, submission_id, care_plan_id),
+        actor,
+        submission_id,
+        now,
+    )
 
 
-def _record_observation(client: FhirClient, observation: Resource, actor: Actor,
-                        submission_id: str, now: datetime) -> WriteResult:
+def _record_observation(
+    client: FhirClient, observation: Resource, actor: Actor, submission_id: str, now: datetime
+) -> WriteResult:
     tx = Transaction()
-    obs = tx.create(observation,
-                    if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
+    obs = tx.create(observation, if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
     add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     return commit(client, tx)
 
@@ -220,10 +273,18 @@ class StageResult:
     next_task: str | None
 
 
-def complete_stage(client: FhirClient, program: Program, patient_id: str, task_id: str,
-                   actor: Actor, *, expected_version: str | None = None,
-                   now: datetime | None = None, record: PatientRecord | None = None,
-                   advance_goals: bool = True) -> StageResult:
+def complete_stage(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    task_id: str,
+    actor: Actor,
+    *,
+    expected_version: str | None = None,
+    now: datetime | None = None,
+    record: PatientRecord | None = None,
+    advance_goals: bool = True,
+) -> StageResult:
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
     transaction, each update guarded by If-Match so a concurrent change fails it whole.
 
@@ -241,8 +302,7 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
         raise StageRefused("That stage is not the current stage of this program.")
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
-    check = check_progression(current.stage, state.pain, current.active_since, now,
-                              state.oswestry)
+    check = check_progression(current.stage, state.pain, current.active_since, now, state.oswestry)
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
     tx = Transaction()
     targets = [tx.update(task, if_match=current.version)]
@@ -253,21 +313,25 @@ def complete_stage(client: FhirClient, program: Program, patient_id: str, task_i
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
         note += "; criteria not yet met: " + "; ".join(check.unmet)
-    plan = note_stage_progress(record.get(f"CarePlan/{state.careplan_id}"), f"Task/{task_id}",
-                               note, now)
+    plan = note_stage_progress(record.get(f"CarePlan/{state.careplan_id}"), f"Task/{task_id}", note, now)
     if following is None:
         plan = end_care_plan(plan, "completed", now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
     if advance_goals:
         targets += _advance_goals(client, tx, record, state, current.stage.number, now)
-    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
-                    f"{task_id}.{current.version}.complete")
+    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
 
 
-def _advance_goals(client: FhirClient, tx: Transaction, record: PatientRecord,
-                   state: ProgramState, number: int, now: datetime) -> list[str]:
+def _advance_goals(
+    client: FhirClient,
+    tx: Transaction,
+    record: PatientRecord,
+    state: ProgramState,
+    number: int,
+    now: datetime,
+) -> list[str]:
     """Stage n's Goal completes and stage n+1's becomes active."""
     have = {g: record.find(f"Goal/{g}") for g in state.goal_ids}
     missing = [g for g, goal in have.items() if goal is None]

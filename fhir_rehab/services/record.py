@@ -52,43 +52,58 @@ def _get(url: str) -> Resource:
     return {"request": {"method": "GET", "url": url}}
 
 
-def _record_queries(p: str, *, conditions: bool, screens: int, goals: bool,
-                    open_reviews_only: bool) -> list[Resource]:
+def _record_queries(
+    p: str, *, conditions: bool, screens: int, goals: bool, open_reviews_only: bool
+) -> list[Resource]:
     goal_include = "&_include=CarePlan:goal" if goals else ""
     review_status = f"&status={_OPEN}" if open_reviews_only else ""
     queries = [
         _get(f"Patient/{p}"),
-        _get(f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
-             f"{goal_include}&_revinclude=Task:based-on&_count=20"),
-        _get(f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
-             f"&_sort=-date,-_lastUpdated&_count={screens}&_include=Observation:has-member"),
-        _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
-             f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"),
-        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}"
-             "&_count=50"),
+        _get(
+            f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
+            f"{goal_include}&_revinclude=Task:based-on&_count=20"
+        ),
+        _get(
+            f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
+            f"&_sort=-date,-_lastUpdated&_count={screens}&_include=Observation:has-member"
+        ),
+        _get(
+            f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
+            f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"
+        ),
+        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50"),
     ]
     if conditions:
         queries.append(_get(f"Condition?patient={p}&_count=100"))
     return queries
 
 
-def build_record_batch(patient_id: str, submission_id: str | None = None, *,
-                       conditions: bool = True, screens: int = 1, goals: bool = True,
-                       open_reviews_only: bool = True) -> Resource:
+def build_record_batch(
+    patient_id: str,
+    submission_id: str | None = None,
+    *,
+    conditions: bool = True,
+    screens: int = 1,
+    goals: bool = True,
+    open_reviews_only: bool = True,
+) -> Resource:
     """The batch: patient, program with Goals and Tasks, the latest `screens` red-flag screens,
     scores, reviews (open ones only, or all), Conditions, and (with `submission_id`) that
     submission if it was already recorded (a double submit). A coordinator's view leaves out
     Conditions and, without Goal scopes, the Goals."""
-    entries = _record_queries(patient_id, conditions=conditions, screens=screens, goals=goals,
-                              open_reviews_only=open_reviews_only)
+    entries = _record_queries(
+        patient_id, conditions=conditions, screens=screens, goals=goals, open_reviews_only=open_reviews_only
+    )
     if submission_id:
-        entries.append(_get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}"
-                            f"&patient={patient_id}"))
+        entries.append(
+            _get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}&patient={patient_id}")
+        )
     return {"resourceType": "Bundle", "type": "batch", "entry": entries}
 
 
-def read_patient_record(client: FhirClient, patient_id: str,
-                        submission_id: str | None = None, **view: Any) -> PatientRecord:
+def read_patient_record(
+    client: FhirClient, patient_id: str, submission_id: str | None = None, **view: Any
+) -> PatientRecord:
     """One batch request (`view`: see build_record_batch); raises PatientNotFound, or the
     FHIR error of any failed entry."""
     batch = build_record_batch(patient_id, submission_id, **view)
@@ -105,10 +120,13 @@ def read_patient_record(client: FhirClient, patient_id: str,
         status = str(answer.get("status", ""))
         if not status.startswith("2"):
             code = int(status.split()[0]) if status[:3].isdigit() else 500
-            raise error_for("GET", client.url_for(batch["entry"][index]["request"]["url"]
-                                                  .split("?")[0]), code, answer.get("outcome"))
-        found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or []
-                 if "resource" in e]
+            raise error_for(
+                "GET",
+                client.url_for(batch["entry"][index]["request"]["url"].split("?")[0]),
+                code,
+                answer.get("outcome"),
+            )
+        found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or [] if "resource" in e]
         is_submission = submission_id is not None and index == len(batch["entry"]) - 1
         (hits if is_submission else resources).extend(found)
     return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
@@ -118,11 +136,16 @@ def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[
     """Several resources of one type in one batch round trip (missing ones are left out)."""
     if not ids:
         return []
-    batch = {"resourceType": "Bundle", "type": "batch",
-             "entry": [_get(f"{resource_type}/{rid}") for rid in ids]}
-    return [entry["resource"] for entry in client.transaction(batch).get("entry") or []
-            if str((entry.get("response") or {}).get("status", "")).startswith("2")
-            and entry.get("resource")]
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [_get(f"{resource_type}/{rid}") for rid in ids],
+    }
+    return [
+        entry["resource"]
+        for entry in client.transaction(batch).get("entry") or []
+        if str((entry.get("response") or {}).get("status", "")).startswith("2") and entry.get("resource")
+    ]
 
 
 def _dedupe(resources: list[Resource]) -> list[Resource]:

@@ -23,8 +23,9 @@ def _on_hold(state: ProgramState) -> None:
         raise ProgramRefused("The program is not on hold.")
 
 
-def _close_reviews(tx: Transaction, record: PatientRecord, state: ProgramState, now: datetime,
-                   outcome: str) -> list[str]:
+def _close_reviews(
+    tx: Transaction, record: PatientRecord, state: ProgramState, now: datetime, outcome: str
+) -> list[str]:
     """Open review Tasks are completed with the review's outcome as their reason."""
     targets = []
     for task_id in state.review_task_ids:
@@ -34,8 +35,15 @@ def _close_reviews(tx: Transaction, record: PatientRecord, state: ProgramState, 
     return targets
 
 
-def resume_program(client: FhirClient, program: Program, patient_id: str, actor: Actor, *,
-                   max_screen_age_days: int = 30, now: datetime | None = None) -> WriteResult:
+def resume_program(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    actor: Actor,
+    *,
+    max_screen_age_days: int = 30,
+    now: datetime | None = None,
+) -> WriteResult:
     """Lift the hold after medical review: needs a new clear screen taken after the hold.
 
     The CarePlan becomes active again, each held stage goes back to where it was (in-progress if
@@ -46,31 +54,46 @@ def resume_program(client: FhirClient, program: Program, patient_id: str, actor:
     state = record.state(program)
     _on_hold(state)
     screen = state.latest_screen
-    if screen is None or screen.positive or screen.when is None or \
-            now - screen.when > timedelta(days=max_screen_age_days):
-        raise ProgramRefused("Record a new red-flag screen with no red flags (after the medical "
-                             "review) before resuming the program.")
+    if (
+        screen is None
+        or screen.positive
+        or screen.when is None
+        or now - screen.when > timedelta(days=max_screen_age_days)
+    ):
+        raise ProgramRefused(
+            "Record a new red-flag screen with no red flags (after the medical "
+            "review) before resuming the program."
+        )
     tx = Transaction()
-    plan = reactivate_care_plan(record.get(f"CarePlan/{state.careplan_id}"),
-                                "Resumed after medical review; screen clear.", now)
+    plan = reactivate_care_plan(
+        record.get(f"CarePlan/{state.careplan_id}"), "Resumed after medical review; screen clear.", now
+    )
     targets = [tx.update(plan, if_match=state.careplan_version)]
     first_open = True
     for stage in state.stages:
         if stage.status == "completed":
             continue
         if stage.status == "on-hold":
-            target = ("in-progress" if stage.started else "ready" if first_open else "draft")
+            target = "in-progress" if stage.started else "ready" if first_open else "draft"
             task = change_task_status(record.get(f"Task/{stage.task_id}"), target, now)
             targets.append(tx.update(task, if_match=stage.version))
         first_open = False
     targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
-    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
-                    f"{state.careplan_id}.{state.careplan_version}.resume")
+    add_provenance(
+        tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
+    )
     return commit(client, tx)
 
 
-def stop_program(client: FhirClient, program: Program, patient_id: str, actor: Actor,
-                 reason: str, *, now: datetime | None = None) -> WriteResult:
+def stop_program(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    actor: Actor,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> WriteResult:
     """End the program (CarePlan revoked, open stages cancelled with the reason), for example
     when the medical review finds a cause that rules out exercise therapy."""
     now = now or utcnow()
@@ -81,15 +104,16 @@ def stop_program(client: FhirClient, program: Program, patient_id: str, actor: A
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to stop.")
     tx = Transaction()
-    plan = end_care_plan(record.get(f"CarePlan/{state.careplan_id}"), "revoked", now,
-                         note=f"Stopped: {reason}")
+    plan = end_care_plan(
+        record.get(f"CarePlan/{state.careplan_id}"), "revoked", now, note=f"Stopped: {reason}"
+    )
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
         if stage.is_open:
-            task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now,
-                                      reason=reason)
+            task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
     targets += _close_reviews(tx, record, state, now, f"Reviewed: program stopped ({reason})")
-    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE,
-                    f"{state.careplan_id}.{state.careplan_version}.stop")
+    add_provenance(
+        tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
+    )
     return commit(client, tx)

@@ -16,16 +16,34 @@ def describe_state(state: ProgramState) -> dict[str, Any]:
         "program": state.program.canonical,
         "carePlan": f"CarePlan/{state.careplan_id}" if state.careplan_id else None,
         "carePlanStatus": state.careplan_status,
-        "stages": [{"stage": s.stage.number, "title": s.stage.title, "task": f"Task/{s.task_id}",
-                    "status": s.status, "businessStatus": s.business_status,
-                    "plannedEnd": s.planned_end}
-                   for s in state.stages],
+        "stages": [
+            {
+                "stage": s.stage.number,
+                "title": s.stage.title,
+                "task": f"Task/{s.task_id}",
+                "status": s.status,
+                "businessStatus": s.business_status,
+                "plannedEnd": s.planned_end,
+            }
+            for s in state.stages
+        ],
         "currentStage": current.stage.number if current else None,
-        "currentExercises": [{"name": e.name, "dosage": e.dosage.describe()}
-                             for e in (current.exercises if current else ())],
-        "latestScreen": ({"observation": f"Observation/{screen.panel_id}", "when": screen.when,
-                          "positive": list(screen.positive_keys)} if screen else None),
-        "latestPain": ({"score": pain.value, "when": pain.when,
-                        "observation": f"Observation/{pain.observation_id}"} if pain else None),
+        "currentExercises": [
+            {"name": e.name, "dosage": e.dosage.describe()} for e in (current.exercises if current else ())
+        ],
+        "latestScreen": (
+            {
+                "observation": f"Observation/{screen.panel_id}",
+                "when": screen.when,
+                "positive": list(screen.positive_keys),
+            }
+            if screen
+            else None
+        ),
+        "latestPain": (
+            {"score": pain.value, "when": pain.when, "observation": f"Observation/{pain.observation_id}"}
+            if pain
+            else None
+        ),
         "openReviewTasks": [f"Task/{t}" for t in state.review_task_ids],
     }

@@ -31,8 +31,7 @@ from fhir_rehab.services.worklist_pages import read_program_record
 from fhir_rehab.services.writes import add_provenance, commit
 
 ACTIONS = ("claim", "assign", "start", "hold", "resume", "complete", "cancel")
-TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed",
-           "cancel": "cancelled"}
+TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed", "cancel": "cancelled"}
 NEEDS_REASON = frozenset({"hold", "cancel"})
 MAX_REASON = 500
 _PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
@@ -95,8 +94,9 @@ def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
         raise FhirNotFound(f"Task {task_id} was not found.")
     by, at = None, None
     try:
-        found = client.search("Provenance", [("target", f"Task/{task_id}"),
-                                             ("_sort", "-_lastUpdated"), ("_count", "1")])
+        found = client.search(
+            "Provenance", [("target", f"Task/{task_id}"), ("_sort", "-_lastUpdated"), ("_count", "1")]
+        )
     except FhirUnavailable:
         raise
     except FhirError:  # e.g. 403: a coordinator may create Provenance but not read it
@@ -122,9 +122,18 @@ def _refuse(message: str) -> WorklistRefused:
     return WorklistRefused(message)
 
 
-def change_task(client: FhirClient, program: Program, task_id: str, version: str,
-                intent: Intent, actor: Actor, now: datetime, *, owner_name: str | None = None,
-                advance_goals: bool = True) -> Done:
+def change_task(
+    client: FhirClient,
+    program: Program,
+    task_id: str,
+    version: str,
+    intent: Intent,
+    actor: Actor,
+    now: datetime,
+    *,
+    owner_name: str | None = None,
+    advance_goals: bool = True,
+) -> Done:
     """Apply one coordinator action to the Task the user saw at `version`.
 
     Raises NotAppTask, WorklistRefused (nothing written) or TaskConflict (the Task moved on:
@@ -137,15 +146,15 @@ def change_task(client: FhirClient, program: Program, task_id: str, version: str
         raise TaskConflict(read_current(client, program, task_id), intent)
     try:
         if intent.action == "complete" and not is_review_task(task):
-            return _complete_stage(client, program, task, version, intent, actor, now,
-                                   advance_goals)
+            return _complete_stage(client, program, task, version, intent, actor, now, advance_goals)
         updated, message = _apply(client, task, intent, actor, now, owner_name)
     except IllegalTransition as exc:
         raise _refuse(str(exc)) from None
     tx = Transaction()
     tx.update(updated, if_match=version)
-    add_provenance(tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE,
-                   f"{task_id}.{version}.{intent.action}")
+    add_provenance(
+        tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE, f"{task_id}.{version}.{intent.action}"
+    )
     try:
         commit(client, tx)
     except StaleVersion:
@@ -153,8 +162,9 @@ def change_task(client: FhirClient, program: Program, task_id: str, version: str
     return Done(message)
 
 
-def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now: datetime,
-           owner_name: str | None) -> tuple[Resource, str]:
+def _apply(
+    client: FhirClient, task: Resource, intent: Intent, actor: Actor, now: datetime, owner_name: str | None
+) -> tuple[Resource, str]:
     """The Task after the action (checked against the R4 state machine) and what to say."""
     status = task["status"]
     if intent.action in ("claim", "assign"):
@@ -164,10 +174,12 @@ def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now
             raise _refuse(f"A {status} task cannot be {intent.action}ed: it is closed.")
         owner = actor.reference if intent.action == "claim" else intent.owner
         if not owner or not _PRACTITIONER.match(owner):
-            raise _refuse("Only a Practitioner can own a task, and your sign-in names none."
-                          if intent.action == "claim" else "Choose a practitioner.")
-        name = actor.display if intent.action == "claim" else _practitioner_name(
-            client, owner, owner_name)
+            raise _refuse(
+                "Only a Practitioner can own a task, and your sign-in names none."
+                if intent.action == "claim"
+                else "Choose a practitioner."
+            )
+        name = actor.display if intent.action == "claim" else _practitioner_name(client, owner, owner_name)
         updated = set_owner(task, {"reference": owner, "display": name}, now)
         if intent.action == "claim" and status in ("requested", "received"):
             # R4: the owner agreeing to do a requested task is what "accepted" means.
@@ -179,8 +191,10 @@ def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now
     if len(reason) > MAX_REASON:
         raise _refuse(f"Keep the reason under {MAX_REASON} characters.")
     if status == "on-hold" and intent.action != "cancel" and _red_flag_hold(task):
-        raise _refuse("This stage is on hold because a red flag is present. It resumes only "
-                      "after medical review, when the clinician records a clear screen.")
+        raise _refuse(
+            "This stage is on hold because a red flag is present. It resumes only "
+            "after medical review, when the clinician records a clear screen."
+        )
     started = bool((task.get("executionPeriod") or {}).get("start"))
     target = resume_status(started) if intent.action == "resume" else TARGETS[intent.action]
     if intent.action == "resume" and status != "on-hold":
@@ -191,8 +205,10 @@ def _apply(client: FhirClient, task: Resource, intent: Intent, actor: Actor, now
 
 def _red_flag_hold(task: Resource) -> bool:
     reason = task.get("statusReason") or {}
-    return any(cd.get("system") == c.APP_RED_FLAG_HOLD.system
-               and cd.get("code") == c.APP_RED_FLAG_HOLD.code for cd in reason.get("coding") or [])
+    return any(
+        cd.get("system") == c.APP_RED_FLAG_HOLD.system and cd.get("code") == c.APP_RED_FLAG_HOLD.code
+        for cd in reason.get("coding") or []
+    )
 
 
 def _practitioner_name(client: FhirClient, reference: str, given: str | None) -> str:
@@ -204,8 +220,16 @@ def _practitioner_name(client: FhirClient, reference: str, given: str | None) ->
     return patient_name(practitioner) or given or reference
 
 
-def _complete_stage(client: FhirClient, program: Program, task: Resource, version: str,
-                    intent: Intent, actor: Actor, now: datetime, advance_goals: bool) -> Done:
+def _complete_stage(
+    client: FhirClient,
+    program: Program,
+    task: Resource,
+    version: str,
+    intent: Intent,
+    actor: Actor,
+    now: datetime,
+    advance_goals: bool,
+) -> Done:
     """Complete the stage, ready the next one and note it on the CarePlan: one transaction."""
     check_transition(task["status"], "completed")  # R4: only an in-progress task completes
     patient_id = ref_id(task.get("for"), "Patient")
@@ -213,9 +237,17 @@ def _complete_stage(client: FhirClient, program: Program, task: Resource, versio
         raise _refuse("This stage task names no patient.")
     record = read_program_record(client, patient_id, with_goals=advance_goals)
     try:
-        result = complete_stage(client, program, patient_id, task["id"], actor,
-                                expected_version=version, now=now, record=record,
-                                advance_goals=advance_goals)
+        result = complete_stage(
+            client,
+            program,
+            patient_id,
+            task["id"],
+            actor,
+            expected_version=version,
+            now=now,
+            record=record,
+            advance_goals=advance_goals,
+        )
     except StageRefused as exc:
         raise _refuse(str(exc)) from None
     except StaleVersion:
@@ -224,5 +256,8 @@ def _complete_stage(client: FhirClient, program: Program, task: Resource, versio
     if result.next_task:
         following = parse_row(program, client.read("Task", result.next_task.split("/")[1]), {})
     title = following.title if following else ""
-    return Done("Stage completed." + (f" Next: {title} is {following.status}." if following
-                                      else " The program is complete."), result.next_task)
+    return Done(
+        "Stage completed."
+        + (f" Next: {title} is {following.status}." if following else " The program is complete."),
+        result.next_task,
+    )

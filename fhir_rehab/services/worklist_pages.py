@@ -55,18 +55,28 @@ class Cursor:
     number: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"filters": self.filters, "counts": self.counts, "number": self.number,
-                "practitioners": [list(p) for p in self.practitioners],
-                "streams": [{"key": s.key, "next": s.next, "rows": [r.to_dict() for r in s.rows]}
-                            for s in self.streams]}
+        return {
+            "filters": self.filters,
+            "counts": self.counts,
+            "number": self.number,
+            "practitioners": [list(p) for p in self.practitioners],
+            "streams": [
+                {"key": s.key, "next": s.next, "rows": [r.to_dict() for r in s.rows]} for s in self.streams
+            ],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cursor:
-        return cls(str(data["filters"]), [
-            StreamState(s["key"], s.get("next"), [WorkRow.from_dict(r) for r in s["rows"]])
-            for s in data["streams"]], dict(data["counts"]),
+        return cls(
+            str(data["filters"]),
+            [
+                StreamState(s["key"], s.get("next"), [WorkRow.from_dict(r) for r in s["rows"]])
+                for s in data["streams"]
+            ],
+            dict(data["counts"]),
             [(str(a), str(b)) for a, b in data.get("practitioners") or []],
-            int(data.get("number", 1)))
+            int(data.get("number", 1)),
+        )
 
 
 @dataclass(frozen=True)
@@ -83,20 +93,24 @@ class WorklistPage:
 def _searchset(entry: Resource, what: str) -> Resource:
     answer = entry.get("response") or {}
     if not str(answer.get("status", "")).startswith("2"):
-        raise FhirError(f"worklist {what} failed: HTTP {answer.get('status')}",
-                        outcome=answer.get("outcome"))
+        raise FhirError(f"worklist {what} failed: HTTP {answer.get('status')}", outcome=answer.get("outcome"))
     return entry.get("resource") or {}
 
 
-def _first_page(client: FhirClient, program: Program, filters: Filters, me: str | None,
-                now: datetime, page_size: int) -> Cursor:
+def _first_page(
+    client: FhirClient, program: Program, filters: Filters, me: str | None, now: datetime, page_size: int
+) -> Cursor:
     """Every stream's first page, the counts and the practitioners: one batch round trip."""
     streams = build_streams(program, filters, me, now, page_size)
     counts = build_count_urls(program, filters, me)
-    urls = [s.url() for s in streams] + [url for _, url in counts] + [
-        f"Practitioner?_count={MAX_PRACTITIONERS}"]
-    batch = {"resourceType": "Bundle", "type": "batch",
-             "entry": [{"request": {"method": "GET", "url": url}} for url in urls]}
+    urls = (
+        [s.url() for s in streams] + [url for _, url in counts] + [f"Practitioner?_count={MAX_PRACTITIONERS}"]
+    )
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
+    }
     entries = client.transaction(batch).get("entry") or []
     if len(entries) != len(urls):
         raise FhirError("The FHIR server answered the worklist batch incompletely.")
@@ -105,18 +119,27 @@ def _first_page(client: FhirClient, program: Program, filters: Filters, me: str 
         bundle = _searchset(entry, "search")
         states.append(StreamState(stream.key, next_link(bundle), parse_rows(program, bundle)))
     totals: dict[str, int] = {}
-    for (status, _), entry in zip(counts, entries[len(streams):], strict=False):
+    for (status, _), entry in zip(counts, entries[len(streams) :], strict=False):
         totals[status] = totals.get(status, 0) + (count_of(_searchset(entry, "count")) or 0)
     people = _searchset(entries[-1], "practitioners")
-    practitioners = [(f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
-                     for r in (e.get("resource") or {} for e in people.get("entry") or [])
-                     if r.get("resourceType") == "Practitioner"]
+    practitioners = [
+        (f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
+        for r in (e.get("resource") or {} for e in people.get("entry") or [])
+        if r.get("resourceType") == "Practitioner"
+    ]
     return Cursor(filters.key(), states, totals, practitioners)
 
 
-def read_worklist(client: FhirClient, program: Program, filters: Filters, *, me: str | None,
-                  now: datetime, page_size: int = PAGE_SIZE,
-                  cursor: Cursor | None = None) -> WorklistPage:
+def read_worklist(
+    client: FhirClient,
+    program: Program,
+    filters: Filters,
+    *,
+    me: str | None,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+    cursor: Cursor | None = None,
+) -> WorklistPage:
     """One page of the worklist, in order: urgent reviews, then stage Tasks by due date.
 
     Each stream is a server-side search sorted so that its due dates ascend; the page merges
@@ -125,8 +148,7 @@ def read_worklist(client: FhirClient, program: Program, filters: Filters, *, me:
     Tasks. Rows kept from an earlier fetch are re-read in one search, so versions are current.
     """
     fresh = cursor is None
-    state = _first_page(client, program, filters, me, now, page_size) if cursor is None \
-        else cursor
+    state = _first_page(client, program, filters, me, now, page_size) if cursor is None else cursor
     kept: set[str] = set() if fresh else {r.task_id for s in state.streams for r in s.rows}
     rows: list[WorkRow] = []
     while len(rows) < page_size:
@@ -142,8 +164,11 @@ def read_worklist(client: FhirClient, program: Program, filters: Filters, *, me:
     if stale:
         rows = _refresh(client, program, rows, stale)
     more = any(s.rows or s.next for s in state.streams)
-    following = Cursor(state.filters, state.streams, state.counts, state.practitioners,
-                       state.number + 1) if more else None
+    following = (
+        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1)
+        if more
+        else None
+    )
     return WorklistPage(rows, state.counts, state.practitioners, state.number, following)
 
 
@@ -156,14 +181,17 @@ def _follow(client: FhirClient, program: Program, url: str) -> tuple[list[WorkRo
     return parse_rows(program, bundle), next_link(bundle)
 
 
-def _refresh(client: FhirClient, program: Program, rows: list[WorkRow],
-             stale: list[str]) -> list[WorkRow]:
+def _refresh(client: FhirClient, program: Program, rows: list[WorkRow], stale: list[str]) -> list[WorkRow]:
     """Re-read rows fetched on an earlier page (their version may have moved on since)."""
-    bundle = client.search("Task", [("_id", ",".join(stale)), ("_include", "Task:patient"),
-                                    ("_count", str(len(stale)))])
+    bundle = client.search(
+        "Task", [("_id", ",".join(stale)), ("_include", "Task:patient"), ("_count", str(len(stale)))]
+    )
     current = {r.task_id: r for r in parse_rows(program, bundle)}
-    return [current.get(r.task_id, r) if r.task_id in stale else r for r in rows
-            if r.task_id not in stale or r.task_id in current]
+    return [
+        current.get(r.task_id, r) if r.task_id in stale else r
+        for r in rows
+        if r.task_id not in stale or r.task_id in current
+    ]
 
 
 # -- one patient, as the coordinator sees it ---------------------------------------------
@@ -175,15 +203,19 @@ class Timeline:
     reviews: list[WorkRow]
 
 
-def read_program_record(client: FhirClient, patient_id: str, *,
-                        with_goals: bool = False) -> PatientRecord:
+def read_program_record(client: FhirClient, patient_id: str, *, with_goals: bool = False) -> PatientRecord:
     """The coordinator's view of one patient in one batch: no Conditions (their scopes do not
     cover them), every screen for the timeline, every review; Goals when the scopes allow."""
-    return read_patient_record(client, patient_id, conditions=False, screens=20,
-                               goals=with_goals, open_reviews_only=False)
+    return read_patient_record(
+        client, patient_id, conditions=False, screens=20, goals=with_goals, open_reviews_only=False
+    )
 
 
 def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:
     record = read_program_record(client, patient_id)
-    return Timeline(record.patient, record.state(program), parse_screens(record.resources),
-                    review_rows(program, record.resources))
+    return Timeline(
+        record.patient,
+        record.state(program),
+        parse_screens(record.resources),
+        review_rows(program, record.resources),
+    )

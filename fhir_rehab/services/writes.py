@@ -32,11 +32,14 @@ class WriteResult:
         return [w.ref for w in self.written if w.created]
 
 
-def add_provenance(tx: Transaction, targets: list[str], actor: Actor, now: datetime,
-                   activity: c.Code, write_key: str) -> None:
+def add_provenance(
+    tx: Transaction, targets: list[str], actor: Actor, now: datetime, activity: c.Code, write_key: str
+) -> None:
     """The Provenance of this transaction, created at most once for `write_key`."""
-    tx.create(build_provenance(targets, actor, now, activity=activity, write_key=write_key),
-              if_none_exist=provenance_criteria(write_key))
+    tx.create(
+        build_provenance(targets, actor, now, activity=activity, write_key=write_key),
+        if_none_exist=provenance_criteria(write_key),
+    )
 
 
 def commit(client: FhirClient, tx: Transaction) -> WriteResult:

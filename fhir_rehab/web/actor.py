@@ -21,8 +21,7 @@ def actor_for_launch(launch: LaunchContext, client: FhirClient) -> Actor:
     name = launch.fhir_user or "fhir-rehab user"
     if launch.fhir_user and launch.fhir_user.startswith("Practitioner/"):
         try:
-            name = patient_name(client.read("Practitioner", launch.fhir_user.split("/", 1)[1])) \
-                or name
+            name = patient_name(client.read("Practitioner", launch.fhir_user.split("/", 1)[1])) or name
         except FhirError:
             pass  # not readable with these scopes: the reference names the user well enough
     session[USER_KEY] = {"ref": launch.fhir_user, "name": name}

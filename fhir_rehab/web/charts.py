@@ -40,20 +40,28 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
         f'<desc id="pain-desc">{len(ordered)} scores. {escape(summary)}</desc>',
     ]
     for value in (0, 2, 4, 6, 8, 10):
-        parts.append(f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" '
-                     f'y2="{y(value):.1f}" stroke="#d5dbe1" stroke-width="1"/>')
-        parts.append(f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="11" '
-                     f'text-anchor="end" fill="#555f6b">{value}</text>')
+        parts.append(
+            f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" stroke="#d5dbe1" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="11" '
+            f'text-anchor="end" fill="#555f6b">{value}</text>'
+        )
     points = " ".join(f"{x(s):.1f},{y(s.value):.1f}" for s in ordered)
     parts.append(f'<polyline points="{points}" fill="none" stroke="#0b5cad" stroke-width="2"/>')
     for s in ordered:
-        parts.append(f'<circle cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
-                     f'<title>{escape(f"{s.when:%d %b %Y %H:%M}: {s.value}/10")}</title></circle>')
+        parts.append(
+            f'<circle cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
+            f"<title>{escape(f'{s.when:%d %b %Y %H:%M}: {s.value}/10')}</title></circle>"
+        )
     labels = [(ordered[0], "start" if len(ordered) > 1 else "middle")]
     if x(ordered[-1]) - x(ordered[0]) > 80:  # room for a second date label
         labels.append((ordered[-1], "end"))
     for s, anchor in labels:
-        parts.append(f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
-                     f'fill="#555f6b">{s.when:%d %b}</text>')
+        parts.append(
+            f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
+            f'fill="#555f6b">{s.when:%d %b}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above

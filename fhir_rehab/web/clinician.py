@@ -46,9 +46,12 @@ def refuse_forms_for_another_patient() -> Response | None:
     launch = current_launch()
     if launch is None or request.form.get("patient") == launch.patient_id:
         return None
-    flash("This page was opened for another patient; the app has since been launched for a "
-          "different patient (in another tab or window). Nothing was saved. Check the patient "
-          "below and enter it again.", "error")
+    flash(
+        "This page was opened for another patient; the app has since been launched for a "
+        "different patient (in another tab or window). Nothing was saved. Check the patient "
+        "below and enter it again.",
+        "error",
+    )
     return redirect(url_for("clinician.overview"))
 
 
@@ -81,16 +84,21 @@ def _page(template: str, record: PatientRecord, status: int = 200, **context: An
 def overview() -> Any:
     _, _, record = _record()
     state = record.state(PROGRAM)
-    return _page("clinician/overview.html", record, eligibility=svc.check_eligibility(record),
-                 state=state)
+    return _page("clinician/overview.html", record, eligibility=svc.check_eligibility(record), state=state)
 
 
 @bp.get("/screen")
 @require_launch
 def screen_form() -> Any:
     _, _, record = _record()
-    return _page("clinician/screen.html", record, flags=RED_FLAGS, answers={}, errors=[],
-                 submission_id=str(uuid.uuid4()))
+    return _page(
+        "clinician/screen.html",
+        record,
+        flags=RED_FLAGS,
+        answers={},
+        errors=[],
+        submission_id=str(uuid.uuid4()),
+    )
 
 
 def _parse_answers(form: Any) -> dict[str, bool]:
@@ -112,16 +120,24 @@ def screen_submit() -> Any:
         screen_red_flags(answers)
     except IncompleteScreen:
         missing = [f for f in RED_FLAGS if f.key not in answers]
-        return _page("clinician/screen.html", record, status=400, flags=RED_FLAGS,
-                     answers=answers, submission_id=submission_id,
-                     errors=[f"Answer: {f.question}" for f in missing])
-    result = svc.record_screen(client, PROGRAM, launch.patient_id or "", answers,
-                               actor_for_launch(launch, client), submission_id)
+        return _page(
+            "clinician/screen.html",
+            record,
+            status=400,
+            flags=RED_FLAGS,
+            answers=answers,
+            submission_id=submission_id,
+            errors=[f"Answer: {f.question}" for f in missing],
+        )
+    result = svc.record_screen(
+        client, PROGRAM, launch.patient_id or "", answers, actor_for_launch(launch, client), submission_id
+    )
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
-        return _page("clinician/screen_positive.html", record, outcome=result.outcome,
-                     review_task=result.review_task)
+        return _page(
+            "clinician/screen_positive.html", record, outcome=result.outcome, review_task=result.review_task
+        )
     flash("Red-flag screen recorded: no red flags present.", "info")
     return redirect(url_for("clinician.overview"))
 
@@ -131,13 +147,18 @@ def screen_submit() -> Any:
 def start() -> Response:
     patient, client, actor = _acting()
     try:
-        result = svc.start_program(client, PROGRAM, patient, actor,
-                                   max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"])
+        result = svc.start_program(
+            client, PROGRAM, patient, actor, max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]
+        )
     except ProgramRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("clinician.overview"))
-    flash("The program was already running." if result.already_started
-          else "Program started: stage 1 is ready.", "info")
+    flash(
+        "The program was already running."
+        if result.already_started
+        else "Program started: stage 1 is ready.",
+        "info",
+    )
     return redirect(url_for("clinician.program"))
 
 
@@ -150,12 +171,21 @@ def program() -> Any:
         flash("No program yet for this patient.", "info")
         return redirect(url_for("clinician.overview"))
     current = state.current
-    check = (check_progression(current.stage, state.pain, current.active_since, utcnow(),
-                               state.oswestry)
-             if current else None)
-    return _page("clinician/program.html", record, state=state, current=current, check=check,
-                 chart=pain_chart_svg(state.pain), submission_id=str(uuid.uuid4()),
-                 odi_submission_id=str(uuid.uuid4()))
+    check = (
+        check_progression(current.stage, state.pain, current.active_since, utcnow(), state.oswestry)
+        if current
+        else None
+    )
+    return _page(
+        "clinician/program.html",
+        record,
+        state=state,
+        current=current,
+        check=check,
+        chart=pain_chart_svg(state.pain),
+        submission_id=str(uuid.uuid4()),
+        odi_submission_id=str(uuid.uuid4()),
+    )
 
 
 # What each score form records: the service, its name, its top value and unit.
@@ -179,11 +209,15 @@ def record_score(kind: str) -> Response:
         flash(f"{name} must be a whole number from 0 to {top}.", "error")
         return redirect(url_for("clinician.program"))
     launch, client, record = _record()
-    result = record_fn(client, launch.patient_id or "", score, actor_for_launch(launch, client),
-                       request.form.get("submission_id") or str(uuid.uuid4()),
-                       record.state(PROGRAM).careplan_id)
-    flash(f"{name} {score}{unit} recorded." if result.created
-          else "That score was already recorded.", "info")
+    result = record_fn(
+        client,
+        launch.patient_id or "",
+        score,
+        actor_for_launch(launch, client),
+        request.form.get("submission_id") or str(uuid.uuid4()),
+        record.state(PROGRAM).careplan_id,
+    )
+    flash(f"{name} {score}{unit} recorded." if result.created else "That score was already recorded.", "info")
     return redirect(url_for("clinician.program"))
 
 
@@ -192,17 +226,27 @@ def record_score(kind: str) -> Response:
 def complete_stage() -> Response:
     patient, client, actor = _acting()
     try:
-        result = svc.complete_stage(client, PROGRAM, patient, request.form.get("task_id", ""),
-                                    actor, expected_version=request.form.get("version") or None)
+        result = svc.complete_stage(
+            client,
+            PROGRAM,
+            patient,
+            request.form.get("task_id", ""),
+            actor,
+            expected_version=request.form.get("version") or None,
+        )
     except StaleVersion:
-        flash("Someone else changed this stage since you opened the page. This is its current "
-              "state; nothing you entered was lost.", "error")
+        flash(
+            "Someone else changed this stage since you opened the page. This is its current "
+            "state; nothing you entered was lost.",
+            "error",
+        )
         return redirect(url_for("clinician.program"))
     except StageRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("clinician.program"))
-    message = "Stage completed." + (" The next stage is ready." if result.next_task
-                                    else " The program is complete.")
+    message = "Stage completed." + (
+        " The next stage is ready." if result.next_task else " The program is complete."
+    )
     if result.check.unmet:
         message += " Criteria not yet met were noted on the plan: " + "; ".join(result.check.unmet)
     flash(message, "info")
@@ -216,8 +260,7 @@ def _change_program(change: Callable[[], object], done: str) -> Response:
     except ProgramRefused as exc:
         flash(str(exc), "error")
     except StaleVersion:
-        flash("Someone else changed the program since you opened the page; here it is now.",
-              "error")
+        flash("Someone else changed the program since you opened the page; here it is now.", "error")
     else:
         flash(done, "info")
     return redirect(url_for("clinician.program"))
@@ -227,10 +270,12 @@ def _change_program(change: Callable[[], object], done: str) -> Response:
 @require_launch
 def resume() -> Response:
     patient, client, actor = _acting()
-    return _change_program(lambda: resume_program(
-        client, PROGRAM, patient, actor,
-        max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]),
-        "The program is running again.")
+    return _change_program(
+        lambda: resume_program(
+            client, PROGRAM, patient, actor, max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]
+        ),
+        "The program is running again.",
+    )
 
 
 @bp.post("/program/stop")
@@ -238,8 +283,9 @@ def resume() -> Response:
 def stop() -> Response:
     patient, client, actor = _acting()
     reason = request.form.get("reason", "")
-    return _change_program(lambda: stop_program(client, PROGRAM, patient, actor, reason),
-                           "The program was stopped.")
+    return _change_program(
+        lambda: stop_program(client, PROGRAM, patient, actor, reason), "The program was stopped."
+    )
 
 
 @bp.get("/program/sheet")
@@ -250,5 +296,4 @@ def sheet() -> Any:
     if state.current is None:
         flash("There is no current stage to print.", "info")
         return redirect(url_for("clinician.overview"))
-    return _page("clinician/sheet.html", record, state=state, current=state.current,
-                 flags=RED_FLAGS)
+    return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)

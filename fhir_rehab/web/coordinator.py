@@ -66,8 +66,10 @@ RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 def _launch() -> LaunchContext:
     launch = current_launch()
     if launch is None or launch.has_patient:
-        raise LaunchRequired("The worklist needs a coordinator launch, without a patient "
-                             "selected. Use \"Launch as coordinator\" in the EHR.")
+        raise LaunchRequired(
+            "The worklist needs a coordinator launch, without a patient "
+            'selected. Use "Launch as coordinator" in the EHR.'
+        )
     return launch
 
 
@@ -124,9 +126,15 @@ def worklist() -> Any:
     filters = parse_filters(request.args, PROGRAM)
     now = utcnow()
     try:
-        page = read_worklist(client, PROGRAM, filters, me=launch.fhir_user, now=now,
-                             page_size=int(current_app.config["WORKLIST_PAGE_SIZE"]),
-                             cursor=_load_cursor(request.args.get("page"), filters))
+        page = read_worklist(
+            client,
+            PROGRAM,
+            filters,
+            me=launch.fhir_user,
+            now=now,
+            page_size=int(current_app.config["WORKLIST_PAGE_SIZE"]),
+            cursor=_load_cursor(request.args.get("page"), filters),
+        )
     except WorklistExpired as exc:
         flash(exc.user_message, "info")
         return redirect(_worklist_url(filters))
@@ -134,11 +142,22 @@ def worklist() -> Any:
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))
     return render_template(
-        "coordinator/worklist.html", page=page, filters=filters, now=now, me=launch.fhir_user,
-        actor=actor, program=PROGRAM, statuses=STATUSES, counted=COUNTED, owners=OWNERS,
-        priorities=PRIORITIES, following=following, here=request.full_path.rstrip("?"),
+        "coordinator/worklist.html",
+        page=page,
+        filters=filters,
+        now=now,
+        me=launch.fhir_user,
+        actor=actor,
+        program=PROGRAM,
+        statuses=STATUSES,
+        counted=COUNTED,
+        owners=OWNERS,
+        priorities=PRIORITIES,
+        following=following,
+        here=request.full_path.rstrip("?"),
         actions={row.task_id: available_actions(row, launch.fhir_user) for row in page.rows},
-        needs_reason=NEEDS_REASON)
+        needs_reason=NEEDS_REASON,
+    )
 
 
 def _return_to() -> str:
@@ -158,17 +177,32 @@ def act(task_id: str) -> Any:
     launch = _launch()
     client = fhir_client_for_launch(launch)
     actor = actor_for_launch(launch, client)
-    intent = Intent(request.form.get("action", ""), request.form.get("reason", ""),
-                    request.form.get("owner") or None)
+    intent = Intent(
+        request.form.get("action", ""), request.form.get("reason", ""), request.form.get("owner") or None
+    )
     try:
-        done = change_task(client, PROGRAM, task_id, request.form.get("version", ""), intent,
-                           actor, utcnow(), advance_goals=grants(launch.scopes, "Goal", "u"))
+        done = change_task(
+            client,
+            PROGRAM,
+            task_id,
+            request.form.get("version", ""),
+            intent,
+            actor,
+            utcnow(),
+            advance_goals=grants(launch.scopes, "Goal", "u"),
+        )
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
     except TaskConflict as conflict:
-        return render_template("coordinator/conflict.html", conflict=conflict,
-                               current=conflict.current, intent=conflict.intent,
-                               return_to=_return_to(), actor=actor, now=utcnow()), 409
+        return render_template(
+            "coordinator/conflict.html",
+            conflict=conflict,
+            current=conflict.current,
+            intent=conflict.intent,
+            return_to=_return_to(),
+            actor=actor,
+            now=utcnow(),
+        ), 409
     else:
         flash(done.message, "info")
     return redirect(_return_to())
@@ -183,7 +217,12 @@ def timeline(patient_id: str) -> Any:
     client = fhir_client_for_launch(launch)
     actor = actor_for_launch(launch, client)
     found = read_timeline(client, PROGRAM, patient_id)
-    return render_template("coordinator/timeline.html", timeline=found, state=found.state,
-                           patient=found.patient, chart=pain_chart_svg(found.state.pain),
-                           actor=actor, now=utcnow())
-
+    return render_template(
+        "coordinator/timeline.html",
+        timeline=found,
+        state=found.state,
+        patient=found.patient,
+        chart=pain_chart_svg(found.state.pain),
+        actor=actor,
+        now=utcnow(),
+    )

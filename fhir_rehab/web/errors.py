@@ -30,15 +30,27 @@ log = logging.getLogger(__name__)
 
 # First match wins: subclasses before their bases.
 FHIR_STATUSES: tuple[tuple[type[FhirError], int], ...] = (
-    (FhirAuthError, 401), (FhirForbidden, 403), (FhirNotFound, 404), (FhirConflict, 409),
-    (FhirInvalid, 422), (FhirUnavailable, 503), (FhirOutsideBase, 502), (FhirError, 502),
+    (FhirAuthError, 401),
+    (FhirForbidden, 403),
+    (FhirNotFound, 404),
+    (FhirConflict, 409),
+    (FhirInvalid, 422),
+    (FhirUnavailable, 503),
+    (FhirOutsideBase, 502),
+    (FhirError, 502),
 )
 TITLES = {
-    400: "The request could not be handled", 401: "Please launch the app from the EHR",
-    403: "Access not allowed", 404: "Not found", 405: "Not allowed here",
-    409: "Someone else changed this record", 422: "The data was not accepted",
-    429: "Too many requests", 500: "Something went wrong",
-    502: "The EHR did not answer as expected", 503: "The EHR is not answering",
+    400: "The request could not be handled",
+    401: "Please launch the app from the EHR",
+    403: "Access not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Someone else changed this record",
+    422: "The data was not accepted",
+    429: "Too many requests",
+    500: "Something went wrong",
+    502: "The EHR did not answer as expected",
+    503: "The EHR is not answering",
 }
 HTTP_MESSAGES = {
     400: "The request could not be handled. Go back and try again.",
@@ -47,7 +59,7 @@ HTTP_MESSAGES = {
     404: "The page you asked for does not exist.",
     405: "This page cannot be used that way.",
     500: "Something went wrong on our side. Try again; if it keeps happening, contact support "
-         "and quote the reference below.",
+    "and quote the reference below.",
 }
 CSRF_MESSAGE = "This form expired or came from another page. Reload the page and try again."
 
@@ -76,10 +88,12 @@ def handle_http_error(exc: HTTPException) -> Response | HTTPException:
     if exc.code is None or exc.code < 400:
         return exc  # redirects raised by routing are not errors
     status = exc.code
-    message = CSRF_MESSAGE if isinstance(exc, CSRFError) else HTTP_MESSAGES.get(status) or \
-        type(exc).description or HTTP_MESSAGES[400]
-    response = render_error(exc, status, title=TITLES.get(status) or str(exc.name),
-                            message=message)
+    message = (
+        CSRF_MESSAGE
+        if isinstance(exc, CSRFError)
+        else HTTP_MESSAGES.get(status) or type(exc).description or HTTP_MESSAGES[400]
+    )
+    response = render_error(exc, status, title=TITLES.get(status) or str(exc.name), message=message)
     if status == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     return response
@@ -102,18 +116,28 @@ def status_for(exc: FhirRehabError) -> int:
     return 500
 
 
-def render_error(exc: BaseException, status: int, *, title: str, message: str,
-                 template: str = "errors/error.html") -> Response:
+def render_error(
+    exc: BaseException, status: int, *, title: str, message: str, template: str = "errors/error.html"
+) -> Response:
     """Log (reference, class, status) and answer with HTML or JSON; never a trace or a token."""
     reference = new_reference()
     log_error(reference, exc, status)
     if prefers_json():
-        response = jsonify(error={"status": status, "title": title, "message": message,
-                                  "reference": reference})
+        response = jsonify(
+            error={"status": status, "title": title, "message": message, "reference": reference}
+        )
     else:
-        response = current_app.response_class(render_template(
-            template, status=status, title=title, message=message, reference=reference,
-            standalone_url=_standalone_url()), mimetype="text/html")
+        response = current_app.response_class(
+            render_template(
+                template,
+                status=status,
+                title=title,
+                message=message,
+                reference=reference,
+                standalone_url=_standalone_url(),
+            ),
+            mimetype="text/html",
+        )
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -138,8 +162,7 @@ def log_error(reference: str, exc: BaseException, status: int) -> None:
     fields: list[Any] = [reference, type(exc).__name__, status, request.endpoint or "-"]
     if status >= 500 and not isinstance(exc, FhirRehabError | HTTPException):
         frames = traceback.extract_tb(exc.__traceback__)[-4:]
-        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}"
-                           for f in reversed(frames))
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in reversed(frames))
         log.error("error ref=%s class=%s status=%d endpoint=%s at %s", *fields, where or "-")
         return
     level = logging.ERROR if status >= 500 else logging.WARNING
@@ -157,7 +180,6 @@ def prefers_json() -> bool:
 
 def _standalone_url() -> str | None:
     """Where a user who did not come from the EHR can start again (only with DEFAULT_ISS)."""
-    if not current_app.config.get("DEFAULT_ISS") or "launch.launch" not in \
-            current_app.view_functions:
+    if not current_app.config.get("DEFAULT_ISS") or "launch.launch" not in current_app.view_functions:
         return None
     return url_for("launch.launch")

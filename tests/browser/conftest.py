@@ -15,15 +15,24 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is needed for the browser tests: "
-                    "apt-get install -y chromium (scripts/test does this)")
+        pytest.fail(
+            "Debian's chromium is needed for the browser tests: "
+            "apt-get install -y chromium (scripts/test does this)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-background-networking",
-                  "--disable-component-update", "--disable-gpu", "--no-first-run"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-gpu",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 

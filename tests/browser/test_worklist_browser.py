@@ -36,13 +36,20 @@ def programs(stack):
     for key, days in (("eligible-icd10", 3), ("eligible-snomed", 20)):
         patient = by_key[key].patient_id
         started = now - timedelta(days=days)
-        svc.record_screen(backing, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(),
-                          str(uuid.uuid4()), now=started)
+        svc.record_screen(
+            backing, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4()), now=started
+        )
         svc.start_program(backing, SCIATICA_PROGRAM, patient, Actor(), now=started)
         svc.record_pain(backing, patient, 6, Actor(), str(uuid.uuid4()), now=started)
         svc.record_pain(backing, patient, 4, Actor(), str(uuid.uuid4()))
-    svc.record_screen(backing, SCIATICA_PROGRAM, by_key["not-eligible"].patient_id,
-                      {**ALL_ABSENT, "bladder-bowel": True}, Actor(), str(uuid.uuid4()))
+    svc.record_screen(
+        backing,
+        SCIATICA_PROGRAM,
+        by_key["not-eligible"].patient_id,
+        {**ALL_ABSENT, "bladder-bowel": True},
+        Actor(),
+        str(uuid.uuid4()),
+    )
     return by_key
 
 
@@ -85,8 +92,7 @@ def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifac
     mine.get_by_role("button", name="Start").click()
     assert page.get_by_text("Task is now in-progress.").is_visible()
     row_of(page, alex).get_by_role("button", name="Complete").click()
-    assert page.get_by_text("Stage completed. Next: Stage 2: Restoring mobility is ready."
-                            ).is_visible()
+    assert page.get_by_text("Stage completed. Next: Stage 2: Restoring mobility is ready.").is_visible()
     page.screenshot(path=artifacts / "worklist-03-completed.png", full_page=True)
 
     filter_by(page, stage="2", owner="anyone", status="ready")

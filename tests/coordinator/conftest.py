@@ -22,17 +22,19 @@ ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
 
 
 def add_practitioner(fhir: FhirClient, given: str, family: str) -> Actor:
-    created = fhir.create({"resourceType": "Practitioner", "active": True,
-                           "name": [{"given": [given], "family": family}]}).body or {}
+    created = (
+        fhir.create(
+            {"resourceType": "Practitioner", "active": True, "name": [{"given": [given], "family": family}]}
+        ).body
+        or {}
+    )
     return Actor(f"Practitioner/{created['id']}", f"{given} {family}")
 
 
-def start_program(fhir: FhirClient, run: str, *, started: datetime = NOW,
-                  key: str = "eligible-icd10") -> str:
+def start_program(fhir: FhirClient, run: str, *, started: datetime = NOW, key: str = "eligible-icd10") -> str:
     """A fresh patient whose program started at `started`; returns the patient id."""
     patient = next(p for p in seed_demo_patients(fhir, run=run) if p.key == key).patient_id
-    svc.record_screen(fhir, PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4()),
-                      now=started)
+    svc.record_screen(fhir, PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4()), now=started)
     svc.start_program(fhir, PROGRAM, patient, Actor(), now=started)
     return patient
 
@@ -41,8 +43,7 @@ def escalate(fhir: FhirClient, run: str, flag: str, *, when: datetime = NOW) -> 
     """A fresh patient with a positive screen (one review Task); returns the patient id."""
     patient = next(p for p in seed_demo_patients(fhir, run=run) if p.key == "not-eligible")
     answers = {**ALL_ABSENT, flag: True}
-    svc.record_screen(fhir, PROGRAM, patient.patient_id, answers, Actor(), str(uuid.uuid4()),
-                      now=when)
+    svc.record_screen(fhir, PROGRAM, patient.patient_id, answers, Actor(), str(uuid.uuid4()), now=when)
     return patient.patient_id
 
 

@@ -28,8 +28,7 @@ from tests.coordinator.conftest import (
 
 
 def act(fhir, task, action, actor, **intent):
-    return change_task(fhir, PROGRAM, task["id"], version(task), Intent(action, **intent), actor,
-                       NOW)
+    return change_task(fhir, PROGRAM, task["id"], version(task), Intent(action, **intent), actor, NOW)
 
 
 def provenance_for(fhir, task_id):
@@ -62,8 +61,9 @@ def test_claim_start_complete_readies_the_next_stage(fhir, run_tag, coordinator)
     assert goals[:2] == ["active", "completed"]
 
     authors = [p["agent"][0]["who"] for t in (first["id"],) for p in provenance_for(fhir, t)]
-    assert authors.count({"reference": coordinator.reference,
-                          "display": coordinator.display}) == 3  # claim, start, complete
+    assert (
+        authors.count({"reference": coordinator.reference, "display": coordinator.display}) == 3
+    )  # claim, start, complete
 
 
 def test_complete_without_goal_scopes_leaves_goals(fhir, run_tag, coordinator):
@@ -71,8 +71,16 @@ def test_complete_without_goal_scopes_leaves_goals(fhir, run_tag, coordinator):
     first = stage_tasks(fhir, patient)[0]
     act(fhir, first, "start", coordinator)
     started = fhir.read("Task", first["id"])
-    change_task(fhir, PROGRAM, started["id"], version(started), Intent("complete"), coordinator,
-                NOW, advance_goals=False)
+    change_task(
+        fhir,
+        PROGRAM,
+        started["id"],
+        version(started),
+        Intent("complete"),
+        coordinator,
+        NOW,
+        advance_goals=False,
+    )
     state = read_patient_record(fhir, patient).state(PROGRAM)
     assert [s.status for s in state.stages][:2] == ["completed", "ready"]
     goals = sorted(fhir.read("Goal", g)["lifecycleStatus"] for g in state.goal_ids)
@@ -105,13 +113,17 @@ def test_cancel_with_reason(fhir, run_tag, coordinator):
     assert cancelled["executionPeriod"]["end"]
 
 
-@pytest.mark.parametrize("position, action, message", [
-    (0, "complete", "A ready task cannot become completed"),
-    (1, "start", "A draft task cannot become in-progress"),
-    (0, "resume", "Only a task on hold can be resumed"),
-])
-def test_illegal_transitions_are_refused_and_write_nothing(fhir, run_tag, coordinator,
-                                                           position, action, message):
+@pytest.mark.parametrize(
+    "position, action, message",
+    [
+        (0, "complete", "A ready task cannot become completed"),
+        (1, "start", "A draft task cannot become in-progress"),
+        (0, "resume", "Only a task on hold can be resumed"),
+    ],
+)
+def test_illegal_transitions_are_refused_and_write_nothing(
+    fhir, run_tag, coordinator, position, action, message
+):
     task = stage_tasks(fhir, start_program(fhir, run_tag))[position]
     with pytest.raises(WorklistRefused, match=message):
         act(fhir, task, action, coordinator)
@@ -171,13 +183,13 @@ def test_two_coordinators_claim_at_once_exactly_one_wins(fhir, run_tag, coordina
 
 def test_claiming_a_requested_review_accepts_it(fhir, run_tag, coordinator):
     patient = escalate(fhir, run_tag, "saddle-anaesthesia")
-    review = fhir.search_all("Task", {"patient": patient, "code": f"{c.APP_CODES}|"
-                                      f"{c.APP_MEDICAL_REVIEW.code}"})[0]
+    review = fhir.search_all(
+        "Task", {"patient": patient, "code": f"{c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}"}
+    )[0]
     assert review["status"] == "requested" and review["priority"] == "stat"
     act(fhir, review, "claim", coordinator)
     accepted = fhir.read("Task", review["id"])
-    assert accepted["status"] == "accepted" and accepted["owner"]["reference"] == \
-        coordinator.reference
+    assert accepted["status"] == "accepted" and accepted["owner"]["reference"] == coordinator.reference
     act(fhir, accepted, "start", coordinator)
     act(fhir, fhir.read("Task", review["id"]), "complete", coordinator)
     assert fhir.read("Task", review["id"])["status"] == "completed"
@@ -188,8 +200,9 @@ def test_a_red_flag_hold_is_not_lifted_by_the_coordinator(fhir, run_tag, coordin
     from tests.coordinator.conftest import ALL_ABSENT
 
     patient = start_program(fhir, run_tag)
-    svc.record_screen(fhir, PROGRAM, patient, {**ALL_ABSENT, "trauma": True}, coordinator,
-                      f"{run_tag}-positive")
+    svc.record_screen(
+        fhir, PROGRAM, patient, {**ALL_ABSENT, "trauma": True}, coordinator, f"{run_tag}-positive"
+    )
     held = stage_tasks(fhir, patient)[0]
     assert held["status"] == "on-hold"
     with pytest.raises(WorklistRefused, match="red flag"):
@@ -216,8 +229,9 @@ def test_claim_needs_a_practitioner_user(fhir, run_tag):
 
 
 def test_a_task_that_is_not_the_apps_is_refused(fhir, coordinator):
-    foreign = fhir.create({"resourceType": "Task", "status": "ready", "intent": "order",
-                           "description": "Another app's task"}).body
+    foreign = fhir.create(
+        {"resourceType": "Task", "status": "ready", "intent": "order", "description": "Another app's task"}
+    ).body
     with pytest.raises(NotAppTask):
         act(fhir, foreign, "claim", coordinator)
     assert version(fhir.read("Task", foreign["id"])) == version(foreign)

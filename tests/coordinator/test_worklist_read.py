@@ -31,8 +31,7 @@ def world(own_fhir):
     old = start_program(own_fhir, "old", started=NOW - timedelta(days=40))
     mid = start_program(own_fhir, "mid", started=NOW - timedelta(days=10))
     new = start_program(own_fhir, "new", started=NOW)
-    advanced = start_program(own_fhir, "adv", started=NOW - timedelta(days=20),
-                             key="eligible-snomed")
+    advanced = start_program(own_fhir, "adv", started=NOW - timedelta(days=20), key="eligible-snomed")
     first = stage_tasks(own_fhir, advanced)[0]
     change_task(own_fhir, PROGRAM, first["id"], version(first), Intent("start"), me, NOW)
     started = own_fhir.read("Task", first["id"])
@@ -41,39 +40,57 @@ def world(own_fhir):
     change_task(own_fhir, PROGRAM, second["id"], version(second), Intent("claim"), me, NOW)
     urgent = escalate(own_fhir, "urgent", "leg-weakness", when=NOW - timedelta(hours=1))
     stat = escalate(own_fhir, "stat", "bladder-bowel", when=NOW - timedelta(hours=5))
-    return {"me": me, "old": old, "mid": mid, "new": new, "advanced": advanced,
-            "urgent": urgent, "stat": stat}
+    return {
+        "me": me,
+        "old": old,
+        "mid": mid,
+        "new": new,
+        "advanced": advanced,
+        "urgent": urgent,
+        "stat": stat,
+    }
 
 
 def page(fhir, world, page_size=50, cursor=None, **filters):
-    return read_worklist(fhir, PROGRAM, Filters(**filters), me=world["me"].reference, now=NOW,
-                         page_size=page_size, cursor=cursor)
+    return read_worklist(
+        fhir,
+        PROGRAM,
+        Filters(**filters),
+        me=world["me"].reference,
+        now=NOW,
+        page_size=page_size,
+        cursor=cursor,
+    )
 
 
 def test_reviews_first_then_stage_tasks_by_due_date(own_fhir, world):
     rows = page(own_fhir, world).rows
     assert [(r.patient_id, r.kind, r.priority) for r in rows[:2]] == [
-        (world["stat"], "review", "stat"), (world["urgent"], "review", "urgent")]
+        (world["stat"], "review", "stat"),
+        (world["urgent"], "review", "urgent"),
+    ]
     stages = [(r.patient_id, r.stage_number) for r in rows[2:]]
     # due: old 40-14 days ago (overdue), mid 4 days from now, adv stage 2 15 days from now,
     # new 14 days from now; drafts are not "open" on the worklist.
-    assert stages == [(world["old"], 1), (world["mid"], 1), (world["new"], 1),
-                      (world["advanced"], 2)]
+    assert stages == [(world["old"], 1), (world["mid"], 1), (world["new"], 1), (world["advanced"], 2)]
     assert rows[2].overdue(NOW) and not rows[3].overdue(NOW)
     assert rows[2].patient_name == "Alex Morgan" and rows[-1].patient_name == "Sam Okafor"
     assert rows[3].days_in_stage(NOW) == 10
 
 
-@pytest.mark.parametrize("filters, expected", [
-    ({"overdue": True}, ["stat", "old"]),  # stat is due 4 h after, urgent 24 h
-    ({"stage": 2}, ["advanced"]),
-    ({"owner": "me"}, ["advanced"]),
-    ({"owner": "unassigned", "stage": 1}, ["old", "mid", "new"]),
-    ({"priority": "stat"}, ["stat"]),
-    ({"status": "requested"}, ["stat", "urgent"]),
-    ({"status": "completed"}, ["advanced"]),
-    ({"status": "draft", "stage": 5}, ["old", "advanced", "mid", "new"]),  # by start
-])
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"overdue": True}, ["stat", "old"]),  # stat is due 4 h after, urgent 24 h
+        ({"stage": 2}, ["advanced"]),
+        ({"owner": "me"}, ["advanced"]),
+        ({"owner": "unassigned", "stage": 1}, ["old", "mid", "new"]),
+        ({"priority": "stat"}, ["stat"]),
+        ({"status": "requested"}, ["stat", "urgent"]),
+        ({"status": "completed"}, ["advanced"]),
+        ({"status": "draft", "stage": 5}, ["old", "advanced", "mid", "new"]),  # by start
+    ],
+)
 def test_filters(own_fhir, world, filters, expected):
     rows = page(own_fhir, world, **filters).rows
     assert [r.patient_id for r in rows] == [world[k] for k in expected]

@@ -16,8 +16,10 @@ from fhir_rehab.fhir.errors import (
 )
 
 BASE = "https://ehr.example.org/fhir"
-OUTCOME = {"resourceType": "OperationOutcome",
-           "issue": [{"severity": "error", "code": "processing", "diagnostics": "boom"}]}
+OUTCOME = {
+    "resourceType": "OperationOutcome",
+    "issue": [{"severity": "error", "code": "processing", "diagnostics": "boom"}],
+}
 
 
 @pytest.fixture
@@ -30,11 +32,21 @@ def client(sleeps):
     return FhirClient(BASE, sleep=sleeps.append, backoff=0.5, max_retries=2)
 
 
-@pytest.mark.parametrize("status,error", [
-    (400, FhirInvalid), (422, FhirInvalid), (401, FhirAuthError), (403, FhirForbidden),
-    (404, FhirNotFound), (410, FhirNotFound), (409, FhirConflict), (412, FhirConflict),
-    (500, FhirUnavailable), (503, FhirUnavailable),
-])
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (400, FhirInvalid),
+        (422, FhirInvalid),
+        (401, FhirAuthError),
+        (403, FhirForbidden),
+        (404, FhirNotFound),
+        (410, FhirNotFound),
+        (409, FhirConflict),
+        (412, FhirConflict),
+        (500, FhirUnavailable),
+        (503, FhirUnavailable),
+    ],
+)
 @responses.activate
 def test_status_maps_to_one_exception_with_the_outcome(client, status, error):
     responses.add(responses.PUT, f"{BASE}/Task/1", json=OUTCOME, status=status)
@@ -99,12 +111,15 @@ def test_bearer_token_comes_from_the_provider_each_time():
     assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer t1", "Bearer t2"]
 
 
-@pytest.mark.parametrize("url", [
-    "https://evil.example.org/fhir/Patient?page=2",
-    "http://ehr.example.org/fhir/Patient",           # scheme change
-    "https://ehr.example.org/other/Patient",          # same host, other path
-    "https://ehr.example.org/fhirx/Patient",          # prefix trick
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.org/fhir/Patient?page=2",
+        "http://ehr.example.org/fhir/Patient",  # scheme change
+        "https://ehr.example.org/other/Patient",  # same host, other path
+        "https://ehr.example.org/fhirx/Patient",  # prefix trick
+    ],
+)
 def test_urls_outside_the_base_are_refused(client, url):
     with pytest.raises(FhirOutsideBase):
         client.url_for(url)
@@ -112,10 +127,16 @@ def test_urls_outside_the_base_are_refused(client, url):
 
 @responses.activate
 def test_next_link_outside_base_is_refused(client):
-    responses.add(responses.GET, f"{BASE}/Task", json={
-        "resourceType": "Bundle", "type": "searchset",
-        "link": [{"relation": "next", "url": "https://evil.example.org/fhir/Task?p=2"}],
-        "entry": []})
+    responses.add(
+        responses.GET,
+        f"{BASE}/Task",
+        json={
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "link": [{"relation": "next", "url": "https://evil.example.org/fhir/Task?p=2"}],
+            "entry": [],
+        },
+    )
     with pytest.raises(FhirOutsideBase):
         client.search_all("Task", {"status": "ready"})
 
@@ -128,10 +149,21 @@ def test_searches_ask_for_a_fresh_answer(client):
 
 
 def test_paging_follows_opaque_next_links_on_the_real_server(fhir, run_tag):
-    tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"request": {"method": "POST", "url": "Patient"},
-         "resource": {"resourceType": "Patient", "meta": {"tag": [{"system": "urn:test", "code": run_tag}]},
-                      "name": [{"family": f"Page{i}"}]}} for i in range(7)]}
+    tx = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "request": {"method": "POST", "url": "Patient"},
+                "resource": {
+                    "resourceType": "Patient",
+                    "meta": {"tag": [{"system": "urn:test", "code": run_tag}]},
+                    "name": [{"family": f"Page{i}"}],
+                },
+            }
+            for i in range(7)
+        ],
+    }
     fhir.transaction(tx)
     found = fhir.search_all("Patient", {"_tag": f"urn:test|{run_tag}", "_count": "3"})
     assert len(found) == 7
@@ -139,8 +171,12 @@ def test_paging_follows_opaque_next_links_on_the_real_server(fhir, run_tag):
 
 
 def test_conditional_create_and_if_match_on_the_real_server(fhir, run_tag):
-    task = {"resourceType": "Task", "status": "ready", "intent": "plan",
-            "identifier": [{"system": "urn:test", "value": run_tag}]}
+    task = {
+        "resourceType": "Task",
+        "status": "ready",
+        "intent": "plan",
+        "identifier": [{"system": "urn:test", "value": run_tag}],
+    }
     first = fhir.create(task, if_none_exist=f"identifier=urn:test|{run_tag}")
     second = fhir.create(task, if_none_exist=f"identifier=urn:test|{run_tag}")
     assert first.status == 201 and second.status == 200

@@ -38,13 +38,11 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, actor)
 
     stage = state_of(fhir, patient).current  # stage 2: claim, start, hold, resume via worklist
-    for intent in (Intent("claim"), Intent("start"), Intent("hold", reason="Away a week"),
-                   Intent("resume")):
+    for intent in (Intent("claim"), Intent("start"), Intent("hold", reason="Away a week"), Intent("resume")):
         version = fhir.read("Task", stage.task_id)["meta"]["versionId"]
         change_task(fhir, SCIATICA_PROGRAM, stage.task_id, version, intent, actor, utcnow())
 
-    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "bladder-bowel": True}, actor,
-                      sid())
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "bladder-bowel": True}, actor, sid())
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())
     resume_program(fhir, SCIATICA_PROGRAM, patient, actor)
     stop_program(fhir, SCIATICA_PROGRAM, patient, actor, "Moved to another clinic")
@@ -57,8 +55,11 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     for plan in plans:
         resources += [fhir.read("Goal", g["reference"].split("/")[1]) for g in plan["goal"]]
     targets = {f"{r['resourceType']}/{r['id']}" for r in resources}
-    provenance = [p for p in fhir.search_all("Provenance", {"_count": "100"})
-                  if any(t["reference"] in targets for t in p["target"])]
+    provenance = [
+        p
+        for p in fhir.search_all("Provenance", {"_count": "100"})
+        if any(t["reference"] in targets for t in p["target"])
+    ]
     resources += provenance
 
     kinds = {r["resourceType"] for r in resources}

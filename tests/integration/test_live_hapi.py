@@ -20,8 +20,11 @@ from tests.support.schema import schema_errors
 LIVE = os.environ.get("FHIR_REHAB_LIVE_FHIR_BASE")
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not LIVE, reason="set FHIR_REHAB_LIVE_FHIR_BASE to a public HAPI R4 base "
-                                        "(e.g. https://hapi.fhir.org/baseR4) to run live tests"),
+    pytest.mark.skipif(
+        not LIVE,
+        reason="set FHIR_REHAB_LIVE_FHIR_BASE to a public HAPI R4 base "
+        "(e.g. https://hapi.fhir.org/baseR4) to run live tests",
+    ),
 ]
 
 
@@ -44,8 +47,9 @@ def test_full_flow_on_hapi(live):
     seeds = seed_demo_patients(client, run=run)
     written += [r for s in seeds for r in (f"Patient/{s.patient_id}", f"Condition/{s.condition_id}")]
     patient = seeds[0].patient_id
-    screen = svc.record_screen(client, SCIATICA_PROGRAM, patient,
-                               {k: False for k in RED_FLAG_KEYS}, Actor(), run)
+    screen = svc.record_screen(
+        client, SCIATICA_PROGRAM, patient, {k: False for k in RED_FLAG_KEYS}, Actor(), run
+    )
     written += screen.write.refs
     start = svc.start_program(client, SCIATICA_PROGRAM, patient, Actor())
     written += start.write.refs

@@ -43,8 +43,7 @@ def test_screen_then_start_writes_a_valid_resolvable_program(cli, fhir, seeded):
     code, start = cli("start", "--patient", patient)
     assert code == 0 and not start["alreadyStarted"]
     # The state comes from the transaction's own response (no read-back round trip).
-    assert [s["status"] for s in start["state"]["stages"]] == ["ready", "draft", "draft",
-                                                              "draft", "draft"]
+    assert [s["status"] for s in start["state"]["stages"]] == ["ready", "draft", "draft", "draft", "draft"]
     assert start["state"]["latestScreen"]["positive"] == []
     written = start["written"]
     tasks = [r for r in written if r.startswith("Task/")]
@@ -119,10 +118,13 @@ def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
     assert state.review_task_ids
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--absent", "trauma"], "Unanswered red-flag questions"),
-    (["--present", "trauma", "--absent", "trauma"], "both present and absent"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--absent", "trauma"], "Unanswered red-flag questions"),
+        (["--present", "trauma", "--absent", "trauma"], "both present and absent"),
+    ],
+)
 def test_incomplete_screen_is_a_usage_error_and_writes_nothing(cli, fhir, seeded, argv, message):
     patient = seeded["eligible-icd10"].patient_id
     code, out = cli("screen", "--patient", patient, *argv)
@@ -173,8 +175,9 @@ def test_two_writers_racing_on_one_task_one_wins(cli, fhir, seeded):
     def complete():
         barrier.wait()
         try:
-            svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, Actor(),
-                               expected_version=stage.version)
+            svc.complete_stage(
+                fhir, SCIATICA_PROGRAM, patient, stage.task_id, Actor(), expected_version=stage.version
+            )
             outcomes.append("won")
         except StaleVersion:
             outcomes.append("stale")

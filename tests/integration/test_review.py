@@ -28,8 +28,9 @@ def held(fhir, seeded, run_tag):
     patient = seeded["eligible-icd10"].patient_id
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-1")
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
-    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "worsening-pain": True}, ACTOR,
-                      f"{run_tag}-2")
+    svc.record_screen(
+        fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "worsening-pain": True}, ACTOR, f"{run_tag}-2"
+    )
     assert state_of(fhir, patient).careplan_status == "on-hold"
     return patient
 
@@ -76,8 +77,7 @@ def test_progression_criteria_met_after_days_and_low_pain(fhir, seeded, run_tag)
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-a", now=start)
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR, now=start)
     for day, score in ((2, 6), (6, 4), (9, 3)):
-        svc.record_pain(fhir, patient, score, ACTOR, f"{run_tag}-p{day}",
-                        now=start + timedelta(days=day))
+        svc.record_pain(fhir, patient, score, ACTOR, f"{run_tag}-p{day}", now=start + timedelta(days=day))
     stage = state_of(fhir, patient).current
     result = svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, ACTOR, now=now)
     assert result.check.ready, result.check.unmet
@@ -96,8 +96,9 @@ def test_double_submitted_positive_screen_racing_is_recorded_once(fhir, seeded, 
     def submit():
         barrier.wait()
         try:
-            results.append(svc.record_screen(fhir, SCIATICA_PROGRAM, patient, answers, ACTOR,
-                                             f"{run_tag}-positive"))
+            results.append(
+                svc.record_screen(fhir, SCIATICA_PROGRAM, patient, answers, ACTOR, f"{run_tag}-positive")
+            )
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 

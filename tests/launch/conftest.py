@@ -48,11 +48,20 @@ class FakeAuthServer:
     def __init__(self, rsps: responses.RequestsMock, key: RSAKey, clock: FakeClock) -> None:
         self.rsps, self.key, self.clock = rsps, key, clock
         self.discovery: dict[str, Any] = {
-            "issuer": AUTH_BASE, "jwks_uri": JWKS_URL,
-            "authorization_endpoint": AUTHORIZE_URL, "token_endpoint": TOKEN_URL,
-            "capabilities": ["launch-ehr", "launch-standalone", "context-ehr-patient",
-                             "client-public", "sso-openid-connect", "permission-v2",
-                             "permission-v1", "authorize-post"],
+            "issuer": AUTH_BASE,
+            "jwks_uri": JWKS_URL,
+            "authorization_endpoint": AUTHORIZE_URL,
+            "token_endpoint": TOKEN_URL,
+            "capabilities": [
+                "launch-ehr",
+                "launch-standalone",
+                "context-ehr-patient",
+                "client-public",
+                "sso-openid-connect",
+                "permission-v2",
+                "permission-v1",
+                "authorize-post",
+            ],
             "code_challenge_methods_supported": ["S256"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
         }
@@ -61,8 +70,11 @@ class FakeAuthServer:
         self.refresh_requests: list[dict[str, Any]] = []
         self.valid_access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
-        self.token_extra: dict[str, Any] = {"patient": PATIENT, "encounter": "e1",
-                                            "need_patient_banner": True}
+        self.token_extra: dict[str, Any] = {
+            "patient": PATIENT,
+            "encounter": "e1",
+            "need_patient_banner": True,
+        }
         self.id_token_overrides: dict[str, Any] = {}
         self.id_token_key: RSAKey | None = None  # sign with another key (bad signature)
         self.token_error: tuple[int, dict[str, Any]] | None = None
@@ -72,10 +84,16 @@ class FakeAuthServer:
         self._seq = itertools.count(1)
 
     def install(self) -> None:
-        self.rsps.add_callback(responses.GET, f"{ISS}/.well-known/smart-configuration",
-                               callback=lambda req: (200, {}, json.dumps(self.discovery)))
-        self.rsps.add_callback(responses.GET, JWKS_URL, callback=lambda req: (
-            200, {}, json.dumps({"keys": [self.key.as_dict(private=False)]})))
+        self.rsps.add_callback(
+            responses.GET,
+            f"{ISS}/.well-known/smart-configuration",
+            callback=lambda req: (200, {}, json.dumps(self.discovery)),
+        )
+        self.rsps.add_callback(
+            responses.GET,
+            JWKS_URL,
+            callback=lambda req: (200, {}, json.dumps({"keys": [self.key.as_dict(private=False)]})),
+        )
         self.rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
         self.rsps.add_callback(responses.GET, f"{ISS}/Patient/{PATIENT}", callback=self._patient)
 
@@ -120,13 +138,25 @@ class FakeAuthServer:
         access, refresh = f"AT-secret-{n}", f"RT-secret-{n}"
         self.valid_access_tokens.add(access)
         self.refresh_tokens.add(refresh)
-        return {"access_token": access, "token_type": "Bearer", "expires_in": 300,
-                "refresh_token": refresh, "scope": scope}
+        return {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "refresh_token": refresh,
+            "scope": scope,
+        }
 
     def sign_id_token(self, nonce: str | None) -> str:
         now = int(self.clock())
-        claims = {"iss": AUTH_BASE, "sub": "user-7", "aud": CLIENT_ID, "iat": now,
-                  "exp": now + 300, "nonce": nonce, "fhirUser": f"{ISS}/Practitioner/pr1"}
+        claims = {
+            "iss": AUTH_BASE,
+            "sub": "user-7",
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "fhirUser": f"{ISS}/Practitioner/pr1",
+        }
         claims.update(self.id_token_overrides)
         key = self.id_token_key or self.key
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
@@ -191,9 +221,14 @@ def make_app(tmp_path: Any, clock: FakeClock) -> Callable[..., Flask]:
     counter = itertools.count()
 
     def make(**overrides: Any) -> Flask:
-        config = {"TESTING": True, "SECRET_KEY": "test",
-                  "SESSION_DIR": str(tmp_path / f"sessions-{next(counter)}"),
-                  "ISS_ALLOWLIST": [ISS + "/"], "CLIENT_ID": CLIENT_ID, **overrides}
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SESSION_DIR": str(tmp_path / f"sessions-{next(counter)}"),
+            "ISS_ALLOWLIST": [ISS + "/"],
+            "CLIENT_ID": CLIENT_ID,
+            **overrides,
+        }
         app = create_app(config)
         get_runtime(app).clock = clock
         add_test_views(app)
@@ -217,8 +252,12 @@ def add_test_views(app: Flask) -> None:
     def whoami() -> dict[str, Any]:
         launch = current_launch()
         assert launch is not None
-        return {"patient": launch.patient_id, "fhirUser": launch.fhir_user,
-                "scopes": list(launch.scopes), "encounter": launch.encounter_id}
+        return {
+            "patient": launch.patient_id,
+            "fhirUser": launch.fhir_user,
+            "scopes": list(launch.scopes),
+            "encounter": launch.encounter_id,
+        }
 
     @app.get("/_test/boom")
     def boom() -> str:

@@ -71,8 +71,9 @@ def test_two_tabs_can_launch_at_once(launcher, auth_server, client) -> None:
 
 def test_consent_denied(launcher, auth_server, client) -> None:
     params = launcher.authorize(iss=ISS, launch="l")
-    response = launcher.callback({"state": params["state"], "error": "access_denied",
-                                  "error_description": "<b>Click evil.example</b>"})
+    response = launcher.callback(
+        {"state": params["state"], "error": "access_denied", "error_description": "<b>Click evil.example</b>"}
+    )
     assert response.status_code == 403
     body = response.get_data(as_text=True)
     assert "Access was not granted" in body
@@ -99,13 +100,16 @@ def test_callback_without_code(launcher) -> None:
     assert launcher.callback({"state": params["state"]}).status_code == 400
 
 
-@pytest.mark.parametrize("status, body", [
-    (400, {"error": "invalid_grant", "error_description": "code expired"}),
-    (401, {"error": "invalid_client"}),
-    (500, {"error": "server_error"}),
-    (200, {"token_type": "Bearer"}),  # no access_token
-    (200, {"access_token": "AT-secret-x", "token_type": "mac"}),
-])
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (400, {"error": "invalid_grant", "error_description": "code expired"}),
+        (401, {"error": "invalid_client"}),
+        (500, {"error": "server_error"}),
+        (200, {"token_type": "Bearer"}),  # no access_token
+        (200, {"access_token": "AT-secret-x", "token_type": "mac"}),
+    ],
+)
 def test_token_endpoint_error(status, body, launcher, auth_server, client) -> None:
     auth_server.token_error = (status, body)
     response = launcher.ehr_launch()
@@ -123,21 +127,23 @@ def test_code_is_bound_to_the_pkce_verifier(launcher, auth_server) -> None:
 
 
 def test_id_token_with_bad_signature_is_refused(launcher, auth_server, client) -> None:
-    auth_server.id_token_key = RSAKey.generate_key(2048, parameters={"kid": "server-key-1"},
-                                                   private=True)
+    auth_server.id_token_key = RSAKey.generate_key(2048, parameters={"kid": "server-key-1"}, private=True)
     response = launcher.ehr_launch()
     assert response.status_code == 401
     assert "could not be verified" in response.get_data(as_text=True)
     assert_not_launched(client)
 
 
-@pytest.mark.parametrize("override", [
-    {"nonce": "wrong-nonce"},
-    {"aud": "someone-else"},
-    {"iss": "https://other-issuer.example"},
-    {"exp": 1_600_000_000},
-    {"azp": "someone-else"},
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"nonce": "wrong-nonce"},
+        {"aud": "someone-else"},
+        {"iss": "https://other-issuer.example"},
+        {"exp": 1_600_000_000},
+        {"azp": "someone-else"},
+    ],
+)
 def test_id_token_with_wrong_claims_is_refused(override, launcher, auth_server, client) -> None:
     auth_server.id_token_overrides = override
     assert launcher.ehr_launch().status_code == 401

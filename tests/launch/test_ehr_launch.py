@@ -83,8 +83,7 @@ def test_private_key_jwt_assertion(make_app, auth_server, tmp_path, clock) -> No
     jtis = set()
     for request in auth_server.token_requests:
         form = request["form"]
-        assert form["client_assertion_type"] == (
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        assert form["client_assertion_type"] == ("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         assert "Authorization" not in request["headers"]
         token = jwt.decode(form["client_assertion"], public, algorithms=["RS384"])
         assert token.header["alg"] == "RS384"
@@ -111,7 +110,9 @@ def test_launch_without_patient_goes_to_worklist(launcher, auth_server, client) 
 
 def test_token_response_context_is_kept(launcher, auth_server, app, client) -> None:
     auth_server.token_extra = {
-        "patient": PATIENT, "need_patient_banner": False, "intent": "reconcile-medications",
+        "patient": PATIENT,
+        "need_patient_banner": False,
+        "intent": "reconcile-medications",
         "smart_style_url": "https://ehr.example/style.json",
         "fhirContext": [{"reference": "CarePlan/cp1"}, "junk"],
     }

@@ -40,8 +40,11 @@ def app(make_app):
     def raiser(kind: str) -> str:
         cls = RAISED[kind][0]
         # Server diagnostics may name the patient: they must never reach the page or the log.
-        error = cls(None, status=500, url="https://ehr.example/fhir/Patient/p1?name=Roe") \
-            if issubclass(cls, FhirError) else cls()
+        error = (
+            cls(None, status=500, url="https://ehr.example/fhir/Patient/p1?name=Roe")
+            if issubclass(cls, FhirError)
+            else cls()
+        )
         error.args = ("GET /Patient -> diagnostics: patient Jane Roe",)
         raise error
 
@@ -78,8 +81,10 @@ def test_json_when_the_client_prefers_it(kind, client) -> None:
 
 
 def test_browser_accept_header_gets_html(client) -> None:
-    response = client.get("/_test/raise/conflict", headers={
-        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    response = client.get(
+        "/_test/raise/conflict",
+        headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+    )
     assert response.mimetype == "text/html"
 
 

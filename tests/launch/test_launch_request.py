@@ -19,17 +19,19 @@ def scopes_of(response) -> list[str]:
     return query(response)["scope"].split()
 
 
-@pytest.mark.parametrize("url", [
-    "/launch?launch=abc",  # EHR launch without iss
-    "/launch",  # bare standalone launch without DEFAULT_ISS
-    "/launch?iss=",
-    "/launch?iss=https://evil.example/fhir&launch=abc",
-    "/launch?iss=https://ehr.example/fhir/r4/../../evil",
-    "/launch?iss=https://ehr.example/fhir/r4.evil.example",
-    "/launch?iss=javascript:alert(1)",
-])
-def test_missing_or_unknown_iss_is_an_error_page_never_a_redirect(url, client,
-                                                                   auth_server) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/launch?launch=abc",  # EHR launch without iss
+        "/launch",  # bare standalone launch without DEFAULT_ISS
+        "/launch?iss=",
+        "/launch?iss=https://evil.example/fhir&launch=abc",
+        "/launch?iss=https://ehr.example/fhir/r4/../../evil",
+        "/launch?iss=https://ehr.example/fhir/r4.evil.example",
+        "/launch?iss=javascript:alert(1)",
+    ],
+)
+def test_missing_or_unknown_iss_is_an_error_page_never_a_redirect(url, client, auth_server) -> None:
     response = client.get(url, headers={"Accept": "text/html"})
     assert response.status_code == 400
     assert "Location" not in response.headers
@@ -65,10 +67,22 @@ def test_bare_launch_uses_default_iss(make_app, auth_server) -> None:
 def test_coordinator_standalone_scopes(launcher, auth_server) -> None:
     response = launcher.start(iss=ISS, role="coordinator")
     scopes = scopes_of(response)
-    assert scopes == ["openid", "fhirUser", "offline_access", "user/Task.rs", "user/Task.u",
-                      "user/Task.c", "user/Patient.rs", "user/CarePlan.rs", "user/CarePlan.u",
-                      "user/Observation.rs", "user/Provenance.crs", "user/Practitioner.rs",
-                      "user/Goal.rs", "user/Goal.u"]
+    assert scopes == [
+        "openid",
+        "fhirUser",
+        "offline_access",
+        "user/Task.rs",
+        "user/Task.u",
+        "user/Task.c",
+        "user/Patient.rs",
+        "user/CarePlan.rs",
+        "user/CarePlan.u",
+        "user/Observation.rs",
+        "user/Provenance.crs",
+        "user/Practitioner.rs",
+        "user/Goal.rs",
+        "user/Goal.u",
+    ]
     auth_server.token_extra = {}
     done = launcher.callback(auth_server.approve(response.headers["Location"]))
     assert done.headers["Location"] == "/worklist"
@@ -82,9 +96,18 @@ def test_coordinator_role_from_settings(make_app, auth_server) -> None:
 
 def test_ehr_launch_scopes_exactly(launcher) -> None:
     assert scopes_of(launcher.start(iss=ISS, launch="l")) == [
-        "launch", "openid", "fhirUser", "offline_access", "patient/Patient.rs",
-        "patient/Condition.rs", "patient/Observation.cruds", "patient/CarePlan.cruds",
-        "patient/Task.cruds", "patient/Goal.cruds", "patient/Provenance.cr"]
+        "launch",
+        "openid",
+        "fhirUser",
+        "offline_access",
+        "patient/Patient.rs",
+        "patient/Condition.rs",
+        "patient/Observation.cruds",
+        "patient/CarePlan.cruds",
+        "patient/Task.cruds",
+        "patient/Goal.cruds",
+        "patient/Provenance.cr",
+    ]
 
 
 def test_v1_scopes_when_server_lacks_permission_v2(launcher, auth_server) -> None:
@@ -126,15 +149,21 @@ def test_each_launch_has_fresh_state_nonce_and_challenge(launcher) -> None:
         assert first[name] != second[name]
 
 
-@pytest.mark.parametrize("failure", [
-    {"status": 500, "body": "oops"},
-    {"status": 404, "body": "not found"},
-    {"status": 200, "body": "<html>not json</html>"},
-    {"status": 200, "body": '{"authorization_endpoint": "https://auth.example/a"}'},
-    {"status": 200, "body": '{"authorization_endpoint": "http://auth.example/a",'
-                            ' "token_endpoint": "http://auth.example/t"}'},
-    {"body": requests.ConnectTimeout("slow")},
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 500, "body": "oops"},
+        {"status": 404, "body": "not found"},
+        {"status": 200, "body": "<html>not json</html>"},
+        {"status": 200, "body": '{"authorization_endpoint": "https://auth.example/a"}'},
+        {
+            "status": 200,
+            "body": '{"authorization_endpoint": "http://auth.example/a",'
+            ' "token_endpoint": "http://auth.example/t"}',
+        },
+        {"body": requests.ConnectTimeout("slow")},
+    ],
+)
 def test_discovery_failure_is_a_friendly_page(failure, client) -> None:
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, f"{ISS}/.well-known/smart-configuration", **failure)

@@ -7,12 +7,15 @@ import pytest
 from fhir_rehab.launch.scopes import build_scopes, parse_role, to_v1_scopes
 
 
-@pytest.mark.parametrize("ehr_launch, role, has, lacks", [
-    (True, "clinician", "launch", "launch/patient"),
-    (True, "coordinator", "patient/Task.cruds", "user/Task.rs"),
-    (False, "clinician", "launch/patient", "launch"),
-    (False, "coordinator", "user/Practitioner.rs", "launch/patient"),
-])
+@pytest.mark.parametrize(
+    "ehr_launch, role, has, lacks",
+    [
+        (True, "clinician", "launch", "launch/patient"),
+        (True, "coordinator", "patient/Task.cruds", "user/Task.rs"),
+        (False, "clinician", "launch/patient", "launch"),
+        (False, "coordinator", "user/Practitioner.rs", "launch/patient"),
+    ],
+)
 def test_context_scopes(ehr_launch, role, has, lacks) -> None:
     scopes = build_scopes(role, ehr_launch=ehr_launch)
     assert has in scopes and lacks not in scopes
@@ -22,11 +25,24 @@ def test_context_scopes(ehr_launch, role, has, lacks) -> None:
 
 def test_v1_fallback_covers_every_v2_scope() -> None:
     v1 = build_scopes("clinician", ehr_launch=True, permission_v2=False)
-    assert v1 == ["launch", "openid", "fhirUser", "offline_access", "patient/Patient.read",
-                  "patient/Condition.read", "patient/Observation.read",
-                  "patient/Observation.write", "patient/CarePlan.read", "patient/CarePlan.write",
-                  "patient/Task.read", "patient/Task.write", "patient/Goal.read",
-                  "patient/Goal.write", "patient/Provenance.read", "patient/Provenance.write"]
+    assert v1 == [
+        "launch",
+        "openid",
+        "fhirUser",
+        "offline_access",
+        "patient/Patient.read",
+        "patient/Condition.read",
+        "patient/Observation.read",
+        "patient/Observation.write",
+        "patient/CarePlan.read",
+        "patient/CarePlan.write",
+        "patient/Task.read",
+        "patient/Task.write",
+        "patient/Goal.read",
+        "patient/Goal.write",
+        "patient/Provenance.read",
+        "patient/Provenance.write",
+    ]
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)
     assert "user/Task.read" in coordinator and "user/Task.write" in coordinator
     assert "user/Provenance.write" in coordinator and "user/Provenance.read" in coordinator
@@ -35,7 +51,10 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
 
 def test_v1_scopes_pass_through() -> None:
     assert to_v1_scopes(["patient/*.read", "launch/patient", "user/Task.*"]) == [
-        "patient/*.read", "launch/patient", "user/Task.*"]
+        "patient/*.read",
+        "launch/patient",
+        "user/Task.*",
+    ]
 
 
 def test_unknown_role_falls_back() -> None:

@@ -17,8 +17,7 @@ def set_cookies(responses_) -> list[str]:
     return [c for r in responses_ for c in r.headers.getlist("Set-Cookie")]
 
 
-def test_no_token_in_cookies_pages_or_logs(launcher, auth_server, client, clock,
-                                           caplog) -> None:
+def test_no_token_in_cookies_pages_or_logs(launcher, auth_server, client, clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     params = launcher.authorize(iss=ISS, launch="l")
     launcher.callback(params)
@@ -46,8 +45,7 @@ def test_no_token_in_cookies_pages_or_logs(launcher, auth_server, client, clock,
         assert len(rest.split(";")[0]) < 100
 
 
-def test_id_token_and_verifier_are_not_kept_anywhere_visible(launcher, auth_server,
-                                                             client) -> None:
+def test_id_token_and_verifier_are_not_kept_anywhere_visible(launcher, auth_server, client) -> None:
     launcher.ehr_launch()
     with client.session_transaction() as sess:
         assert "smart_pending" not in sess  # verifier and nonce are gone after use
@@ -70,8 +68,7 @@ def test_cookie_flags_over_https(make_app, auth_server) -> None:
     client = app.test_client()
     response = client.get(f"/launch?iss={ISS}&launch=l", base_url="https://rehab.example")
     params = auth_server.approve(response.headers["Location"])
-    done = client.get("/launch/callback", query_string=params,
-                      base_url="https://rehab.example")
+    done = client.get("/launch/callback", query_string=params, base_url="https://rehab.example")
     assert done.status_code == 302
     for cookie in set_cookies([response, done]):
         flags = [part.strip().lower() for part in cookie.split(";")]
@@ -82,9 +79,9 @@ def test_cookie_flags_over_https(make_app, auth_server) -> None:
     assert client.get("/_test/whoami", base_url="https://rehab.example").status_code == 200
 
 
-@pytest.mark.parametrize("public_url, secure", [("https://a.example", True),
-                                                 ("http://localhost:5000", False),
-                                                 (None, False)])
+@pytest.mark.parametrize(
+    "public_url, secure", [("https://a.example", True), ("http://localhost:5000", False), (None, False)]
+)
 def test_cookie_config_follows_public_url(make_app, public_url, secure) -> None:
     app = make_app(PUBLIC_URL=public_url)
     assert app.config["SESSION_COOKIE_SECURE"] is secure

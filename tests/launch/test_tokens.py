@@ -36,8 +36,7 @@ def test_fresh_token_is_used_without_refresh(launcher, auth_server, client, cloc
     assert last_bearer(auth_server) == stored_token(client)["access_token"]
 
 
-def test_token_is_refreshed_shortly_before_expiry(launcher, auth_server, client,
-                                                  clock) -> None:
+def test_token_is_refreshed_shortly_before_expiry(launcher, auth_server, client, clock) -> None:
     launcher.ehr_launch()
     old = stored_token(client)
     clock.advance(241)  # 59 s left
@@ -56,8 +55,7 @@ def test_token_is_refreshed_shortly_before_expiry(launcher, auth_server, client,
     assert len(auth_server.refresh_requests) == 1
 
 
-def test_failed_refresh_shows_the_relaunch_page(launcher, auth_server, client,
-                                                clock) -> None:
+def test_failed_refresh_shows_the_relaunch_page(launcher, auth_server, client, clock) -> None:
     launcher.ehr_launch()
     auth_server.refresh_error = (400, {"error": "invalid_grant"})
     clock.advance(400)
@@ -75,8 +73,7 @@ def test_failed_refresh_shows_the_relaunch_page(launcher, auth_server, client,
         assert TOKEN_KEY not in sess and LAUNCH_KEY not in sess
 
 
-def test_unreachable_token_endpoint_ends_the_launch(launcher, auth_server, client,
-                                                    clock) -> None:
+def test_unreachable_token_endpoint_ends_the_launch(launcher, auth_server, client, clock) -> None:
     launcher.ehr_launch()
     auth_server.refresh_error = (503, {"error": "temporarily_unavailable"})
     clock.advance(400)
@@ -113,8 +110,7 @@ def test_refreshed_token_rejected_again_means_relaunch(launcher, auth_server, cl
     assert len(fhir_calls(auth_server)) == 2
 
 
-def test_rejection_right_after_proactive_refresh_means_relaunch(launcher, auth_server, client,
-                                                                clock) -> None:
+def test_rejection_right_after_proactive_refresh_means_relaunch(launcher, auth_server, client, clock) -> None:
     launcher.ehr_launch()
     auth_server.fhir_rejects_all = True
     clock.advance(250)
@@ -136,13 +132,16 @@ def test_refresh_uses_the_client_authentication(make_app, auth_server, clock) ->
 
 # -- one refresh per session, even for concurrent requests -----------------------------------
 SID = "session-1"
-EXPIRING = {"access_token": "old", "refresh_token": "r1", "expires_at": START + 30,
-            "token_endpoint": "https://auth.example/token"}
+EXPIRING = {
+    "access_token": "old",
+    "refresh_token": "r1",
+    "expires_at": START + 30,
+    "token_endpoint": "https://auth.example/token",
+}
 
 
 class CountingRefresher:
-    def __init__(self, hold: threading.Event | None = None,
-                 entered: threading.Event | None = None) -> None:
+    def __init__(self, hold: threading.Event | None = None, entered: threading.Event | None = None) -> None:
         self.calls = 0
         self.hold, self.entered = hold, entered
 
@@ -152,8 +151,7 @@ class CountingRefresher:
             self.entered.set()
         if self.hold:
             assert self.hold.wait(10), "test deadlock guard"
-        return {"access_token": f"new-{self.calls}", "refresh_token": "r2",
-                "expires_at": START + 330}
+        return {"access_token": f"new-{self.calls}", "refresh_token": "r2", "expires_at": START + 330}
 
 
 class ObservedLocks(SessionLocks):
@@ -174,8 +172,9 @@ class ObservedLocks(SessionLocks):
 
 
 def make_provider(store, session, locks, refresher, clock) -> SessionTokenProvider:
-    return SessionTokenProvider(sid=SID, session=session, store=store, locks=locks,
-                                refresher=refresher, clock=clock, leeway=60)
+    return SessionTokenProvider(
+        sid=SID, session=session, store=store, locks=locks, refresher=refresher, clock=clock, leeway=60
+    )
 
 
 def two_request_snapshots() -> tuple[MemorySessionStore, dict[str, Any], dict[str, Any]]:

@@ -41,9 +41,25 @@ def test_icd10cm_value_set_prefixes_exist():
 def test_design_leaves_fall_under_the_prefixes():
     from fhir_rehab.program.eligibility import CodingFact, match_sciatica
 
-    leaves = ["M54.30", "M54.31", "M54.32", "M54.40", "M54.41", "M54.42", "M54.16", "M54.17",
-              "M51.16", "M51.17", "M48.061", "M48.062", "M48.07", "G57.00", "G57.01", "G57.02",
-              "G57.03"]
+    leaves = [
+        "M54.30",
+        "M54.31",
+        "M54.32",
+        "M54.40",
+        "M54.41",
+        "M54.42",
+        "M54.16",
+        "M54.17",
+        "M51.16",
+        "M51.17",
+        "M48.061",
+        "M48.062",
+        "M48.07",
+        "G57.00",
+        "G57.01",
+        "G57.02",
+        "G57.03",
+    ]
     for leaf in leaves:
         assert icd.is_leaf(leaf), leaf
         assert match_sciatica(CodingFact(c.ICD10CM, leaf)), leaf

@@ -4,20 +4,36 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact, assess_eligibility
 
 
-def condition(code, system=c.ICD10CM, clinical="active", verification="confirmed", cid="c1",
-              recorded="2026-01-01"):
-    return ConditionFact(cid, (CodingFact(system, code, "x"),), clinical, verification,
-                         recorded=recorded)
+def condition(
+    code, system=c.ICD10CM, clinical="active", verification="confirmed", cid="c1", recorded="2026-01-01"
+):
+    return ConditionFact(cid, (CodingFact(system, code, "x"),), clinical, verification, recorded=recorded)
 
 
-@pytest.mark.parametrize("code,system", [
-    ("M54.41", c.ICD10CM), ("M54.30", c.ICD10CM), ("M54.32", c.ICD10CM), ("M5442", c.ICD10CM),
-    ("M54.16", c.ICD10CM), ("M54.17", c.ICD10CM), ("M51.16", c.ICD10CM), ("M51.17", c.ICD10CM),
-    ("M48.061", c.ICD10CM), ("M48.062", c.ICD10CM), ("M48.07", c.ICD10CM), ("G57.01", c.ICD10CM),
-    ("23056005", c.SNOMED), ("128196005", c.SNOMED), ("2415007", c.SNOMED),
-    ("202735001", c.SNOMED), ("18347007", c.SNOMED), ("129179000", c.SNOMED),
-    ("52585001", c.SNOMED),
-])
+@pytest.mark.parametrize(
+    "code,system",
+    [
+        ("M54.41", c.ICD10CM),
+        ("M54.30", c.ICD10CM),
+        ("M54.32", c.ICD10CM),
+        ("M5442", c.ICD10CM),
+        ("M54.16", c.ICD10CM),
+        ("M54.17", c.ICD10CM),
+        ("M51.16", c.ICD10CM),
+        ("M51.17", c.ICD10CM),
+        ("M48.061", c.ICD10CM),
+        ("M48.062", c.ICD10CM),
+        ("M48.07", c.ICD10CM),
+        ("G57.01", c.ICD10CM),
+        ("23056005", c.SNOMED),
+        ("128196005", c.SNOMED),
+        ("2415007", c.SNOMED),
+        ("202735001", c.SNOMED),
+        ("18347007", c.SNOMED),
+        ("129179000", c.SNOMED),
+        ("52585001", c.SNOMED),
+    ],
+)
 def test_value_set_members_are_eligible(code, system):
     verdict = assess_eligibility([condition(code, system)])
     assert verdict.eligible, verdict.reason
@@ -25,23 +41,34 @@ def test_value_set_members_are_eligible(code, system):
     assert verdict.match.coding.code == code
 
 
-@pytest.mark.parametrize("code,system", [
-    ("M54.50", c.ICD10CM), ("M54.5", c.ICD10CM), ("M48.08", c.ICD10CM), ("G57.1", c.ICD10CM),
-    ("M54.41", c.SNOMED), ("23056005", c.ICD10CM), ("279039007", c.SNOMED),
-])
+@pytest.mark.parametrize(
+    "code,system",
+    [
+        ("M54.50", c.ICD10CM),
+        ("M54.5", c.ICD10CM),
+        ("M48.08", c.ICD10CM),
+        ("G57.1", c.ICD10CM),
+        ("M54.41", c.SNOMED),
+        ("23056005", c.ICD10CM),
+        ("279039007", c.SNOMED),
+    ],
+)
 def test_other_codes_are_not(code, system):
     verdict = assess_eligibility([condition(code, system)])
     assert not verdict.eligible
     assert "no code in the sciatica value set" in verdict.reason
 
 
-@pytest.mark.parametrize("clinical,verification,why", [
-    ("active", "refuted", "verification status is refuted"),
-    ("active", "entered-in-error", "verification status is entered-in-error"),
-    ("resolved", "confirmed", "clinical status is resolved"),
-    ("remission", "confirmed", "clinical status is remission"),
-    (None, "confirmed", "clinical status is missing"),
-])
+@pytest.mark.parametrize(
+    "clinical,verification,why",
+    [
+        ("active", "refuted", "verification status is refuted"),
+        ("active", "entered-in-error", "verification status is entered-in-error"),
+        ("resolved", "confirmed", "clinical status is resolved"),
+        ("remission", "confirmed", "clinical status is remission"),
+        (None, "confirmed", "clinical status is missing"),
+    ],
+)
 def test_inactive_or_refuted_conditions_do_not_count(clinical, verification, why):
     verdict = assess_eligibility([condition("M54.41", clinical=clinical, verification=verification)])
     assert not verdict.eligible
@@ -66,6 +93,10 @@ def test_cauda_equina_contraindicates_even_with_sciatica():
 
 
 def test_most_recent_matching_condition_is_named():
-    verdict = assess_eligibility([condition("M54.41", cid="old", recorded="2020-01-01"),
-                                  condition("M54.31", cid="new", recorded="2026-05-01")])
+    verdict = assess_eligibility(
+        [
+            condition("M54.41", cid="old", recorded="2020-01-01"),
+            condition("M54.31", cid="new", recorded="2026-05-01"),
+        ]
+    )
     assert verdict.match.condition_id == "new"

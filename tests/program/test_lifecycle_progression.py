@@ -9,19 +9,33 @@ from fhir_rehab.program.sciatica import SCIATICA_PROGRAM, STAGE_1
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("current,target", [
-    ("draft", "ready"), ("ready", "in-progress"), ("in-progress", "completed"),
-    ("in-progress", "on-hold"), ("on-hold", "in-progress"), ("ready", "cancelled"),
-    ("requested", "accepted"),
-])
+@pytest.mark.parametrize(
+    "current,target",
+    [
+        ("draft", "ready"),
+        ("ready", "in-progress"),
+        ("in-progress", "completed"),
+        ("in-progress", "on-hold"),
+        ("on-hold", "in-progress"),
+        ("ready", "cancelled"),
+        ("requested", "accepted"),
+    ],
+)
 def test_allowed(current, target):
     check_transition(current, target)
 
 
-@pytest.mark.parametrize("current,target", [
-    ("completed", "in-progress"), ("cancelled", "ready"), ("draft", "completed"),
-    ("ready", "completed"), ("failed", "in-progress"), ("bogus", "ready"),
-])
+@pytest.mark.parametrize(
+    "current,target",
+    [
+        ("completed", "in-progress"),
+        ("cancelled", "ready"),
+        ("draft", "completed"),
+        ("ready", "completed"),
+        ("failed", "in-progress"),
+        ("bogus", "ready"),
+    ],
+)
 def test_refused_with_reason(current, target):
     with pytest.raises(IllegalTransition, match="cannot become|Unknown task status"):
         check_transition(current, target)

@@ -37,23 +37,24 @@ def program_resources():
     episode = episode_key(SCIATICA_PROGRAM, "pat1", "cond1")
     windows = plan_windows(SCIATICA_PROGRAM, NOW)
     goals = [build_stage_goal(SCIATICA_PROGRAM, w, episode, "pat1", "cond1", NOW) for w in windows]
-    tasks = [build_stage_task(SCIATICA_PROGRAM, w, episode, "pat1", "cond1", "CarePlan/cp1", ACTOR,
-                              NOW) for w in windows]
-    plan = build_care_plan(SCIATICA_PROGRAM, episode, "pat1", "cond1", ACTOR, NOW,
-                           ["Goal/g1"], ["Task/t1"], "Observation/o1")
+    tasks = [
+        build_stage_task(SCIATICA_PROGRAM, w, episode, "pat1", "cond1", "CarePlan/cp1", ACTOR, NOW)
+        for w in windows
+    ]
+    plan = build_care_plan(
+        SCIATICA_PROGRAM, episode, "pat1", "cond1", ACTOR, NOW, ["Goal/g1"], ["Task/t1"], "Observation/o1"
+    )
     return [plan, *tasks, *goals]
 
 
 def screen_resources(present=()):
     answers = {k: k in present for k in RED_FLAG_KEYS}
     outcome = screen_red_flags(answers)
-    members = [build_red_flag_answer(f, answers[f.key], "pat1", ACTOR, NOW, f"s.{f.key}")
-               for f in RED_FLAGS]
+    members = [build_red_flag_answer(f, answers[f.key], "pat1", ACTOR, NOW, f"s.{f.key}") for f in RED_FLAGS]
     panel = build_red_flag_panel(["Observation/a"], outcome.positive, "pat1", ACTOR, NOW, "s")
     out = [*members, panel]
     if outcome.positive:
-        out.append(build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review",
-                                     "cp1"))
+        out.append(build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review", "cp1"))
     return out
 
 
@@ -66,16 +67,16 @@ def every_built_resource():
         *screen_resources(present=("bladder-bowel", "trauma")),
         build_pain_score(4, "pat1", ACTOR, NOW, "k", "cp1"),
         build_oswestry_score(38, "pat1", ACTOR, NOW, "k2"),
-        build_provenance(["CarePlan/cp1", "Task/t1"], ACTOR, NOW, activity=c.OPERATION_CREATE,
-                         write_key="k3"),
+        build_provenance(
+            ["CarePlan/cp1", "Task/t1"], ACTOR, NOW, activity=c.OPERATION_CREATE, write_key="k3"
+        ),
         build_provenance(["Task/t1"], Actor(), NOW, activity=c.OPERATION_UPDATE, write_key="k4"),
         change_task_status(stage_task, "in-progress", NOW),
         change_task_status(stage_task, "on-hold", NOW, reason="Red flag", reason_code=c.APP_RED_FLAG_HOLD),
     ]
 
 
-@pytest.mark.parametrize("resource", every_built_resource(),
-                         ids=lambda r: f"{r['resourceType']}")
+@pytest.mark.parametrize("resource", every_built_resource(), ids=lambda r: f"{r['resourceType']}")
 def test_every_built_resource_validates_against_the_r4_schema(resource):
     wire = to_wire(resource)
     assert schema_errors(wire) == []
@@ -93,8 +94,7 @@ def test_plan_definition_sequences_stages_before_start():
     actions = plan["action"]
     assert len(actions) == 5
     for action, following in zip(actions, actions[1:], strict=False):
-        assert action["relatedAction"] == [{"actionId": following["id"],
-                                            "relationship": "before-start"}]
+        assert action["relatedAction"] == [{"actionId": following["id"], "relationship": "before-start"}]
     assert "relatedAction" not in actions[-1]
 
 
@@ -123,11 +123,14 @@ def test_positive_screen_review_task_is_stat_for_cauda_equina_signs():
     assert "Saddle anaesthesia" in review["description"]
 
 
-@pytest.mark.parametrize("coding", [
-    {"system": c.SNOMED, "code": "12345678"},        # not a code the app knows
-    {"system": c.LOINC, "code": "72514-4"},          # mistyped LOINC
-    {"system": c.APP_CODES, "code": "made-up"},
-])
+@pytest.mark.parametrize(
+    "coding",
+    [
+        {"system": c.SNOMED, "code": "12345678"},  # not a code the app knows
+        {"system": c.LOINC, "code": "72514-4"},  # mistyped LOINC
+        {"system": c.APP_CODES, "code": "made-up"},
+    ],
+)
 def test_unknown_codes_are_refused_before_sending(coding):
     obs = build_pain_score(4, "pat1", ACTOR, NOW, "k")
     obs["code"]["coding"] = [coding]

@@ -42,14 +42,22 @@ class Seeded:
 
 
 def make_patient(fhir: FhirClient, tag: str, given: str, family: str) -> str:
-    body = {"resourceType": "Patient", "meta": {"tag": [{"system": TAG_SYSTEM, "code": tag}]},
-            "name": [{"given": [given], "family": family}], "birthDate": "1970-01-01"}
+    body = {
+        "resourceType": "Patient",
+        "meta": {"tag": [{"system": TAG_SYSTEM, "code": tag}]},
+        "name": [{"given": [given], "family": family}],
+        "birthDate": "1970-01-01",
+    }
     return str(fhir.create(body).body["id"])  # type: ignore[index]
 
 
 def make_condition(fhir: FhirClient, tag: str, patient_id: str, text: str) -> str:
-    body = {"resourceType": "Condition", "meta": {"tag": [{"system": TAG_SYSTEM, "code": tag}]},
-            "subject": {"reference": f"Patient/{patient_id}"}, "code": {"text": text}}
+    body = {
+        "resourceType": "Condition",
+        "meta": {"tag": [{"system": TAG_SYSTEM, "code": tag}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "code": {"text": text},
+    }
     return str(fhir.create(body).body["id"])  # type: ignore[index]
 
 
@@ -76,23 +84,24 @@ def client_key() -> RSAKey:
     return RSAKey.import_key(key.as_dict(private=True, kid="test-client-key"))
 
 
-def start_stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey,
-                **options: Any) -> SandboxStack:
-    stack = SandboxStack(fhir_base=fhir_server.base_url, seed=lambda client: [seeded],
-                         start_app=False, **options).start()
+def start_stack(
+    fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey, **options: Any
+) -> SandboxStack:
+    stack = SandboxStack(
+        fhir_base=fhir_server.base_url, seed=lambda client: [seeded], start_app=False, **options
+    ).start()
     stack.register_client(ClientRegistration(PUBLIC, [REDIRECT]))
-    stack.register_client(ClientRegistration(BASIC, [REDIRECT], auth_method="client_secret_basic",
-                                             client_secret=SECRET))
+    stack.register_client(
+        ClientRegistration(BASIC, [REDIRECT], auth_method="client_secret_basic", client_secret=SECRET)
+    )
     jwks = {"keys": [client_key.as_dict(private=False)]}
-    stack.register_client(ClientRegistration(JWT, [REDIRECT], auth_method="private_key_jwt",
-                                             jwks=jwks))
+    stack.register_client(ClientRegistration(JWT, [REDIRECT], auth_method="private_key_jwt", jwks=jwks))
     stack.register_client(ClientRegistration(NARROW, [REDIRECT], scope="openid patient/*.rs"))
     return stack
 
 
 @pytest.fixture(scope="session")
-def stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey
-          ) -> Iterator[SandboxStack]:
+def stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey) -> Iterator[SandboxStack]:
     """A sandbox EHR that approves every request (no consent page)."""
     running = start_stack(fhir_server, seeded, client_key, auto_approve=True)
     yield running
@@ -100,8 +109,7 @@ def stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey
 
 
 @pytest.fixture(scope="session")
-def consent_stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey
-                  ) -> Iterator[SandboxStack]:
+def consent_stack(fhir_server: LocalFhirServer, seeded: Seeded, client_key: RSAKey) -> Iterator[SandboxStack]:
     """A sandbox EHR that asks for consent."""
     running = start_stack(fhir_server, seeded, client_key, auto_approve=False)
     yield running
@@ -121,53 +129,75 @@ class Smart:
         self.authorize_url = f"{stack.sandbox_url}/auth/authorize"
         self.token_url = f"{stack.sandbox_url}/auth/token"
 
-    def session(self, client_id: str = PUBLIC, scope: str = PATIENT_SCOPE,
-                pkce: str | None = "S256") -> OAuth2Session:
+    def session(
+        self, client_id: str = PUBLIC, scope: str = PATIENT_SCOPE, pkce: str | None = "S256"
+    ) -> OAuth2Session:
         from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
         if client_id == BASIC:
-            return OAuth2Session(client_id, SECRET, scope=scope, redirect_uri=REDIRECT,
-                                 code_challenge_method=pkce,
-                                 token_endpoint_auth_method="client_secret_basic")
+            return OAuth2Session(
+                client_id,
+                SECRET,
+                scope=scope,
+                redirect_uri=REDIRECT,
+                code_challenge_method=pkce,
+                token_endpoint_auth_method="client_secret_basic",
+            )
         if client_id == JWT:
-            return OAuth2Session(client_id, self.client_key, scope=scope, redirect_uri=REDIRECT,
-                                 code_challenge_method=pkce, token_endpoint_auth_method=PrivateKeyJWT(
-                                     self.token_url, alg="RS384", headers={"kid": "test-client-key"}))
-        return OAuth2Session(client_id, scope=scope, redirect_uri=REDIRECT,
-                             code_challenge_method=pkce)
+            return OAuth2Session(
+                client_id,
+                self.client_key,
+                scope=scope,
+                redirect_uri=REDIRECT,
+                code_challenge_method=pkce,
+                token_endpoint_auth_method=PrivateKeyJWT(
+                    self.token_url, alg="RS384", headers={"kid": "test-client-key"}
+                ),
+            )
+        return OAuth2Session(client_id, scope=scope, redirect_uri=REDIRECT, code_challenge_method=pkce)
 
     def ehr_launch(self, patient_id: str, fault: str = "none") -> str:
         """Press Launch on the EHR page; the launch id from the redirect to the app."""
-        response = requests.get(f"{self.stack.sandbox_url}/ehr/launch", allow_redirects=False,
-                                params={"patient": patient_id, "fault": fault}, timeout=10)
+        response = requests.get(
+            f"{self.stack.sandbox_url}/ehr/launch",
+            allow_redirects=False,
+            params={"patient": patient_id, "fault": fault},
+            timeout=10,
+        )
         assert response.status_code == 302, response.text
         return query_of(response.headers["Location"])["launch"]
 
-    def authorize(self, session: OAuth2Session, verifier: str | None = None,
-                  **params: Any) -> requests.Response:
+    def authorize(
+        self, session: OAuth2Session, verifier: str | None = None, **params: Any
+    ) -> requests.Response:
         """GET the authorize URL (aud defaults to the sandbox iss); no redirects followed."""
         params.setdefault("aud", self.stack.fhir_base)
         params = {k: v for k, v in params.items() if v is not None}
-        url, _ = session.create_authorization_url(self.authorize_url, code_verifier=verifier,
-                                                  **params)
+        url, _ = session.create_authorization_url(self.authorize_url, code_verifier=verifier, **params)
         return requests.get(url, allow_redirects=False, timeout=10)
 
-    def login(self, client_id: str = PUBLIC, scope: str = PATIENT_SCOPE, *,
-              patient_id: str | None = None, fault: str = "none",
-              nonce: str | None = None) -> tuple[OAuth2Session, dict[str, Any]]:
+    def login(
+        self,
+        client_id: str = PUBLIC,
+        scope: str = PATIENT_SCOPE,
+        *,
+        patient_id: str | None = None,
+        fault: str = "none",
+        nonce: str | None = None,
+    ) -> tuple[OAuth2Session, dict[str, Any]]:
         """A whole launch: EHR launch (when `patient_id`), authorize, token."""
         session = self.session(client_id, scope)
         verifier = generate_token(48)
         launch = self.ehr_launch(patient_id, fault) if patient_id else None
         response = self.authorize(session, verifier, launch=launch, nonce=nonce)
         assert response.status_code == 302, response.text
-        token = session.fetch_token(self.token_url, authorization_response=response.headers[
-            "Location"], code_verifier=verifier)
+        token = session.fetch_token(
+            self.token_url, authorization_response=response.headers["Location"], code_verifier=verifier
+        )
         return session, dict(token)
 
     def jwks(self) -> KeySet:
-        config = requests.get(f"{self.stack.fhir_base}/.well-known/smart-configuration",
-                              timeout=10).json()
+        config = requests.get(f"{self.stack.fhir_base}/.well-known/smart-configuration", timeout=10).json()
         return KeySet.import_key_set(requests.get(config["jwks_uri"], timeout=10).json())
 
 

@@ -12,8 +12,9 @@ from tests.sandbox.conftest import BASIC, JWT, NARROW, PATIENT_SCOPE, PUBLIC, Se
 
 
 @pytest.mark.parametrize("client_id", [PUBLIC, BASIC, JWT])
-def test_ehr_launch_gives_a_token_with_the_launch_context(smart: Smart, seeded: Seeded,
-                                                          client_id: str) -> None:
+def test_ehr_launch_gives_a_token_with_the_launch_context(
+    smart: Smart, seeded: Seeded, client_id: str
+) -> None:
     _, token = smart.login(client_id, patient_id=seeded.patient_a)
     assert token["token_type"] == "Bearer"
     assert token["expires_in"] == 3600
@@ -31,10 +32,12 @@ def test_id_token_validates_against_the_published_jwks(smart: Smart, seeded: See
     nonce = generate_token(20)
     _, token = smart.login(patient_id=seeded.patient_a, nonce=nonce)
     decoded = jwt.decode(token["id_token"], smart.jwks(), algorithms=["RS256"])
-    jwt.JWTClaimsRegistry(iss={"essential": True, "value": smart.stack.fhir_base},
-                          aud={"essential": True, "value": PUBLIC},
-                          nonce={"essential": True, "value": nonce},
-                          exp={"essential": True}).validate(decoded.claims)
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": smart.stack.fhir_base},
+        aud={"essential": True, "value": PUBLIC},
+        nonce={"essential": True, "value": nonce},
+        exp={"essential": True},
+    ).validate(decoded.claims)
     assert decoded.header["alg"] == "RS256"
     fhir_user = decoded.claims["fhirUser"]
     assert fhir_user.startswith("Practitioner/")
@@ -49,26 +52,28 @@ def test_replayed_code_is_invalid_grant(smart: Smart, seeded: Seeded) -> None:
     location = response.headers["Location"]
     session.fetch_token(smart.token_url, authorization_response=location, code_verifier=verifier)
     with pytest.raises(OAuthError) as error:
-        session.fetch_token(smart.token_url, authorization_response=location,
-                            code_verifier=verifier)
+        session.fetch_token(smart.token_url, authorization_response=location, code_verifier=verifier)
     assert error.value.error == "invalid_grant"
 
 
 def test_wrong_code_verifier_is_invalid_grant(smart: Smart, seeded: Seeded) -> None:
     session = smart.session()
-    response = smart.authorize(session, generate_token(48),
-                               launch=smart.ehr_launch(seeded.patient_a))
+    response = smart.authorize(session, generate_token(48), launch=smart.ehr_launch(seeded.patient_a))
     with pytest.raises(OAuthError) as error:
-        session.fetch_token(smart.token_url, authorization_response=response.headers["Location"],
-                            code_verifier=generate_token(48))
+        session.fetch_token(
+            smart.token_url,
+            authorization_response=response.headers["Location"],
+            code_verifier=generate_token(48),
+        )
     assert error.value.error == "invalid_grant"
 
 
 @pytest.mark.parametrize("pkce", [None, "plain"])
 def test_pkce_missing_or_plain_is_refused(smart: Smart, seeded: Seeded, pkce: str | None) -> None:
     session = smart.session(pkce=pkce)
-    response = smart.authorize(session, generate_token(48) if pkce else None,
-                               launch=smart.ehr_launch(seeded.patient_a), state="st-1")
+    response = smart.authorize(
+        session, generate_token(48) if pkce else None, launch=smart.ehr_launch(seeded.patient_a), state="st-1"
+    )
     assert response.status_code == 302
     params = query_of(response.headers["Location"])
     assert params["error"] == "invalid_request"
@@ -78,8 +83,9 @@ def test_pkce_missing_or_plain_is_refused(smart: Smart, seeded: Seeded, pkce: st
 
 @pytest.mark.parametrize("aud", ["http://127.0.0.1:1/fhir", ""])
 def test_wrong_aud_is_refused(smart: Smart, seeded: Seeded, aud: str) -> None:
-    response = smart.authorize(smart.session(), generate_token(48), aud=aud,
-                               launch=smart.ehr_launch(seeded.patient_a))
+    response = smart.authorize(
+        smart.session(), generate_token(48), aud=aud, launch=smart.ehr_launch(seeded.patient_a)
+    )
     params = query_of(response.headers["Location"])
     assert params["error"] == "invalid_request" and "code" not in params
 
@@ -94,10 +100,10 @@ def test_launch_scope_without_launch_is_refused(smart: Smart) -> None:
     assert query_of(response.headers["Location"])["error"] == "invalid_request"
 
 
-@pytest.mark.parametrize("scope", ["patient/*.rs user/Task.rs", "patient/*.cruds", "email",
-                                   "patient/Condition.sr"])
-def test_scopes_beyond_the_client_registration_are_invalid_scope(smart: Smart,
-                                                                  scope: str) -> None:
+@pytest.mark.parametrize(
+    "scope", ["patient/*.rs user/Task.rs", "patient/*.cruds", "email", "patient/Condition.sr"]
+)
+def test_scopes_beyond_the_client_registration_are_invalid_scope(smart: Smart, scope: str) -> None:
     response = smart.authorize(smart.session(NARROW, scope=scope), generate_token(48))
     assert query_of(response.headers["Location"])["error"] == "invalid_scope"
 
@@ -127,8 +133,9 @@ def test_wrong_client_secret_is_invalid_client(smart: Smart, seeded: Seeded) -> 
     response = smart.authorize(session, verifier, launch=smart.ehr_launch(seeded.patient_a))
     session.client_secret = "wrong"
     with pytest.raises(OAuthError) as error:
-        session.fetch_token(smart.token_url, authorization_response=response.headers["Location"],
-                            code_verifier=verifier)
+        session.fetch_token(
+            smart.token_url, authorization_response=response.headers["Location"], code_verifier=verifier
+        )
     assert error.value.error == "invalid_client"
 
 
@@ -138,8 +145,11 @@ def test_refresh_gives_a_new_working_access_token(smart: Smart, seeded: Seeded) 
     assert refreshed["access_token"] != token["access_token"]
     assert refreshed["patient"] == seeded.patient_a
     assert refreshed["scope"] == PATIENT_SCOPE
-    response = requests.get(f"{smart.stack.fhir_base}/Patient/{seeded.patient_a}", timeout=10,
-                            headers={"Authorization": f"Bearer {refreshed['access_token']}"})
+    response = requests.get(
+        f"{smart.stack.fhir_base}/Patient/{seeded.patient_a}",
+        timeout=10,
+        headers={"Authorization": f"Bearer {refreshed['access_token']}"},
+    )
     assert response.status_code == 200
 
 
@@ -148,8 +158,7 @@ def test_no_refresh_token_without_offline_or_online_access(smart: Smart, seeded:
     assert "refresh_token" not in token and "id_token" not in token
 
 
-def test_standalone_launch_patient_picks_the_first_seeded_patient(smart: Smart,
-                                                                  seeded: Seeded) -> None:
+def test_standalone_launch_patient_picks_the_first_seeded_patient(smart: Smart, seeded: Seeded) -> None:
     _, token = smart.login(scope="launch/patient openid patient/Condition.rs")
     assert token["patient"] == seeded.patient_a
 

@@ -7,16 +7,24 @@ import requests
 from tests.sandbox.conftest import Smart
 
 CAPABILITIES = {
-    "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
-    "client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient",
-    "permission-patient", "permission-user", "permission-v1", "permission-v2",
-    "sso-openid-connect", "permission-offline",
+    "launch-ehr",
+    "launch-standalone",
+    "client-public",
+    "client-confidential-symmetric",
+    "client-confidential-asymmetric",
+    "context-ehr-patient",
+    "context-standalone-patient",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+    "sso-openid-connect",
+    "permission-offline",
 }
 
 
 def test_smart_configuration(smart: Smart) -> None:
-    response = requests.get(f"{smart.stack.fhir_base}/.well-known/smart-configuration",
-                            timeout=10)
+    response = requests.get(f"{smart.stack.fhir_base}/.well-known/smart-configuration", timeout=10)
     assert response.status_code == 200
     config = response.json()
     root = smart.stack.sandbox_url
@@ -24,14 +32,14 @@ def test_smart_configuration(smart: Smart) -> None:
     assert config["authorization_endpoint"] == f"{root}/auth/authorize"
     assert config["token_endpoint"] == f"{root}/auth/token"
     assert config["jwks_uri"].startswith(root)
-    assert {"client_secret_basic", "private_key_jwt"} <= set(
-        config["token_endpoint_auth_methods_supported"])
+    assert {"client_secret_basic", "private_key_jwt"} <= set(config["token_endpoint_auth_methods_supported"])
     assert set(config["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert config["response_types_supported"] == ["code"]
     assert CAPABILITIES <= set(config["capabilities"])
     assert {"launch", "launch/patient", "openid", "fhirUser", "offline_access"} <= set(
-        config["scopes_supported"])
+        config["scopes_supported"]
+    )
 
 
 def test_openid_configuration_agrees_with_smart_configuration(smart: Smart) -> None:

@@ -11,8 +11,9 @@ from tests.sandbox.conftest import Seeded, Smart, fhir_get, query_of
 
 
 @pytest.mark.parametrize("fault", sorted(AUTHORIZE_FAULTS))
-def test_authorize_faults_show_an_error_page_and_never_redirect(smart: Smart, seeded: Seeded,
-                                                                fault: Fault) -> None:
+def test_authorize_faults_show_an_error_page_and_never_redirect(
+    smart: Smart, seeded: Seeded, fault: Fault
+) -> None:
     launch = smart.ehr_launch(seeded.patient_a, fault.value)
     response = smart.authorize(smart.session(), generate_token(48), launch=launch)
     assert response.status_code == 400
@@ -27,8 +28,9 @@ def test_token_invalid_token_fails_the_code_exchange(smart: Smart, seeded: Seede
     response = smart.authorize(session, verifier, launch=launch)
     assert "code" in query_of(response.headers["Location"])
     with pytest.raises(OAuthError) as error:
-        session.fetch_token(smart.token_url, authorization_response=response.headers["Location"],
-                            code_verifier=verifier)
+        session.fetch_token(
+            smart.token_url, authorization_response=response.headers["Location"], code_verifier=verifier
+        )
     assert error.value.error == "invalid_grant"
 
 
@@ -56,8 +58,7 @@ def test_request_faults(smart: Smart, seeded: Seeded, fault: str) -> None:
 
 
 def test_token_expired_refresh_token_fails_the_refresh_only(smart: Smart, seeded: Seeded) -> None:
-    session, token = smart.login(patient_id=seeded.patient_a,
-                                 fault=Fault.TOKEN_EXPIRED_REFRESH_TOKEN.value)
+    session, token = smart.login(patient_id=seeded.patient_a, fault=Fault.TOKEN_EXPIRED_REFRESH_TOKEN.value)
     url = f"{smart.stack.fhir_base}/Patient/{seeded.patient_a}"
     assert fhir_get(url, token["access_token"]).status_code == 200
     with pytest.raises(OAuthError) as error:

@@ -20,14 +20,20 @@ def patient_token(smart: Smart, seeded: Seeded) -> str:
 
 
 def condition_for(seeded: Seeded, patient_id: str) -> dict:
-    return {"resourceType": "Condition", "code": {"text": "written through the proxy"},
-            "meta": {"tag": [{"system": TAG_SYSTEM, "code": seeded.tag}]},
-            "subject": {"reference": f"Patient/{patient_id}"}}
+    return {
+        "resourceType": "Condition",
+        "code": {"text": "written through the proxy"},
+        "meta": {"tag": [{"system": TAG_SYSTEM, "code": seeded.tag}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+    }
 
 
 def count_conditions(stack, patient_id: str) -> int:
-    bundle = requests.get(f"{stack.backing_fhir_base}/Condition", timeout=10,
-                          params={"patient": patient_id, "_summary": "count"}).json()
+    bundle = requests.get(
+        f"{stack.backing_fhir_base}/Condition",
+        timeout=10,
+        params={"patient": patient_id, "_summary": "count"},
+    ).json()
     return int(bundle["total"])
 
 
@@ -55,49 +61,50 @@ def test_metadata_and_discovery_are_public(smart: Smart) -> None:
 
 
 def test_read_inside_the_compartment_200(smart: Smart, seeded: Seeded, patient_token: str) -> None:
-    response = fhir_get(f"{smart.stack.fhir_base}/Condition/{seeded.conditions_a[0]}",
-                        patient_token)
+    response = fhir_get(f"{smart.stack.fhir_base}/Condition/{seeded.conditions_a[0]}", patient_token)
     assert response.status_code == 200
     assert response.json()["id"] == seeded.conditions_a[0]
 
 
 @pytest.mark.parametrize("path", ["Condition/{condition_b}", "Patient/{patient_b}"])
-def test_another_patients_resource_403(smart: Smart, seeded: Seeded, patient_token: str,
-                                       path: str) -> None:
-    url = f"{smart.stack.fhir_base}/" + path.format(condition_b=seeded.condition_b,
-                                                    patient_b=seeded.patient_b)
+def test_another_patients_resource_403(smart: Smart, seeded: Seeded, patient_token: str, path: str) -> None:
+    url = f"{smart.stack.fhir_base}/" + path.format(
+        condition_b=seeded.condition_b, patient_b=seeded.patient_b
+    )
     response = fhir_get(url, patient_token)
     assert response.status_code == 403
     assert response.json()["issue"][0]["code"] == "forbidden"
 
 
-@pytest.mark.parametrize("params", [{}, {"patient": "{b}"}, {"subject": "Patient/{b}"},
-                                    {"patient": "{a},{b}"}])
-def test_search_not_restricted_to_the_launch_patient_403(smart: Smart, seeded: Seeded,
-                                                         patient_token: str,
-                                                         params: dict) -> None:
+@pytest.mark.parametrize(
+    "params", [{}, {"patient": "{b}"}, {"subject": "Patient/{b}"}, {"patient": "{a},{b}"}]
+)
+def test_search_not_restricted_to_the_launch_patient_403(
+    smart: Smart, seeded: Seeded, patient_token: str, params: dict
+) -> None:
     filled = {k: v.format(a=seeded.patient_a, b=seeded.patient_b) for k, v in params.items()}
     response = fhir_get(f"{smart.stack.fhir_base}/Condition", patient_token, **filled)
     assert response.status_code == 403
 
 
 def test_outside_the_granted_scopes_403(smart: Smart, seeded: Seeded, patient_token: str) -> None:
-    response = fhir_get(f"{smart.stack.fhir_base}/Observation", patient_token,
-                        patient=seeded.patient_a)
+    response = fhir_get(f"{smart.stack.fhir_base}/Observation", patient_token, patient=seeded.patient_a)
     assert response.status_code == 403
 
 
 def test_user_scope_searches_every_patient(smart: Smart, seeded: Seeded) -> None:
     token = smart.login(scope="openid user/Condition.rs")[1]["access_token"]
-    response = fhir_get(f"{smart.stack.fhir_base}/Condition", token,
-                        _tag=f"{TAG_SYSTEM}|{seeded.tag}", _count="100")
+    response = fhir_get(
+        f"{smart.stack.fhir_base}/Condition", token, _tag=f"{TAG_SYSTEM}|{seeded.tag}", _count="100"
+    )
     assert response.status_code == 200
     ids = {e["resource"]["id"] for e in response.json().get("entry", [])}
     assert {seeded.condition_b, *seeded.conditions_a} <= ids
 
 
-def test_next_link_is_rewritten_to_the_sandbox_base_and_works(smart: Smart, seeded: Seeded,
-                                                              patient_token: str) -> None:
+def test_next_link_is_rewritten_to_the_sandbox_base_and_works(
+    smart: Smart, seeded: Seeded, patient_token: str
+) -> None:
     base = smart.stack.fhir_base
     page = fhir_get(f"{base}/Condition", patient_token, patient=seeded.patient_a, _count="1")
     assert page.status_code == 200
@@ -111,61 +118,95 @@ def test_next_link_is_rewritten_to_the_sandbox_base_and_works(smart: Smart, seed
     assert second.json()["entry"][0]["resource"]["id"] != first_id
 
 
-def test_create_in_the_compartment_201_with_a_sandbox_location(smart: Smart, seeded: Seeded,
-                                                               patient_token: str) -> None:
-    response = requests.post(f"{smart.stack.fhir_base}/Condition", timeout=10,
-                             json=condition_for(seeded, seeded.patient_a), headers={
-                                 "Authorization": f"Bearer {patient_token}",
-                                 "Content-Type": "application/fhir+json"})
+def test_create_in_the_compartment_201_with_a_sandbox_location(
+    smart: Smart, seeded: Seeded, patient_token: str
+) -> None:
+    response = requests.post(
+        f"{smart.stack.fhir_base}/Condition",
+        timeout=10,
+        json=condition_for(seeded, seeded.patient_a),
+        headers={"Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 201
     assert response.headers["Location"].startswith(f"{smart.stack.fhir_base}/Condition/")
 
 
-def test_create_for_another_patient_403_and_nothing_written(smart: Smart, seeded: Seeded,
-                                                            patient_token: str) -> None:
+def test_create_for_another_patient_403_and_nothing_written(
+    smart: Smart, seeded: Seeded, patient_token: str
+) -> None:
     before = count_conditions(smart.stack, seeded.patient_b)
-    response = requests.post(f"{smart.stack.fhir_base}/Condition", timeout=10,
-                             json=condition_for(seeded, seeded.patient_b), headers={
-                                 "Authorization": f"Bearer {patient_token}",
-                                 "Content-Type": "application/fhir+json"})
+    response = requests.post(
+        f"{smart.stack.fhir_base}/Condition",
+        timeout=10,
+        json=condition_for(seeded, seeded.patient_b),
+        headers={"Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 403
     assert count_conditions(smart.stack, seeded.patient_b) == before
 
 
-def test_update_of_another_patients_resource_403(smart: Smart, seeded: Seeded,
-                                                 patient_token: str) -> None:
+def test_update_of_another_patients_resource_403(smart: Smart, seeded: Seeded, patient_token: str) -> None:
     moved = {**condition_for(seeded, seeded.patient_a), "id": seeded.condition_b}
-    response = requests.put(f"{smart.stack.fhir_base}/Condition/{seeded.condition_b}",
-                            data=json.dumps(moved), timeout=10, headers={
-                                "Authorization": f"Bearer {patient_token}",
-                                "Content-Type": "application/fhir+json"})
+    response = requests.put(
+        f"{smart.stack.fhir_base}/Condition/{seeded.condition_b}",
+        data=json.dumps(moved),
+        timeout=10,
+        headers={"Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 403
-    current = requests.get(f"{smart.stack.backing_fhir_base}/Condition/{seeded.condition_b}",
-                           timeout=10).json()
+    current = requests.get(
+        f"{smart.stack.backing_fhir_base}/Condition/{seeded.condition_b}", timeout=10
+    ).json()
     assert current["subject"]["reference"].endswith(f"Patient/{seeded.patient_b}")
 
 
 def test_transaction_entry_for_another_patient_refuses_the_whole_bundle(
-        smart: Smart, seeded: Seeded, patient_token: str) -> None:
+    smart: Smart, seeded: Seeded, patient_token: str
+) -> None:
     before = count_conditions(smart.stack, seeded.patient_a)
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": condition_for(seeded, seeded.patient_a),
-         "request": {"method": "POST", "url": "Condition"}},
-        {"resource": condition_for(seeded, seeded.patient_b),
-         "request": {"method": "POST", "url": "Condition"}}]}
-    response = requests.post(smart.stack.fhir_base, json=bundle, timeout=10, headers={
-        "Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": condition_for(seeded, seeded.patient_a),
+                "request": {"method": "POST", "url": "Condition"},
+            },
+            {
+                "resource": condition_for(seeded, seeded.patient_b),
+                "request": {"method": "POST", "url": "Condition"},
+            },
+        ],
+    }
+    response = requests.post(
+        smart.stack.fhir_base,
+        json=bundle,
+        timeout=10,
+        headers={"Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 403
     assert count_conditions(smart.stack, seeded.patient_a) == before
 
 
-def test_transaction_inside_the_compartment_is_forwarded(smart: Smart, seeded: Seeded,
-                                                         patient_token: str) -> None:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": condition_for(seeded, seeded.patient_a),
-         "request": {"method": "POST", "url": "Condition"}}]}
-    response = requests.post(smart.stack.fhir_base, json=bundle, timeout=10, headers={
-        "Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"})
+def test_transaction_inside_the_compartment_is_forwarded(
+    smart: Smart, seeded: Seeded, patient_token: str
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": condition_for(seeded, seeded.patient_a),
+                "request": {"method": "POST", "url": "Condition"},
+            }
+        ],
+    }
+    response = requests.post(
+        smart.stack.fhir_base,
+        json=bundle,
+        timeout=10,
+        headers={"Authorization": f"Bearer {patient_token}", "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 200, response.text
     location = response.json()["entry"][0]["response"]["location"]
     assert smart.stack.backing_fhir_base not in response.text
@@ -173,8 +214,7 @@ def test_transaction_inside_the_compartment_is_forwarded(smart: Smart, seeded: S
 
 
 def test_backing_server_down_502_outcome(smart: Smart) -> None:
-    settings = SandboxSettings(f"http://127.0.0.1:{free_port()}/fhir", smart.stack.sandbox_url,
-                               timeout=2)
+    settings = SandboxSettings(f"http://127.0.0.1:{free_port()}/fhir", smart.stack.sandbox_url, timeout=2)
     client = create_sandbox_app(settings).test_client()
     response = client.get("/fhir/metadata")
     assert response.status_code == 502

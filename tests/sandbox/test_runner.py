@@ -24,10 +24,12 @@ from tests.sandbox.conftest import Seeded
 
 
 @pytest.mark.parametrize("client_auth", ["none", "client_secret_basic", "private_key_jwt"])
-def test_stack_wires_the_app_to_the_sandbox(fhir_server: LocalFhirServer, seeded: Seeded,
-                                            client_auth: str) -> None:
-    with SandboxStack(fhir_base=fhir_server.base_url, seed=lambda client: [seeded],
-                      client_auth=client_auth) as stack:
+def test_stack_wires_the_app_to_the_sandbox(
+    fhir_server: LocalFhirServer, seeded: Seeded, client_auth: str
+) -> None:
+    with SandboxStack(
+        fhir_base=fhir_server.base_url, seed=lambda client: [seeded], client_auth=client_auth
+    ) as stack:
         assert stack.app is not None
         config = stack.app.config
         assert config["ISS_ALLOWLIST"] == [stack.fhir_base]
@@ -63,20 +65,21 @@ def test_fallback_seed_creates_two_patients_once(fhir: FhirClient) -> None:
         first = seed_fallback_patients(fhir)
         again = seed_fallback_patients(fhir)
         assert len(first) == 2 and [p.patient_id for p in first] == [p.patient_id for p in again]
-        assert fhir.read("Patient", first[0].patient_id)["identifier"][0]["system"] == \
-            SEED_IDENTIFIER
+        assert fhir.read("Patient", first[0].patient_id)["identifier"][0]["system"] == SEED_IDENTIFIER
     finally:
         for patient in fhir.search_all("Patient", {"identifier": f"{SEED_IDENTIFIER}|"}):
             if patient["identifier"][0]["value"].startswith("sandbox-"):
                 fhir.delete("Patient", patient["id"])
 
 
-def test_default_seed_falls_back_without_the_seed_service(fhir: FhirClient,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_seed_falls_back_without_the_seed_service(
+    fhir: FhirClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = []
     monkeypatch.setitem(sys.modules, "fhir_rehab.services.seed", None)  # import fails
-    monkeypatch.setattr("fhir_rehab.sandbox.runner.seed_fallback_patients",
-                        lambda client: calls.append(client) or ["seeded"])
+    monkeypatch.setattr(
+        "fhir_rehab.sandbox.runner.seed_fallback_patients", lambda client: calls.append(client) or ["seeded"]
+    )
     assert seed_patients(fhir) == ["seeded"] and calls == [fhir]
 
 

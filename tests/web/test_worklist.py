@@ -26,8 +26,7 @@ from tests.web.conftest import CSRF
 PAGE_SIZE = 4
 EARLIER = itertools.count(1)
 ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
-ROW = re.compile(r'<tr class="row-(?P<kind>\w+)[^"]*" data-task="(?P<id>[^"]+)">(?P<body>.*?)</tr>',
-                 re.S)
+ROW = re.compile(r'<tr class="row-(?P<kind>\w+)[^"]*" data-task="(?P<id>[^"]+)">(?P<body>.*?)</tr>', re.S)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +48,9 @@ def start_program(backing: FhirClient) -> tuple[str, str]:
     """
     started = datetime.now(UTC) - timedelta(days=13, minutes=next(EARLIER))
     seeded = seed_demo_patients(backing, run=uuid.uuid4().hex[:12])[0]
-    svc.record_screen(backing, SCIATICA_PROGRAM, seeded.patient_id, ALL_ABSENT, Actor(),
-                      str(uuid.uuid4()), now=started)
+    svc.record_screen(
+        backing, SCIATICA_PROGRAM, seeded.patient_id, ALL_ABSENT, Actor(), str(uuid.uuid4()), now=started
+    )
     svc.start_program(backing, SCIATICA_PROGRAM, seeded.patient_id, Actor(), now=started)
     return seeded.patient_id, seeded.name
 
@@ -109,15 +109,18 @@ class Coordinator:
         return [Row(m["id"], m["kind"], m["body"]) for m in ROW.finditer(self.page)]
 
     def row_for(self, patient_id: str) -> Row:
-        return next(r for r in self.rows() if f"/worklist/patient/{patient_id}\"" in r.body)
+        return next(r for r in self.rows() if f'/worklist/patient/{patient_id}"' in r.body)
 
     def act(self, row: Row, action: str, **fields: str) -> requests.Response:
         """Post an action form as the page rendered it (its version), unless told otherwise."""
-        data = {"csrf_token": CSRF.search(self.page).group(1), "version": row.version,
-                "action": action, "return_to": self.url.split(self.stack.app_url, 1)[1],
-                **fields}
-        response = self.http.post(f"{self.stack.app_url}/worklist/task/{row.task_id}",
-                                  data=data, timeout=30)
+        data = {
+            "csrf_token": CSRF.search(self.page).group(1),
+            "version": row.version,
+            "action": action,
+            "return_to": self.url.split(self.stack.app_url, 1)[1],
+            **fields,
+        }
+        response = self.http.post(f"{self.stack.app_url}/worklist/task/{row.task_id}", data=data, timeout=30)
         self._keep(response)
         return response
 
@@ -194,15 +197,21 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
     assert int(newer) == int(row_second.version) + 1
 
     # reapply from the conflict page: it carries the new version and the reason
-    data = {"csrf_token": CSRF.search(lost.text).group(1), "version": newer, "action": "hold",
-            "reason": "Waiting for the MRI report", "return_to": "/worklist"}
-    again = second.http.post(f"{stack.app_url}/worklist/task/{row_second.task_id}", data=data,
-                             timeout=30)
+    data = {
+        "csrf_token": CSRF.search(lost.text).group(1),
+        "version": newer,
+        "action": "hold",
+        "reason": "Waiting for the MRI report",
+        "return_to": "/worklist",
+    }
+    again = second.http.post(f"{stack.app_url}/worklist/task/{row_second.task_id}", data=data, timeout=30)
     assert "Task is now on-hold." in again.text
     task = backing.read("Task", row_second.task_id)
     assert task["status"] == "on-hold" and task["owner"]["display"] == "Robin Reyes"
-    authors = {p["agent"][0]["who"]["display"]
-               for p in backing.search_all("Provenance", {"target": f"Task/{task['id']}"})}
+    authors = {
+        p["agent"][0]["who"]["display"]
+        for p in backing.search_all("Provenance", {"target": f"Task/{task['id']}"})
+    }
     assert {"Robin Reyes", "Dana Okoye"} <= authors  # every write names its coordinator
 
 
@@ -226,8 +235,9 @@ def test_a_stale_version_gets_the_conflict_page(coordinator, backing):
 
 
 def test_a_task_that_is_not_the_apps_is_refused(coordinator, backing):
-    foreign = backing.create({"resourceType": "Task", "status": "ready", "intent": "order",
-                              "for": {"reference": "Patient/x"}}).body
+    foreign = backing.create(
+        {"resourceType": "Task", "status": "ready", "intent": "order", "for": {"reference": "Patient/x"}}
+    ).body
     coordinator.open()
     row = Row(foreign["id"], "stage", f'name="version" value="{foreign["meta"]["versionId"]}"')
     refused = coordinator.act(row, "claim")
@@ -242,9 +252,10 @@ def test_next_page_follows_the_server_and_tokens_are_opaque(coordinator, backing
     link = re.search(r'href="([^"]+)" rel="next"', first.text)
     assert link and "_offset" not in link.group(1) and "http" not in link.group(1)
     seen = [r.task_id for r in coordinator.rows()]
-    second = coordinator.open(html.unescape(link.group(1)).split("?")[0],
-                              **dict(re.findall(r"(\w+)=([^&]+)",
-                                                html.unescape(link.group(1)).split("?")[1])))
+    second = coordinator.open(
+        html.unescape(link.group(1)).split("?")[0],
+        **dict(re.findall(r"(\w+)=([^&]+)", html.unescape(link.group(1)).split("?")[1])),
+    )
     assert "page 2" in second.text
     more = [r.task_id for r in coordinator.rows()]
     assert more and not set(more) & set(seen)
@@ -268,8 +279,11 @@ def test_worklist_actions_need_the_csrf_token(coordinator, backing):
     patient, name = start_program(backing)
     coordinator.open(stage="1", status="ready")
     row = coordinator.row_for(patient)
-    response = coordinator.http.post(f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
-                                     data={"version": row.version, "action": "claim"}, timeout=30)
+    response = coordinator.http.post(
+        f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
+        data={"version": row.version, "action": "claim"},
+        timeout=30,
+    )
     assert response.status_code == 400
     assert "owner" not in backing.read("Task", row.task_id)
 
@@ -282,15 +296,24 @@ def test_a_patient_launch_does_not_open_the_worklist(stack):
     assert response.status_code == 401 and "coordinator launch" in response.text
 
 
-@pytest.mark.parametrize("return_to", ["https://evil.example/worklist", "//evil.example/x",
-                                       "/patient", "/worklist\\@evil.example"])
+@pytest.mark.parametrize(
+    "return_to", ["https://evil.example/worklist", "//evil.example/x", "/patient", "/worklist\\@evil.example"]
+)
 def test_after_an_action_the_redirect_stays_on_the_worklist(coordinator, backing, return_to):
     patient, name = start_program(backing)
     coordinator.open(stage="1", status="ready")
     row = coordinator.row_for(patient)
-    data = {"csrf_token": CSRF.search(coordinator.page).group(1), "version": row.version,
-            "action": "claim", "return_to": return_to}
-    response = coordinator.http.post(f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
-                                     data=data, allow_redirects=False, timeout=30)
+    data = {
+        "csrf_token": CSRF.search(coordinator.page).group(1),
+        "version": row.version,
+        "action": "claim",
+        "return_to": return_to,
+    }
+    response = coordinator.http.post(
+        f"{coordinator.stack.app_url}/worklist/task/{row.task_id}",
+        data=data,
+        allow_redirects=False,
+        timeout=30,
+    )
     assert response.status_code == 302
     assert response.headers["Location"] in ("/worklist", f"{coordinator.stack.app_url}/worklist")

@@ -100,7 +100,7 @@ def classify_entry(entry: dict[str, Any], base: str) -> Interaction:
     request = entry.get("request") or {}
     url = str(request.get("url") or "")
     if url.startswith(base.rstrip("/") + "/"):
-        url = url[len(base.rstrip("/")) + 1:]
+        url = url[len(base.rstrip("/")) + 1 :]
     elif "://" in url.split("?")[0]:  # a query may carry URLs (token systems): not a target
         raise AccessDenied("A Bundle entry points outside this FHIR server.")
     parts = urlsplit(url)
@@ -108,8 +108,7 @@ def classify_entry(entry: dict[str, Any], base: str) -> Interaction:
     return classify_request(str(request.get("method") or "GET"), parts.path, params)
 
 
-def authorize_interaction(interaction: Interaction, scopes: Sequence[str],
-                          patient_id: str | None) -> Access:
+def authorize_interaction(interaction: Interaction, scopes: Sequence[str], patient_id: str | None) -> Access:
     """Check the scopes (and, for patient-only access, the search criteria); raise AccessDenied.
 
     >>> authorize_interaction(classify_request("GET", "Condition", [("patient", "1")]),
@@ -123,8 +122,7 @@ def authorize_interaction(interaction: Interaction, scopes: Sequence[str],
     rtype = interaction.resource_type or "*"
     access = access_for(scopes, rtype, interaction.kind)
     if access is None:
-        raise AccessDenied(f"The granted scopes do not allow {VERBS[interaction.kind]} "
-                           f"on {rtype}.")
+        raise AccessDenied(f"The granted scopes do not allow {VERBS[interaction.kind]} on {rtype}.")
     if access is Access.PATIENT:
         if patient_id is None:
             raise AccessDenied("Patient-level scopes need a patient in the launch context.")
@@ -135,8 +133,9 @@ def authorize_interaction(interaction: Interaction, scopes: Sequence[str],
     return access
 
 
-def check_search(resource_type: str, params: Iterable[tuple[str, str]], patient_id: str,
-                 compartment: str | None = None) -> None:
+def check_search(
+    resource_type: str, params: Iterable[tuple[str, str]], patient_id: str, compartment: str | None = None
+) -> None:
     """A patient-level search must name the launch patient, and only that patient.
 
     >>> check_search("Task", [("for", "Patient/1"), ("status", "ready")], "1")
@@ -153,8 +152,7 @@ def check_search(resource_type: str, params: Iterable[tuple[str, str]], patient_
     values = [value for name, value in params if name.split(":")[0] in names]
     if not values:
         where = "_id=" if resource_type == "Patient" else "patient=, subject= or for="
-        raise AccessDenied(
-            f"A patient-level search must be restricted to the launch patient ({where}).")
+        raise AccessDenied(f"A patient-level search must be restricted to the launch patient ({where}).")
     for value in values:
         for item in value.split(","):
             if reference_patient_id(item, bare_ids=True) != patient_id:

@@ -47,11 +47,19 @@ class SandboxCodeGrant(AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
-        self.store.save_code(AuthorizationCode(
-            code=code, client_id=request.client.get_client_id(),
-            redirect_uri=request.payload.redirect_uri, scope=request.scope, user=request.user,
-            context=self.launch_context(), code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"), nonce=data.get("nonce")))
+        self.store.save_code(
+            AuthorizationCode(
+                code=code,
+                client_id=request.client.get_client_id(),
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                user=request.user,
+                context=self.launch_context(),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                nonce=data.get("nonce"),
+            )
+        )
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
         # Taken (marked used) here, atomically: a replay finds nothing -> invalid_grant.

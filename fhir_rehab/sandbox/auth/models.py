@@ -73,8 +73,7 @@ class Client(ClientMixin):
         """The requested scopes, if every one is known and allowed; None refuses (invalid_scope)."""
         requested = split_scopes(scope)
         allowed = split_scopes(self.registration.scope)
-        if not requested or not all(is_known_scope(s) and is_covered(s, allowed)
-                                    for s in requested):
+        if not requested or not all(is_known_scope(s) and is_covered(s, allowed) for s in requested):
             return None
         return " ".join(requested)
 
@@ -83,8 +82,7 @@ class Client(ClientMixin):
 
     def check_client_secret(self, client_secret: str) -> bool:
         expected = self.registration.client_secret
-        return expected is not None and secrets.compare_digest(expected.encode(),
-                                                                client_secret.encode())
+        return expected is not None and secrets.compare_digest(expected.encode(), client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if endpoint == "token":

@@ -15,8 +15,18 @@ V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 CONTEXTS = ("patient", "user", "system")
 # Scopes that do not name a resource (App Launch 2.0 "Scopes for requesting context data",
 # "Scopes for requesting identity data", "Scopes for requesting a refresh token").
-NON_RESOURCE_SCOPES = frozenset({"launch", "launch/patient", "launch/encounter", "openid",
-                                 "fhirUser", "profile", "offline_access", "online_access"})
+NON_RESOURCE_SCOPES = frozenset(
+    {
+        "launch",
+        "launch/patient",
+        "launch/encounter",
+        "openid",
+        "fhirUser",
+        "profile",
+        "offline_access",
+        "online_access",
+    }
+)
 REFRESH_SCOPES = frozenset({"offline_access", "online_access"})
 
 _RESOURCE_SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)$")
@@ -56,9 +66,11 @@ class ResourceScope:
         >>> parse_resource_scope("user/*.cruds").covers(parse_resource_scope("patient/Task.rs"))
         False
         """
-        return (self.context == other.context
-                and self.resource_type in ("*", other.resource_type)
-                and other.interactions <= self.interactions)
+        return (
+            self.context == other.context
+            and self.resource_type in ("*", other.resource_type)
+            and other.interactions <= self.interactions
+        )
 
 
 def split_scopes(scope: str | Iterable[str] | None) -> list[str]:
@@ -168,9 +180,12 @@ def describe_scope(scope: str) -> str:
     'Create, update and delete all records you can access'
     """
     fixed = {
-        "launch": "Use the EHR's launch context", "launch/patient": "Pick a patient",
-        "launch/encounter": "Use the current encounter", "openid": "Know who you are",
-        "fhirUser": "Know your FHIR user record", "profile": "Know your profile",
+        "launch": "Use the EHR's launch context",
+        "launch/patient": "Pick a patient",
+        "launch/encounter": "Use the current encounter",
+        "openid": "Know who you are",
+        "fhirUser": "Know your FHIR user record",
+        "profile": "Know your profile",
         "offline_access": "Stay signed in after you log out",
         "online_access": "Stay signed in while you are logged in",
     }

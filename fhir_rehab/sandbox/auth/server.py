@@ -43,11 +43,19 @@ class SandboxAuthorizationServer(AuthorizationServer):
     def create_bearer_token_generator(self, config: Any) -> Any:
         """Opaque bearer tokens; a refresh token only for offline_access or online_access."""
         bearer = BearerTokenGenerator(
-            lambda **_: generate_token(42), lambda **_: generate_token(48),
-            lambda client, grant_type: self.settings.access_token_lifetime)
+            lambda **_: generate_token(42),
+            lambda **_: generate_token(48),
+            lambda client, grant_type: self.settings.access_token_lifetime,
+        )
 
-        def generate(grant_type: str, client: Any, user: Any = None, scope: str | None = None,
-                     expires_in: int | None = None, include_refresh_token: bool = True) -> Any:
+        def generate(
+            grant_type: str,
+            client: Any,
+            user: Any = None,
+            scope: str | None = None,
+            expires_in: int | None = None,
+            include_refresh_token: bool = True,
+        ) -> Any:
             include = include_refresh_token and wants_refresh_token(split_scopes(scope))
             return bearer.generate(grant_type, client, user, scope, expires_in, include)
 
@@ -61,14 +69,29 @@ class SandboxAuthorizationServer(AuthorizationServer):
         if source.context.fault is Fault.REQUEST_EXPIRED_TOKEN and request.authorization_code:
             expires_at = now - 1
         client_id = request.client.get_client_id()
-        self.store.save_access_token(AccessToken(
-            access_token=token["access_token"], client_id=client_id, scope=token["scope"],
-            user=request.user, context=source.context, expires_at=expires_at, issued_at=now,
-            code=source.code))
+        self.store.save_access_token(
+            AccessToken(
+                access_token=token["access_token"],
+                client_id=client_id,
+                scope=token["scope"],
+                user=request.user,
+                context=source.context,
+                expires_at=expires_at,
+                issued_at=now,
+                code=source.code,
+            )
+        )
         if token.get("refresh_token"):
-            self.store.save_refresh_grant(RefreshGrant(
-                refresh_token=token["refresh_token"], client_id=client_id, scope=token["scope"],
-                user=request.user, context=source.context, code=source.code))
+            self.store.save_refresh_grant(
+                RefreshGrant(
+                    refresh_token=token["refresh_token"],
+                    client_id=client_id,
+                    scope=token["scope"],
+                    user=request.user,
+                    context=source.context,
+                    code=source.code,
+                )
+            )
 
 
 class SandboxBearerValidator(BearerTokenValidator):
@@ -98,15 +121,22 @@ class SandboxRuntime:
         store = SandboxStore(settings.clients)
         server = SandboxAuthorizationServer(settings, store)
         context = TokenContext(f"{settings.public_url}/auth/smart-style.json")
-        server.register_grant(SandboxCodeGrant, [
-            S256CodeChallenge(required=True), SmartLaunch(settings.fhir_base, store),
-            SandboxOpenIDCode(settings, store), context])
+        server.register_grant(
+            SandboxCodeGrant,
+            [
+                S256CodeChallenge(required=True),
+                SmartLaunch(settings.fhir_base, store),
+                SandboxOpenIDCode(settings, store),
+                context,
+            ],
+        )
         server.register_grant(SandboxRefreshGrant, [context])
         resources = ResourceProtector()
         resources.register_token_validator(SandboxBearerValidator(store))
         runtime = cls(settings, store, server, resources)
         server.register_client_auth_method(
-            "private_key_jwt", PrivateKeyJwt(runtime.token_url, store, settings.timeout))
+            "private_key_jwt", PrivateKeyJwt(runtime.token_url, store, settings.timeout)
+        )
         return runtime
 
     def init_app(self, app: Flask) -> None:
@@ -126,11 +156,11 @@ class SandboxRuntime:
     def jwks_url(self) -> str:
         return f"{self.settings.public_url}/auth/jwks"
 
-
     # -- the backing FHIR server and the EHR user ----------------------------------------
     def backing_client(self) -> FhirClient:
-        return FhirClient(self.settings.backing_fhir_base, timeout=self.settings.timeout,
-                          max_retries=1, backoff=0.1)
+        return FhirClient(
+            self.settings.backing_fhir_base, timeout=self.settings.timeout, max_retries=1, backoff=0.1
+        )
 
     def current_user(self, key: str | None = None) -> SandboxUser:
         """A sandbox practitioner (the default one unless `key` picks another), created in the
@@ -139,7 +169,8 @@ class SandboxRuntime:
         with self._lock:
             if spec.key not in self._users:
                 self._users[spec.key] = SandboxUser(
-                    ensure_practitioner(self.backing_client(), spec.key), spec.name)
+                    ensure_practitioner(self.backing_client(), spec.key), spec.name
+                )
             return self._users[spec.key]
 
     def all_users(self) -> list[SandboxUser]:

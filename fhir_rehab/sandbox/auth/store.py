@@ -71,8 +71,7 @@ class SandboxStore:
             if record is None or record.client_id != client_id:
                 return None
             if record.used:
-                issued: list[AccessToken | RefreshGrant] = [*self._access.values(),
-                                                            *self._refresh.values()]
+                issued: list[AccessToken | RefreshGrant] = [*self._access.values(), *self._refresh.values()]
                 for token in issued:
                     if token.code == code:
                         token.revoked = True

@@ -25,9 +25,11 @@ class UserSpec:
 
 
 # The first is who signs in unless a user is picked; three, so two coordinators can race.
-USERS = (UserSpec(USER_IDENTIFIER_VALUE, "Sandbox", "Practitioner"),
-         UserSpec("coordinator-robin", "Robin", "Reyes"),
-         UserSpec("coordinator-dana", "Dana", "Okoye"))
+USERS = (
+    UserSpec(USER_IDENTIFIER_VALUE, "Sandbox", "Practitioner"),
+    UserSpec("coordinator-robin", "Robin", "Reyes"),
+    UserSpec("coordinator-dana", "Dana", "Okoye"),
+)
 
 
 def find_user(key: str | None) -> UserSpec:
@@ -46,8 +48,7 @@ def build_practitioner(key: str = USER_IDENTIFIER_VALUE) -> dict[str, object]:
         "resourceType": "Practitioner",
         "identifier": [{"system": USER_IDENTIFIER_SYSTEM, "value": user.key}],
         "active": True,
-        "name": [{"use": "official", "family": user.family, "given": [user.given],
-                  "text": user.name}],
+        "name": [{"use": "official", "family": user.family, "given": [user.given], "text": user.name}],
     }
 
 

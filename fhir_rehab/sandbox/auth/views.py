@@ -50,8 +50,9 @@ def authorize() -> Page:
     if fault in AUTHORIZE_FAULTS:
         # Simulated errors stop here, on a page: never redirect to an unvalidated redirect_uri.
         assert fault is not None  # noqa: S101 - narrowed for mypy
-        return render_page_error(400, "Authorization failed",
-                                 f"{FAULT_ERRORS[fault]} (simulated fault: {describe_fault(fault)})")
+        return render_page_error(
+            400, "Authorization failed", f"{FAULT_ERRORS[fault]} (simulated fault: {describe_fault(fault)})"
+        )
     try:
         user = runtime.current_user(session.get(USER_KEY))  # picked on the EHR page (user=)
         grant = runtime.authorization.get_consent_grant(end_user=user)
@@ -59,28 +60,29 @@ def authorize() -> Page:
         return render_oauth_error(runtime, error)
     except FhirError:
         return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
-    choose_patient = grant.smart_launch is None and "launch/patient" in split_scopes(
-        grant.request.scope)
+    choose_patient = grant.smart_launch is None and "launch/patient" in split_scopes(grant.request.scope)
     try:
-        patients = list_patients(runtime.backing_client(), runtime.settings.patient_ids) \
-            if choose_patient else []
+        patients = (
+            list_patients(runtime.backing_client(), runtime.settings.patient_ids) if choose_patient else []
+        )
         if request.method == "GET" and not runtime.settings.auto_approve:
             return render_consent(runtime, grant, patients)
         approved, patient_id = read_decision(runtime, patients)
     except FhirError:
         return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
     except ValidationError:
-        return render_page_error(400, "Authorization failed",
-                                 "The consent form expired or was not sent by this page.")
+        return render_page_error(
+            400, "Authorization failed", "The consent form expired or was not sent by this page."
+        )
     if approved and choose_patient and patient_id is None and patients:
         return render_page_error(400, "Authorization failed", "Choose a listed patient.")
     grant.selected_patient_id = patient_id
     return runtime.authorization.create_authorization_response(  # type: ignore[no-any-return]
-        grant_user=user if approved else None, grant=grant)
+        grant_user=user if approved else None, grant=grant
+    )
 
 
-def read_decision(runtime: SandboxRuntime,
-                  patients: list[PatientSummary]) -> tuple[bool, str | None]:
+def read_decision(runtime: SandboxRuntime, patients: list[PatientSummary]) -> tuple[bool, str | None]:
     """Approve or deny, and the chosen patient (only from a POSTed, CSRF-checked form)."""
     listed = [p.id for p in patients]
     if request.method == "GET":  # auto_approve: the first (seeded) patient
@@ -99,9 +101,15 @@ def render_consent(runtime: SandboxRuntime, grant: Any, patients: list[PatientSu
         patient = find_patient(runtime.backing_client(), launch.context.patient_id)
     scopes = [(s, describe_scope(s)) for s in split_scopes(grant.request.scope)]
     return render_template(
-        "sandbox/consent.html", client_id=grant.request.client.get_client_id(),
-        action=request.full_path, csrf_token=generate_csrf(), patient=patient,
-        choose_patient=bool(patients), patients=patients, scopes=scopes)
+        "sandbox/consent.html",
+        client_id=grant.request.client.get_client_id(),
+        action=request.full_path,
+        csrf_token=generate_csrf(),
+        patient=patient,
+        choose_patient=bool(patients),
+        patients=patients,
+        scopes=scopes,
+    )
 
 
 def render_oauth_error(runtime: SandboxRuntime, error: OAuth2Error) -> Page:
@@ -121,15 +129,21 @@ def issue_token() -> Response:
 @bp.get("/fhir/.well-known/smart-configuration")
 def smart_config() -> Response:
     runtime = current_runtime()
-    return jsonify(smart_configuration(runtime.settings.fhir_base, runtime.authorize_url,
-                                       runtime.token_url, runtime.jwks_url))
+    return jsonify(
+        smart_configuration(
+            runtime.settings.fhir_base, runtime.authorize_url, runtime.token_url, runtime.jwks_url
+        )
+    )
 
 
 @bp.get("/fhir/.well-known/openid-configuration")
 def openid_config() -> Response:
     runtime = current_runtime()
-    return jsonify(openid_configuration(runtime.settings.fhir_base, runtime.authorize_url,
-                                        runtime.token_url, runtime.jwks_url))
+    return jsonify(
+        openid_configuration(
+            runtime.settings.fhir_base, runtime.authorize_url, runtime.token_url, runtime.jwks_url
+        )
+    )
 
 
 @bp.get("/auth/jwks")
