@@ -61,7 +61,7 @@ def _record_queries(
         _get(f"Patient/{p}"),
         _get(
             f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
-            f"{goal_include}&_revinclude=Task:based-on&_count=20"
+            f"{goal_include}&_revinclude=Task:based-on&_revinclude=ServiceRequest:based-on&_count=20"
         ),
         _get(
             f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
@@ -72,6 +72,10 @@ def _record_queries(
             f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"
         ),
         _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50"),
+        _get(
+            f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_ASSESSMENT_PANEL.code}"
+            f"&_sort=-date&_count=20&_include=Observation:has-member"
+        ),
     ]
     if conditions:
         queries.append(_get(f"Condition?patient={p}&_count=100"))

@@ -178,7 +178,9 @@ def program() -> Any:
         return redirect(url_for("clinician.overview"))
     current = state.current
     check = (
-        check_progression(current.stage, state.pain, current.active_since, utcnow(), state.oswestry)
+        check_progression(
+            current.stage, state.pain, current.active_since, utcnow(), state.oswestry, state.assessments
+        )
         if current
         else None
     )
