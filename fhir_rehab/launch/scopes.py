@@ -19,6 +19,10 @@ PATIENT_DATA_SCOPES = (
     "patient/Task.cruds",
     "patient/Goal.cruds",
     "patient/Provenance.cr",
+    # Each prescribed exercise is a ServiceRequest; the handout is filed as a DocumentReference
+    # when the EHR grants it (the app works without it).
+    "patient/ServiceRequest.cruds",
+    "patient/DocumentReference.cr",
 )
 COORDINATOR_DATA_SCOPES = (
     "user/Task.rs",
@@ -33,6 +37,9 @@ COORDINATOR_DATA_SCOPES = (
     # Completing a stage advances its Goals; a conflict page names who changed the Task.
     "user/Goal.rs",
     "user/Goal.u",
+    # ... and its exercises (ServiceRequests) follow the stage.
+    "user/ServiceRequest.rs",
+    "user/ServiceRequest.u",
 )
 V2_CAPABILITY = "permission-v2"
 _READ, _WRITE = frozenset("rs"), frozenset("cud")

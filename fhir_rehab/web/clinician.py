@@ -305,3 +305,6 @@ def sheet() -> Any:
         flash("There is no current stage to print.", "info")
         return redirect(url_for("clinician.overview"))
     return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)
+
+
+from fhir_rehab.web import plan_views  # noqa: E402,F401  (routes on this blueprint)
