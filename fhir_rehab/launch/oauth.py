@@ -82,6 +82,9 @@ def build_oauth_session(
     else:
         secret, auth_method = None, "none"  # a public client sends only its client_id
     session = OAuth2Session(settings.client_id, secret, token_endpoint_auth_method=auth_method, **kwargs)
+    # Never follow a redirect from the token endpoint: a 307 would re-send the code, the
+    # PKCE verifier and the client's credentials to the other address (TooManyRedirects).
+    session.max_redirects = 0
     if settings.private_key_path:
         session.register_client_auth_method(ShortLivedPrivateKeyJWT(settings.key_id, clock))
     return session
