@@ -137,7 +137,7 @@ def _patient_id(value: str) -> str:
 def _submission_id(value: str) -> str:
     if not is_submission_id(value):
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a usable submission id (8-64 letters, digits or '-', e.g. a UUID)."
+            f"{value!r} is not a usable submission id (1-64 letters, digits, '-' or '.', e.g. a UUID)."
         )
     return value
 

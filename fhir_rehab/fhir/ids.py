@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # A submission id (idempotency key): a UUID or similar token. It becomes an identifier value
 # and a search parameter value, so no `&`, `=`, `|`, `,`, `$` or spaces can reach a query.
-SUBMISSION_ID = re.compile(r"[A-Za-z0-9\-]{8,64}")
+SUBMISSION_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # Who is acting, as a relative reference (the CLI's --practitioner).
 ACTOR_REFERENCE = re.compile(r"(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}")
 MAX_FREE_TEXT = 500  # characters of a reason or note a person types (one paragraph)

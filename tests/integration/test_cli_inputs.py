@@ -55,7 +55,7 @@ def test_a_bad_patient_id_is_refused_before_any_request(capsys, patient, command
     assert len(responses.calls) == 0
 
 
-@pytest.mark.parametrize("submission", ["x&_id=obs-1", "short", "a b c d e f g h"])
+@pytest.mark.parametrize("submission", ["x&_id=obs-1", "", "a b", "a|b", "x" * 65])
 @responses.activate
 def test_a_bad_submission_id_is_refused_before_any_request(capsys, submission):
     code = main(
