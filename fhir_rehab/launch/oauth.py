@@ -134,6 +134,26 @@ def refresh_access_token(
     return normalize_token(dict(response), now=clock(), previous_refresh_token=refresh_token)
 
 
+def revoke_tokens(settings: LaunchSettings, endpoint: str, token: dict[str, Any], *, clock: Clock) -> bool:
+    """Revoke the refresh token, then the access token (RFC 7009); True when both that were
+    held were accepted. Failures are swallowed: signing out must work when the server does not."""
+    session = build_oauth_session(settings, clock=clock, pkce=False)
+    accepted = True
+    try:
+        for hint in ("refresh_token", "access_token"):
+            value = token.get(hint)
+            if not value:
+                continue
+            try:
+                answer = session.revoke_token(endpoint, value, token_type_hint=hint)
+                accepted = accepted and answer.status_code == 200
+            except TOKEN_ERRORS:
+                accepted = False
+    finally:
+        session.close()
+    return accepted
+
+
 # Everything a token request can raise: transport, HTTP status, OAuth `error`, bad JSON.
 TOKEN_ERRORS: tuple[type[Exception], ...] = (
     requests.RequestException,
