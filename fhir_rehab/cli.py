@@ -7,6 +7,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 # Only what building the argument parser needs is imported here: `fhir-rehab --help` and usage
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from fhir_rehab.services.seed import SeededPatient
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
+TOOLS_GROUP = "fhir_rehab.tools"
 
 
 class Output:
@@ -207,6 +209,14 @@ def _say_seeded(seeds: Sequence[SeededPatient], out: Output) -> None:
         out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
 
 
+def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
+    """Hand the options to the sandbox's own command line."""
+    sandbox_main = load_tool("sandbox")
+    if sandbox_main is None:
+        return _missing_tool(out, "sandbox")
+    return int(sandbox_main(args.tool_args))
+
+
 def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
     from fhir_rehab.services.publish import publish_definitions
@@ -218,12 +228,33 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     return out.finish(EXIT_OK, client, [w.ref for w in written])
 
 
+def load_tool(name: str) -> Any | None:
+    """A tool another package of this distribution provides, imported only now (None if absent).
+
+    Tools are entry points of the group `fhir_rehab.tools` (pyproject.toml), so this package
+    never names, nor imports, the package that provides them.
+    """
+    for entry_point in entry_points(group=TOOLS_GROUP, name=name):
+        return entry_point.load()
+    return None
+
+
+def _missing_tool(out: Output, name: str) -> int:
+    return _fail(
+        out,
+        EXIT_USAGE,
+        f"the {name} is not installed; install the sandbox extra: pip install -e '.[sandbox]'",
+    )
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Start a local FHIR server, seed it, and run the program for the ICD-10-CM patient."""
-    from fhir_rehab.sandbox.fhir_server import LocalFhirServer
     from fhir_rehab.services.seed import seed_demo_patients
 
-    with LocalFhirServer(data_dir=args.data_dir) as server:
+    local_fhir_server = load_tool("local-fhir-server")
+    if local_fhir_server is None:
+        return _missing_tool(out, "local FHIR server")
+    with local_fhir_server(data_dir=args.data_dir) as server:
         print(f"Local FHIR server (sekmet-fhir) at {server.base_url}")
         args.fhir_base = server.base_url
         seeds = seed_demo_patients(_client(args), run="demo")
@@ -302,30 +333,22 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-SERVER_COMMANDS = ("sandbox", "serve")
-
-
 def _add_server_commands(sub: Any, wanted: str | None) -> None:
-    """`sandbox` (local EHR + FHIR server + app) and `serve` (gunicorn). Their options come
-    from their own modules, imported only when that command is the one asked for: `--help`
-    and the other commands never import the sandbox, gunicorn or Flask."""
+    """`sandbox` (local EHR + FHIR server + app; its options are its own) and `serve`
+    (gunicorn, whose options are loaded only when `serve` is the command asked for: `--help`
+    and the other commands never import the sandbox, gunicorn or Flask)."""
     sandbox = sub.add_parser(
         "sandbox",
-        help="the local sandbox EHR, FHIR server and app",
-        description="Start the local FHIR server, seed synthetic patients, "
-        "start the sandbox EHR and the app; Ctrl-C stops all.",
+        help="the local sandbox EHR, FHIR server and app (`fhir-rehab sandbox --help`)",
+        add_help=False,  # --help goes to the sandbox's own parser
     )
+    sandbox.set_defaults(handler=cmd_sandbox, passes_options=True)
     server = sub.add_parser(
         "serve",
         help="run the app under gunicorn (production)",
         description="Run the app under gunicorn; configure it with the "
         "FHIR_REHAB_* environment variables (see README).",
     )
-    if wanted == "sandbox":
-        from fhir_rehab.sandbox import command as sandbox_command
-
-        sandbox_command.add_arguments(sandbox)
-        sandbox.set_defaults(handler=lambda args, out: sandbox_command.run(args))
     if wanted == "serve":
         from fhir_rehab import serve
 
@@ -342,7 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(argv))
     try:
-        args = parser.parse_args(argv)
+        args, tool_args = parser.parse_known_args(argv)
+        if tool_args and not getattr(args, "passes_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(tool_args)}")
+        args.tool_args = tool_args
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     from fhir_rehab.errors import FhirRehabError

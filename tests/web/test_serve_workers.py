@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from ehr_sandbox.fhir_server import free_port
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.sandbox.fhir_server import free_port
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services import program as svc
 from tests.web.conftest import CSRF, PATIENT
 
