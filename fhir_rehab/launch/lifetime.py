@@ -1,4 +1,9 @@
-"""A signed-in session's life: a new id at every login, idle and absolute timeouts."""
+"""A signed-in session's life: a new id at every login, idle and absolute timeouts.
+
+The last activity is the session's `touched` stamp (launch/runtime.py), which the app already
+rewrites at most every few minutes to keep an active session alive: the idle timeout costs no
+extra session writes, and is exact to within that interval (a sixth of the idle timeout at most).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,6 @@ from collections.abc import MutableMapping
 from typing import Any
 
 SIGNED_IN_AT_KEY = "signed_in_at"  # when the launch completed (absolute lifetime)
-SEEN_AT_KEY = "last_seen_at"  # the last request (idle timeout)
-SEEN_RESOLUTION_SECONDS = 30  # last_seen_at is rewritten at most this often (fewer writes)
 
 
 def rotate_session_id(interface: Any, session: Any) -> None:
@@ -21,38 +24,38 @@ def rotate_session_id(interface: Any, session: Any) -> None:
     session.modified = True
 
 
-def mark_signed_in(session: MutableMapping[str, Any], now: float) -> None:
-    session[SIGNED_IN_AT_KEY] = int(now)
-    session[SEEN_AT_KEY] = int(now)
+def touch_interval(idle_timeout: int, default: int) -> int:
+    """How often the activity stamp is rewritten: `default`, or a sixth of a short idle timeout.
+
+    >>> touch_interval(1800, 300), touch_interval(600, 300), touch_interval(0, 300)
+    (300, 100, 300)
+    """
+    return min(default, max(1, idle_timeout // 6)) if idle_timeout else default
 
 
 def session_end_reason(
-    session: MutableMapping[str, Any], now: float, *, idle_timeout: int, lifetime: int
+    session: MutableMapping[str, Any], now: float, *, last_seen_key: str, idle_timeout: int, lifetime: int
 ) -> str | None:
-    """Why the signed-in session has ended (a sentence for the user), or None when it goes on;
-    a live session's last activity is recorded.
+    """Why the signed-in session has ended (a sentence for the user), or None when it goes on.
 
-    >>> s = {"signed_in_at": 0, "last_seen_at": 0}
-    >>> session_end_reason(s, 100, idle_timeout=600, lifetime=3600) is None, s["last_seen_at"]
-    (True, 100)
-    >>> session_end_reason(s, 701, idle_timeout=600, lifetime=3600)
+    >>> s = {"signed_in_at": 0, "touched": 0}
+    >>> session_end_reason(s, 100, last_seen_key="touched", idle_timeout=600, lifetime=3600) is None
+    True
+    >>> session_end_reason(s, 701, last_seen_key="touched", idle_timeout=600, lifetime=3600)
     'You were signed out after 10 minutes without activity. Open the app again from the EHR.'
     """
-    signed_in, seen = session.get(SIGNED_IN_AT_KEY), session.get(SEEN_AT_KEY)
-    if not isinstance(signed_in, int) or not isinstance(seen, int):
-        return "Your session has ended. Open the app again from the EHR."
-    if lifetime and now - signed_in > lifetime:
+    signed_in = session.get(SIGNED_IN_AT_KEY)
+    seen = session.get(last_seen_key) or signed_in
+    if isinstance(signed_in, int) and lifetime and now - signed_in > lifetime:
         return (
             f"You were signed in for {_duration(lifetime)}, the longest a session lasts. "
             "Open the app again from the EHR."
         )
-    if idle_timeout and now - seen > idle_timeout:
+    if isinstance(seen, int) and idle_timeout and now - seen > idle_timeout:
         return (
             f"You were signed out after {_duration(idle_timeout)} without activity. "
             "Open the app again from the EHR."
         )
-    if now - seen >= SEEN_RESOLUTION_SECONDS:
-        session[SEEN_AT_KEY] = int(now)
     return None
 
 

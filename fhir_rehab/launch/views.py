@@ -18,9 +18,9 @@ from fhir_rehab.launch.exchange import (
     raise_for_authorization_error,
     verify_id_token,
 )
-from fhir_rehab.launch.lifetime import mark_signed_in, rotate_session_id, session_end_reason
+from fhir_rehab.launch.lifetime import SIGNED_IN_AT_KEY, rotate_session_id, session_end_reason
 from fhir_rehab.launch.oauth import public_jwks, revoke_tokens
-from fhir_rehab.launch.runtime import get_runtime, init_launch
+from fhir_rehab.launch.runtime import TOUCHED_KEY, get_runtime, init_launch
 from fhir_rehab.launch.scopes import parse_role
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import LAUNCH_KEY, PENDING_KEY, TOKEN_KEY
@@ -56,6 +56,7 @@ def _end_timed_out_sessions() -> None:
     reason = session_end_reason(
         session,
         get_runtime(current_app).clock(),
+        last_seen_key=TOUCHED_KEY,
         idle_timeout=settings.idle_timeout,
         lifetime=settings.session_lifetime,
     )
@@ -127,7 +128,7 @@ def callback() -> Response:
     rotate_session_id(current_app.session_interface, session)
     session[LAUNCH_KEY] = context.to_session()
     session[TOKEN_KEY] = token
-    mark_signed_in(session, now)
+    session[SIGNED_IN_AT_KEY] = session[TOUCHED_KEY] = int(now)
     log.info("launch complete: %s context", "patient" if context.patient_id else "no patient")
     return redirect(PATIENT_HOME if context.patient_id else WORKLIST_HOME, code=302)
 
