@@ -269,10 +269,8 @@ class FhirClient:
             "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
         }
         entries = self.transaction(bundle).get("entry") or []
-        if len(entries) != len(urls):
-            raise FhirError(f"The FHIR server answered a batch of {len(urls)} with {len(entries)} entries.")
         found: list[Resource | None] = []
-        for url, entry in zip(urls, entries, strict=True):
+        for url, entry in zip(urls, entries, strict=False):
             answer = entry.get("response") or {}
             status = entry_status(answer.get("status"))
             resource = entry.get("resource")
@@ -286,6 +284,8 @@ class FhirClient:
                 )
             else:
                 found.append(resource)
+        if len(entries) != len(urls):
+            raise FhirError(f"The FHIR server answered a batch of {len(urls)} with {len(entries)} entries.")
         return found
 
     def capabilities(self) -> Resource:
