@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.assessment import (
     ODI_SECTION_NAMES,
     Assessment,
@@ -14,7 +15,7 @@ from fhir_rehab.program.assessment import (
     StartBack,
 )
 from fhir_rehab.program.model import Direction, Dosage, Precaution, Program
-from fhir_rehab.program.tailoring import MAX_PER_STAGE, SIDES, Prescribed, Profile, conflicts
+from fhir_rehab.program.tailoring import MAX_NOTE, MAX_PER_STAGE, SIDES, Prescribed, Profile, conflicts
 
 DOSE_FIELDS = ("sets", "reps", "hold_seconds", "minutes", "times_per_day", "days_per_week")
 _INT_LIMIT = 1000
@@ -177,14 +178,13 @@ def parse_stage(
                 errors.append((f"{prefix}-reps", f"Stage {number}, {exercise.name}: {exc}."))
                 continue
         side = str(form.get(f"{prefix}-side", "both"))
-        note = str(form.get(f"{prefix}-note", "")).strip()
         if side not in SIDES:
             errors.append((f"{prefix}-side", f"Stage {number}, {exercise.name}: choose both, left or right."))
             continue
-        if len(note) > 300:
-            errors.append(
-                (f"{prefix}-note", f"Stage {number}, {exercise.name}: the note is at most 300 characters.")
-            )
+        try:
+            note = check_free_text(str(form.get(f"{prefix}-note", "")), max_chars=MAX_NOTE, what="The note")
+        except ValueError as exc:
+            errors.append((f"{prefix}-note", f"Stage {number}, {exercise.name}: {exc}"))
             continue
         warnings = conflicts(exercise, profile)
         confirmed = warnings if form.get(f"{prefix}-confirm") else ()

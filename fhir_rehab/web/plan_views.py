@@ -17,7 +17,7 @@ from fhir_rehab.services.assessment import record_assessment
 from fhir_rehab.services.errors import ProgramRefused, StaleVersion
 from fhir_rehab.services.tailoring import EDITABLE_STAGES, propose_plan, update_plan
 from fhir_rehab.web.actor import actor_for_launch
-from fhir_rehab.web.clinician import PROGRAM, _page, _record, bp
+from fhir_rehab.web.clinician_base import DAMAGED_FORM, PROGRAM, _page, _record, _submission_id, bp
 from fhir_rehab.web.forms import StagePlan, parse_assessment, parse_stage, rows_for
 
 DIRECTION_WORDS = {"flexion": "bends forwards", "extension": "bends backwards", "neutral": "no bend"}
@@ -48,16 +48,16 @@ def _assessment_page(record: Any, form: Any, errors: list[tuple[str, str]], stat
 @bp.post("/assessment")
 @require_launch
 def assessment_submit() -> Any:
+    submission = _submission_id(request.form)
+    if submission is None:
+        flash(DAMAGED_FORM, "error")
+        return redirect(url_for("clinician.assessment_form"))
     launch, client, record = _record()
     assessment, errors = parse_assessment(request.form)
     if assessment is None:
         return _assessment_page(record, request.form, errors, 400)
     result = record_assessment(
-        client,
-        launch.patient_id or "",
-        assessment,
-        actor_for_launch(launch, client),
-        request.form.get("submission_id") or str(uuid.uuid4()),
+        client, launch.patient_id or "", assessment, actor_for_launch(launch, client), submission
     )
     flash("Assessment recorded." if result.created else "This assessment was already recorded.", "info")
     started = record.state(PROGRAM).careplan_status in {"active", "on-hold"}
@@ -113,6 +113,10 @@ def plan() -> Any:
 @bp.post("/plan")
 @require_launch
 def plan_submit() -> Any:
+    submission = _submission_id(request.form)
+    if submission is None:
+        flash(DAMAGED_FORM, "error")
+        return redirect(url_for("clinician.plan"))
     launch, client, record = _record()
     state = record.state(PROGRAM)
     running = state.careplan_status in {"active", "on-hold"}
@@ -142,7 +146,6 @@ def plan_submit() -> Any:
         return _plan_page(record, state, plans, errors, 400 if errors else 200)
     chosen = {p.number: p.items for p in plans if p.editable}
     actor = actor_for_launch(launch, client)
-    submission = request.form.get("submission_id") or str(uuid.uuid4())
     try:
         if running:
             seen = {p.number: p.seen_version for p in plans if p.editable}

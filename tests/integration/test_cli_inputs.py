@@ -13,11 +13,21 @@ import responses
 from fhir_rehab.cli import main
 
 BASE = "https://ehr.example.org/fhir"
-PATIENT_BUNDLE = {
-    "resourceType": "Bundle",
-    "type": "batch-response",
-    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}],
-}
+
+
+def PATIENT_BUNDLE(request):
+    """A batch answer for the patient-record read: the patient, then an empty search per entry."""
+    import json
+
+    sent = json.loads(request.body)["entry"]
+    empty = {"resource": {"resourceType": "Bundle", "type": "searchset"}, "response": {"status": "200 OK"}}
+    patient = {"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}
+    body = {
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": [patient] + [empty] * (len(sent) - 1),
+    }
+    return 200, {"Content-Type": "application/fhir+json"}, json.dumps(body)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +97,7 @@ def test_a_307_makes_show_exit_4_not_2_and_is_not_followed(capsys):
 @responses.activate
 def test_the_token_comes_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=PATIENT_BUNDLE)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1"]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer env-token"
 
@@ -97,7 +107,7 @@ def test_the_token_comes_from_a_file(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
     path = tmp_path / "token"
     path.write_text("file-token\n")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=PATIENT_BUNDLE)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token-file", str(path)]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer file-token"
 
@@ -115,7 +125,7 @@ def test_an_unusable_token_file_is_a_usage_error(capsys, tmp_path, content):
 
 @responses.activate
 def test_token_on_the_command_line_warns_it_is_visible_to_other_users(capsys):
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=PATIENT_BUNDLE)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token", "t"]) == 0
     assert "visible to other users" in capsys.readouterr().err
 
