@@ -7,6 +7,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
 from fhir_rehab.errors import FhirRehabError
@@ -25,6 +26,7 @@ from fhir_rehab.services.seed import SeededPatient, seed_demo_patients
 from fhir_rehab.services.summary import describe_state
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
+TOOLS_GROUP = "fhir_rehab.tools"
 
 
 class RecordingClient(FhirClient):
@@ -206,6 +208,14 @@ def _say_seeded(seeds: Sequence[SeededPatient], out: Output) -> None:
         out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
 
 
+def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
+    """Hand the options to the sandbox's own command line."""
+    sandbox_main = load_tool("sandbox")
+    if sandbox_main is None:
+        return _missing_tool(out, "sandbox")
+    return int(sandbox_main(args.tool_args))
+
+
 def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     written = publish_definitions(client, SCIATICA_PROGRAM)
@@ -214,11 +224,31 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     return out.finish(EXIT_OK, client, [w.ref for w in written])
 
 
+def load_tool(name: str) -> Any | None:
+    """A tool another package of this distribution provides, imported only now (None if absent).
+
+    Tools are entry points of the group `fhir_rehab.tools` (pyproject.toml), so this package
+    never names, nor imports, the package that provides them.
+    """
+    for entry_point in entry_points(group=TOOLS_GROUP, name=name):
+        return entry_point.load()
+    return None
+
+
+def _missing_tool(out: Output, name: str) -> int:
+    return _fail(
+        out,
+        EXIT_USAGE,
+        f"the {name} is not installed; install the sandbox extra: pip install -e '.[sandbox]'",
+    )
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Start a local FHIR server, seed it, and run the program for the ICD-10-CM patient."""
-    from fhir_rehab.sandbox.fhir_server import LocalFhirServer
-
-    with LocalFhirServer(data_dir=args.data_dir) as server:
+    local_fhir_server = load_tool("local-fhir-server")
+    if local_fhir_server is None:
+        return _missing_tool(out, "local FHIR server")
+    with local_fhir_server(data_dir=args.data_dir) as server:
         print(f"Local FHIR server (sekmet-fhir) at {server.base_url}")
         args.fhir_base = server.base_url
         seeds = seed_demo_patients(_client(args), run="demo")
@@ -273,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("show", cmd_show, "the program state")
     for name, top, what in (
         ("pain", 10, "a pain score 0-10"),
-        ("oswestry", 100, "an Oswestry Disability Index score 0-100 %"),
+        ("oswestry", 100, "an Oswestry Disability Index score 0-100 %%"),
     ):
         score = add(name, cmd_score, f"record {what}")
         score.add_argument("--score", type=int, required=True, choices=range(top + 1), metavar=f"0-{top}")
@@ -330,18 +360,15 @@ def cmd_cds_feedback(args: argparse.Namespace, out: Output) -> int:
 
 
 def _add_server_commands(sub: Any) -> None:
-    """`sandbox` (local EHR + FHIR server + app) and `serve` (gunicorn), imported lazily."""
+    """`sandbox` (local EHR + FHIR server + app; its options are its own) and `serve` (gunicorn)."""
     from fhir_rehab import serve
-    from fhir_rehab.sandbox import command as sandbox_command
 
     sandbox = sub.add_parser(
         "sandbox",
-        help="the local sandbox EHR, FHIR server and app",
-        description="Start the local FHIR server, seed synthetic patients, "
-        "start the sandbox EHR and the app; Ctrl-C stops all.",
+        help="the local sandbox EHR, FHIR server and app (`fhir-rehab sandbox --help`)",
+        add_help=False,  # --help goes to the sandbox's own parser
     )
-    sandbox_command.add_arguments(sandbox)
-    sandbox.set_defaults(handler=lambda args, out: sandbox_command.run(args))
+    sandbox.set_defaults(handler=cmd_sandbox, passes_options=True)
     server = sub.add_parser(
         "serve",
         help="run the app under gunicorn (production)",
@@ -355,7 +382,10 @@ def _add_server_commands(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, tool_args = parser.parse_known_args(argv)
+        if tool_args and not getattr(args, "passes_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(tool_args)}")
+        args.tool_args = tool_args
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     out = Output(getattr(args, "json", False))

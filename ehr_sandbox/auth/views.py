@@ -10,23 +10,23 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from fhir_rehab.fhir.errors import FhirError
-from fhir_rehab.sandbox.auth.discovery import (
+from ehr_sandbox.auth.discovery import (
     SMART_STYLE,
     openid_configuration,
     public_jwks,
     smart_configuration,
 )
-from fhir_rehab.sandbox.auth.scopes import describe_scope, split_scopes
-from fhir_rehab.sandbox.auth.server import SandboxRuntime, current_runtime
-from fhir_rehab.sandbox.ehr import (
+from ehr_sandbox.auth.scopes import describe_scope, split_scopes
+from ehr_sandbox.auth.server import SandboxRuntime, current_runtime
+from ehr_sandbox.ehr import (
     USER_KEY,
     PatientSummary,
     find_patient,
     list_patients,
     render_page_error,
 )
-from fhir_rehab.sandbox.faults import AUTHORIZE_FAULTS, Fault, describe_fault
+from ehr_sandbox.faults import AUTHORIZE_FAULTS, Fault, describe_fault
+from fhir_rehab.fhir.errors import FhirError
 
 bp = Blueprint("sandbox_auth", __name__)
 Page = Response | tuple[str, int] | str

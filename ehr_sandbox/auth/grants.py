@@ -14,13 +14,13 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from fhir_rehab.sandbox.auth.models import AuthorizationCode, LaunchContext, RefreshGrant
-from fhir_rehab.sandbox.auth.scopes import split_scopes
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.auth.models import AuthorizationCode, LaunchContext, RefreshGrant
+from ehr_sandbox.auth.scopes import split_scopes
+from ehr_sandbox.faults import Fault
 
 if TYPE_CHECKING:
-    from fhir_rehab.sandbox.app import SandboxSettings
-    from fhir_rehab.sandbox.auth.store import SandboxStore
+    from ehr_sandbox.auth.store import SandboxStore
+    from ehr_sandbox.settings import SandboxSettings
 
 # Token endpoint client authentication, most specific first; "none" is the public client.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "private_key_jwt", "none"]
