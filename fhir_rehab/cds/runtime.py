@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class CdsRuntime:
     store: CdsStore
     verifier: ClientJwtVerifier
     http: requests.Session
+    app_version: str
 
 
 def open_store(config: Mapping[str, Any], instance_path: str) -> CdsStore:
@@ -38,12 +40,20 @@ def open_store(config: Mapping[str, Any], instance_path: str) -> CdsStore:
     return FileCdsStore(config.get("CDS_STORE_DIR") or Path(instance_path) / "cds")
 
 
+def app_version() -> str:
+    """The installed distribution's version (named in each card's source)."""
+    try:
+        return version("fhir-rehab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def init_cds(app: Flask) -> CdsRuntime:
     settings = CdsSettings.from_config(app.config)
     store = open_store(app.config, app.instance_path)
     http = requests.Session()
     verifier = ClientJwtVerifier(settings, store, http=http, jwks_cache=JwksCache(), clock=time.time)
-    runtime = CdsRuntime(settings, store, verifier, http)
+    runtime = CdsRuntime(settings, store, verifier, http, app_version())
     app.extensions[EXTENSION_KEY] = runtime
     return runtime
 

@@ -14,7 +14,6 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from fhir_rehab import __version__
 from fhir_rehab.cds.errors import CdsError, CdsUnauthorized, PrefetchUnavailable
 from fhir_rehab.cds.feedback import parse_feedback, store_feedback
 from fhir_rehab.cds.hook import parse_hook_call
@@ -90,7 +89,7 @@ def patient_view() -> Response:
             )
     if settings.launch_url is None:
         raise CdsUnauthorized("PUBLIC_URL is not set")
-    ctx = CardContext(caller.issuer, call.patient_id, settings.launch_url, __version__, utcnow())
+    ctx = CardContext(caller.issuer, call.patient_id, settings.launch_url, runtime.app_version, utcnow())
     cards = answer_patient_view(call.patient_id, call.prefetch, client, ctx, SCIATICA_PROGRAM)
     runtime.store.remember_cards({card["uuid"]: kind_of(card) for card in cards})
     return jsonify({"cards": cards})

@@ -10,10 +10,10 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ehr_sandbox.fhir_server import free_port
 from fhir_rehab import create_app
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.resources.cds_prefetch import prefetch_queries
-from fhir_rehab.sandbox.fhir_server import free_port
 from tests.support.cds import CdsClientKeys
 
 ISS = "https://ehr.example.test/cds-client"

@@ -61,6 +61,7 @@ def test_feedback_is_stored_once_and_reported(cds, keys, card, tmp_path, monkeyp
     assert send(cds, keys, [overridden(card)]).get_json() == {"stored": 1, "alreadyStored": 0}
 
     monkeypatch.setenv("FHIR_REHAB_CDS_STORE_DIR", str(tmp_path / "cds"))
+    monkeypatch.setenv("FHIR_REHAB_SESSION_DIR", str(tmp_path / "cli-sessions"))
     capsys.readouterr()
     assert main(["cds-feedback", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
