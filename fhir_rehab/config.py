@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     # CDS Hooks 2.0 service (fhir_rehab/cds). Trusted CDS clients, by JWT `iss`:
     # {"<iss>": {"jwks_url": "...", "jku": ["..."], "jwks": {...}, "fhir_servers": ["..."]}}
     "CDS_TRUSTED_CLIENTS": {},
-    "CDS_STORE_DIR": None,  # jti, issued cards and feedback without Redis; default <instance>/cds
+    "CDS_STORE_DIR": None,  # jti, cards, feedback without Redis; default: "cds" beside SESSION_DIR
     "CDS_FHIR_TIMEOUT_SECONDS": 5.0,  # a hook must answer fast: reads from fhirServer give up sooner
     "CDS_JWT_MAX_LIFETIME_SECONDS": 600,  # refuse a client JWT whose exp lies further ahead
     "CDS_JWKS_TTL_SECONDS": 300,

@@ -37,7 +37,10 @@ def open_store(config: Mapping[str, Any], instance_path: str) -> CdsStore:
         import redis
 
         return RedisCdsStore(redis.Redis.from_url(config["SESSION_REDIS_URL"]))
-    return FileCdsStore(config.get("CDS_STORE_DIR") or Path(instance_path) / "cds")
+    if config.get("CDS_STORE_DIR"):
+        return FileCdsStore(config["CDS_STORE_DIR"])
+    sessions = config.get("SESSION_DIR")
+    return FileCdsStore(Path(sessions).parent / "cds" if sessions else Path(instance_path) / "cds")
 
 
 def app_version() -> str:

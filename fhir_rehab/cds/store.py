@@ -93,8 +93,6 @@ class FileCdsStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        for sub in ("jti", "cards", "feedback"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._uses = 0
         self._lock = threading.Lock()
 
@@ -141,7 +139,8 @@ class FileCdsStore:
             if self._uses % self.PRUNE_EVERY:
                 return
         now = time.time()
-        for path in (self.root / "jti").iterdir():
+        folder = self.root / "jti"
+        for path in folder.iterdir() if folder.is_dir() else ():
             try:
                 if float(path.read_text() or 0) < now:
                     path.unlink(missing_ok=True)
@@ -152,6 +151,7 @@ class FileCdsStore:
 def _create_once(path: Path, text: str) -> bool:
     """Create `path` holding `text` unless it exists: written aside, then hard-linked into
     place, so the file appears whole and only once even across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tmp.write_text(text)
     try:
@@ -164,13 +164,16 @@ def _create_once(path: Path, text: str) -> bool:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
 def _read_all(folder: Path) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not folder.is_dir():
+        return out
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
