@@ -30,8 +30,14 @@ from fhir_rehab.services.program import complete_stage
 from fhir_rehab.services.worklist_pages import read_program_record
 from fhir_rehab.services.writes import add_provenance, commit
 
-ACTIONS = ("claim", "assign", "start", "hold", "resume", "complete", "cancel")
-TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed", "cancel": "cancelled"}
+ACTIONS = ("claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel")
+TARGETS = {
+    "accept": "accepted",
+    "start": "in-progress",
+    "hold": "on-hold",
+    "complete": "completed",
+    "cancel": "cancelled",
+}
 NEEDS_REASON = frozenset({"hold", "cancel"})
 MAX_REASON = 500
 _PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
@@ -58,6 +64,9 @@ class Intent:
     action: str
     reason: str = ""
     owner: str | None = None  # assign: a Practitioner reference
+    # claim/assign of a Task someone else owns: whose claim the user knowingly takes over
+    # (the owner they saw). Without it the change is refused, so nobody loses a claim unwarned.
+    takeover_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,12 +188,27 @@ def _apply(
                 if intent.action == "claim"
                 else "Choose a practitioner."
             )
+        holder = task.get("owner") or {}
+        if holder.get("reference") not in (None, owner, actor.reference) and (
+            intent.takeover_of != holder.get("reference")
+        ):
+            raise _refuse(
+                f"{holder.get('display') or holder.get('reference')} has this task now. Confirm "
+                "that you want to take it from them before your change is applied."
+            )
         name = actor.display if intent.action == "claim" else _practitioner_name(client, owner, owner_name)
         updated = set_owner(task, {"reference": owner, "display": name}, now)
         if intent.action == "claim" and status in ("requested", "received"):
             # R4: the owner agreeing to do a requested task is what "accepted" means.
             updated = change_task_status(updated, "accepted", now)
         return updated, ("Task claimed." if intent.action == "claim" else f"Assigned to {name}.")
+    if intent.action == "accept":
+        owner = (task.get("owner") or {}).get("reference")
+        if not actor.reference or owner != actor.reference:
+            raise _refuse("Only the person a task is assigned to can accept it; claim it first.")
+        if status not in ("requested", "received"):
+            raise _refuse(f"Only a requested task can be accepted; this one is {status}.")
+        return change_task_status(task, "accepted", now), "Task accepted."
     reason = intent.reason.strip()
     if intent.action in NEEDS_REASON and not reason:
         raise _refuse(f"Say why: a reason is needed to {intent.action} a task.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +10,14 @@ from fhir_rehab.fhir.client import FhirClient, next_link
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
-from fhir_rehab.resources.wire import Resource
+from fhir_rehab.resources.wire import Resource, ref_id
 from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
     build_count_urls,
     build_streams,
     count_of,
+    held_stages_query,
     parse_rows,
     parse_screens,
     patient_name,
@@ -53,10 +54,12 @@ class Cursor:
     counts: dict[str, int]
     practitioners: list[tuple[str, str]]
     number: int = 1
+    held: list[str] = field(default_factory=list)  # programs on hold already shown (CarePlan ids)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "filters": self.filters,
+            "held": list(self.held),
             "counts": self.counts,
             "number": self.number,
             "practitioners": [list(p) for p in self.practitioners],
@@ -76,6 +79,7 @@ class Cursor:
             dict(data["counts"]),
             [(str(a), str(b)) for a, b in data.get("practitioners") or []],
             int(data.get("number", 1)),
+            [str(h) for h in data.get("held") or []],
         )
 
 
@@ -102,7 +106,7 @@ def _first_page(
 ) -> Cursor:
     """Every stream's first page, the counts and the practitioners: one batch round trip."""
     streams = build_streams(program, filters, me, now, page_size)
-    counts = build_count_urls(program, filters, me)
+    counts = build_count_urls(program, filters, me, now)
     urls = (
         [s.url() for s in streams] + [url for _, url in counts] + [f"Practitioner?_count={MAX_PRACTITIONERS}"]
     )
@@ -159,13 +163,19 @@ def read_worklist(
         if not heads:
             break
         best = min(heads, key=lambda s: s.rows[0].sort_key())
-        rows.append(best.rows.pop(0))
+        row = best.rows.pop(0)
+        if row.groups_by_program:
+            if row.careplan_id in state.held:
+                continue  # its program is on the list already (this page or an earlier one)
+            state.held.append(row.careplan_id or "")
+        rows.append(row)
     stale = [r.task_id for r in rows if r.task_id in kept]
     if stale:
         rows = _refresh(client, program, rows, stale)
+    rows = _count_held_stages(client, rows)
     more = any(s.rows or s.next for s in state.streams)
     following = (
-        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1)
+        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1, state.held)
         if more
         else None
     )
@@ -179,6 +189,25 @@ def _follow(client: FhirClient, program: Program, url: str) -> tuple[list[WorkRo
     except FhirNotFound:
         raise WorklistExpired() from None
     return parse_rows(program, bundle), next_link(bundle)
+
+
+def _count_held_stages(client: FhirClient, rows: list[WorkRow]) -> list[WorkRow]:
+    """How many stages each held program on the page has on hold: one search for the page."""
+    plans = sorted({r.careplan_id for r in rows if r.groups_by_program and r.careplan_id})
+    if not plans:
+        return rows
+    bundle = client.search("Task", held_stages_query(plans))
+    held: dict[str, int] = {}
+    for entry in bundle.get("entry") or []:
+        task = entry.get("resource") or {}
+        for based in task.get("basedOn") or []:
+            plan = ref_id(based, "CarePlan")
+            if plan in plans:
+                held[plan] = held.get(plan, 0) + 1
+    return [
+        replace(r, stage_count=max(1, held.get(r.careplan_id or "", 1))) if r.groups_by_program else r
+        for r in rows
+    ]
 
 
 def _refresh(client: FhirClient, program: Program, rows: list[WorkRow], stale: list[str]) -> list[WorkRow]:
