@@ -117,5 +117,33 @@ def full_prefetch(fhir: FhirClient, patient_id: str) -> dict:
     }
 
 
+def make_patient(fhir: FhirClient, run_tag: str, *codes, verification: str = "confirmed") -> str:
+    """One Patient with an active Condition per code, in one transaction; its id.
+
+    (Written raw: the app's own builders refuse codes it never writes, such as G83.4.)"""
+    from fhir_rehab import codes as c
+    from fhir_rehab.resources.wire import concept
+
+    urn = f"urn:uuid:{uuid.uuid4()}"
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [{"system": c.SEED_IDENTIFIER, "value": f"{run_tag}.{uuid.uuid4().hex[:8]}"}],
+        "meta": {"tag": [{"system": c.RUN_TAG, "code": run_tag}]},
+        "name": [{"given": ["Casey"], "family": "Cds"}],
+    }
+    entries = [{"fullUrl": urn, "resource": patient, "request": {"method": "POST", "url": "Patient"}}]
+    for code in codes:
+        condition = {
+            "resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": c.CONDITION_CLINICAL, "code": "active"}]},
+            "verificationStatus": {"coding": [{"system": c.CONDITION_VERIFICATION, "code": verification}]},
+            "code": concept(code),
+            "subject": {"reference": urn},
+        }
+        entries.append({"resource": condition, "request": {"method": "POST", "url": "Condition"}})
+    response = fhir.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    return response["entry"][0]["response"]["location"].split("Patient/")[1].split("/")[0]
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

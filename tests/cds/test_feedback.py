@@ -7,9 +7,18 @@ import json
 
 import pytest
 
+from fhir_rehab import codes as c
 from fhir_rehab.cli import main
-from fhir_rehab.services.seed import seed_demo_patients
-from tests.cds.conftest import FEEDBACK_URL, ISS, SERVICE_URL, bearer, full_prefetch, hook_body, make_cds_app
+from tests.cds.conftest import (
+    FEEDBACK_URL,
+    ISS,
+    SERVICE_URL,
+    bearer,
+    full_prefetch,
+    hook_body,
+    make_cds_app,
+    make_patient,
+)
 from tests.web.test_redis_sessions import redis_url  # noqa: F401 - the Redis server fixture
 
 STAMP = "2026-11-26T09:00:00Z"
@@ -17,7 +26,7 @@ STAMP = "2026-11-26T09:00:00Z"
 
 @pytest.fixture
 def card(cds, keys, fhir, run_tag):
-    patient = next(s for s in seed_demo_patients(fhir, run=run_tag) if s.key == "eligible-icd10").patient_id
+    patient = make_patient(fhir, run_tag, c.ICD_LUMBAGO_SCIATICA_RIGHT)
     body = hook_body(patient, prefetch=full_prefetch(fhir, patient))
     response = cds.post(
         "/cds-services/sciatica-rehab", json=body, headers=bearer(keys.sign(ISS, SERVICE_URL))

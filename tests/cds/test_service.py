@@ -3,25 +3,44 @@ with the full prefetch, with none (read from fhirServer in one batch), and with 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.wire import concept
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
-from tests.cds.conftest import DISCOVERY_URL, ISS, PUBLIC_URL, SERVICE_URL, bearer, full_prefetch, hook_body
+from tests.cds.conftest import (
+    DISCOVERY_URL,
+    ISS,
+    PUBLIC_URL,
+    SERVICE_URL,
+    bearer,
+    full_prefetch,
+    hook_body,
+    make_patient,
+)
 from tests.support.cds import check_no_empty, check_response
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
 ACTOR = Actor("Practitioner/test", "Test Clinician")
 
 
+@pytest.fixture(scope="module")
+def seeded(fhir_server):
+    """The four demo patients, once for the module: tests that write make their own patient."""
+    fhir = FhirClient(fhir_server.base_url, backoff=0.0, timeout=10)
+    return {s.key: s.patient_id for s in seed_demo_patients(fhir, run=f"cds-{uuid.uuid4().hex[:8]}")}
+
+
 @pytest.fixture
-def seeded(fhir, run_tag):
-    return {s.key: s.patient_id for s in seed_demo_patients(fhir, run=run_tag)}
+def eligible(fhir, run_tag):
+    """A fresh eligible patient (sciatica by ICD-10-CM), for a test that writes."""
+    return make_patient(fhir, run_tag, c.ICD_LUMBAGO_SCIATICA_RIGHT)
 
 
 @pytest.fixture
@@ -87,34 +106,14 @@ def test_not_eligible_patients_get_no_card(ask, seeded, kind):
 
 def test_excluded_patient_gets_no_suggestion(ask, fhir, run_tag):
     """Sciatica and an active cauda equina syndrome: contraindicated, nothing suggested."""
-    patient = {
-        "resourceType": "Patient",
-        "identifier": [{"system": c.SEED_IDENTIFIER, "value": f"{run_tag}.excluded"}],
-        "name": [{"given": ["Casey"], "family": "Excluded"}],
-    }
-    entries = [
-        {
-            "fullUrl": "urn:uuid:0b4ab3a1-8a0e-4d8e-9d0c-6f1e2f3a4b5c",
-            "resource": patient,
-            "request": {"method": "POST", "url": "Patient"},
-        }
-    ]
-    for code in (c.ICD_SCIATICA_RIGHT, c.Code(c.ICD10CM, "G83.4", "Cauda equina syndrome")):
-        condition = {
-            "resourceType": "Condition",
-            "clinicalStatus": {"coding": [{"system": c.CONDITION_CLINICAL, "code": "active"}]},
-            "verificationStatus": {"coding": [{"system": c.CONDITION_VERIFICATION, "code": "confirmed"}]},
-            "code": concept(code),
-            "subject": {"reference": entries[0]["fullUrl"]},
-        }
-        entries.append({"resource": condition, "request": {"method": "POST", "url": "Condition"}})
-    response = fhir.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
-    patient_id = response["entry"][0]["response"]["location"].split("Patient/")[1].split("/")[0]
+    patient_id = make_patient(
+        fhir, run_tag, c.ICD_SCIATICA_RIGHT, c.Code(c.ICD10CM, "G83.4", "Cauda equina syndrome")
+    )
     assert ask(patient_id) == []
 
 
-def test_program_running_shows_stage_days_and_pain_trend(ask, fhir, seeded, run_tag):
-    patient = seeded["eligible-snomed"]
+def test_program_running_shows_stage_days_and_pain_trend(ask, fhir, eligible, run_tag):
+    patient = eligible
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-s")
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
     for n, score in enumerate((7, 6, 4)):
@@ -127,8 +126,8 @@ def test_program_running_shows_stage_days_and_pain_trend(ask, fhir, seeded, run_
     assert card["links"][0]["type"] == "smart"
 
 
-def test_open_emergency_review_is_critical_and_names_the_finding(ask, fhir, seeded, run_tag):
-    patient = seeded["eligible-icd10"]
+def test_open_emergency_review_is_critical_and_names_the_finding(ask, fhir, eligible, run_tag):
+    patient = eligible
     svc.record_screen(
         fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "bladder-bowel": True}, ACTOR, f"{run_tag}-e"
     )
@@ -144,8 +143,8 @@ def test_open_emergency_review_is_critical_and_names_the_finding(ask, fhir, seed
     assert card["links"][0]["url"] == f"{PUBLIC_URL}/launch"
 
 
-def test_review_of_other_flags_is_a_warning_beside_the_held_program(ask, fhir, seeded, run_tag):
-    patient = seeded["eligible-snomed"]
+def test_review_of_other_flags_is_a_warning_beside_the_held_program(ask, fhir, eligible, run_tag):
+    patient = eligible
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-1")
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "trauma": True}, ACTOR, f"{run_tag}-2")
