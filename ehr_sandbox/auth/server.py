@@ -24,7 +24,7 @@ from ehr_sandbox.auth.grants import (
 from ehr_sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
 from ehr_sandbox.auth.scopes import split_scopes, wants_refresh_token
 from ehr_sandbox.auth.store import SandboxStore
-from ehr_sandbox.auth.users import USERS, ensure_practitioner, find_user
+from ehr_sandbox.auth.users import PATIENT_USER_PREFIX, USERS, ensure_practitioner, find_user
 from ehr_sandbox.faults import Fault
 from ehr_sandbox.settings import SandboxSettings
 from fhir_rehab.fhir.client import FhirClient
@@ -165,6 +165,8 @@ class SandboxRuntime:
     def current_user(self, key: str | None = None) -> SandboxUser:
         """A sandbox practitioner (the default one unless `key` picks another), created in the
         backing server on first use and reused."""
+        if key and key.startswith(PATIENT_USER_PREFIX):
+            return self.patient_user(key[len(PATIENT_USER_PREFIX) :])
         spec = find_user(key)
         with self._lock:
             if spec.key not in self._users:
@@ -172,6 +174,15 @@ class SandboxRuntime:
                     ensure_practitioner(self.backing_client(), spec.key), spec.name
                 )
             return self._users[spec.key]
+
+    def patient_user(self, patient_id: str) -> SandboxUser:
+        """A patient signed in at the portal (their Patient must exist in the backing server)."""
+        from ehr_sandbox.ehr import find_patient
+
+        patient = find_patient(self.backing_client(), patient_id)
+        if patient is None:
+            return self.current_user()
+        return SandboxUser(None, patient.name, patient_id=patient.id)
 
     def all_users(self) -> list[SandboxUser]:
         """Every sandbox user, so each exists in the backing server."""

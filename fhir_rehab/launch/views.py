@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("launch", __name__, template_folder="templates")
 
 PATIENT_HOME = "/patient"  # the clinician's pages (another blueprint)
+MY_HOME = "/me"  # the patient's own pages (another blueprint)
 WORKLIST_HOME = "/worklist"  # the coordinator's pages (another blueprint)
 MAX_LAUNCH_PARAM = 2048
 
@@ -107,6 +108,8 @@ def callback() -> Response:
     session[LAUNCH_KEY] = context.to_session()
     session[TOKEN_KEY] = token
     log.info("launch complete: %s context", "patient" if context.patient_id else "no patient")
+    if context.is_patient_user:
+        return redirect(MY_HOME, code=302)
     return redirect(PATIENT_HOME if context.patient_id else WORKLIST_HOME, code=302)
 
 

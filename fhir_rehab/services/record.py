@@ -7,9 +7,11 @@ from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient, error_for
+from fhir_rehab.program.adherence import ExerciseSession
 from fhir_rehab.program.eligibility import ConditionFact
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.resources.activity import parse_sessions
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
 
@@ -47,13 +49,17 @@ class PatientRecord:
     def state(self, program: Program) -> ProgramState:
         return parse_program_state(program, self.patient_id, self.resources)
 
+    def sessions(self) -> tuple[ExerciseSession, ...]:
+        """The home exercise sessions the patient logged, oldest first."""
+        return parse_sessions(self.resources)
+
 
 def _get(url: str) -> Resource:
     return {"request": {"method": "GET", "url": url}}
 
 
 def _record_queries(
-    p: str, *, conditions: bool, screens: int, goals: bool, open_reviews_only: bool
+    p: str, *, conditions: bool, screens: int, goals: bool, open_reviews_only: bool, sessions: bool
 ) -> list[Resource]:
     goal_include = "&_include=CarePlan:goal" if goals else ""
     review_status = f"&status={_OPEN}" if open_reviews_only else ""
@@ -73,6 +79,10 @@ def _record_queries(
         ),
         _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50"),
     ]
+    if sessions:  # home exercise sessions the patient logged (newest first)
+        queries.append(
+            _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code}&_sort=-date&_count=100")
+        )
     if conditions:
         queries.append(_get(f"Condition?patient={p}&_count=100"))
     return queries
@@ -86,13 +96,19 @@ def build_record_batch(
     screens: int = 1,
     goals: bool = True,
     open_reviews_only: bool = True,
+    sessions: bool = True,
 ) -> Resource:
     """The batch: patient, program with Goals and Tasks, the latest `screens` red-flag screens,
     scores, reviews (open ones only, or all), Conditions, and (with `submission_id`) that
     submission if it was already recorded (a double submit). A coordinator's view leaves out
     Conditions and, without Goal scopes, the Goals."""
     entries = _record_queries(
-        patient_id, conditions=conditions, screens=screens, goals=goals, open_reviews_only=open_reviews_only
+        patient_id,
+        conditions=conditions,
+        screens=screens,
+        goals=goals,
+        open_reviews_only=open_reviews_only,
+        sessions=sessions,
     )
     if submission_id:
         entries.append(
