@@ -42,7 +42,9 @@ def home() -> str | tuple[str, int]:
         return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
     app_url = runtime.settings.app_launch_url
     launch_url = (
-        with_query(app_url, {"iss": runtime.settings.fhir_base, "role": "patient"}) if app_url and me else None
+        with_query(app_url, {"iss": runtime.settings.fhir_base, "role": "patient"})
+        if app_url and me
+        else None
     )
     return render_template(
         "sandbox/portal.html", me=me, patients=patients, launch_url=launch_url, csrf_token=generate_csrf()

@@ -55,10 +55,12 @@ def register_blueprints(app: Flask) -> None:
     from fhir_rehab.launch.views import bp as launch_bp
     from fhir_rehab.web.clinician import bp as clinician_bp
     from fhir_rehab.web.coordinator import bp as coordinator_bp
+    from fhir_rehab.web.patient import bp as patient_bp
 
     app.register_blueprint(launch_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(coordinator_bp)
+    app.register_blueprint(patient_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -28,6 +28,7 @@ from ehr_sandbox.auth.users import PATIENT_USER_PREFIX, USERS, ensure_practition
 from ehr_sandbox.faults import Fault
 from ehr_sandbox.settings import SandboxSettings
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirNotFound
 
 EXTENSION = "fhir_rehab_sandbox"
 
@@ -177,12 +178,13 @@ class SandboxRuntime:
 
     def patient_user(self, patient_id: str) -> SandboxUser:
         """A patient signed in at the portal (their Patient must exist in the backing server)."""
-        from ehr_sandbox.ehr import find_patient
-
-        patient = find_patient(self.backing_client(), patient_id)
-        if patient is None:
+        try:
+            patient = self.backing_client().read("Patient", patient_id)
+        except FhirNotFound:
             return self.current_user()
-        return SandboxUser(None, patient.name, patient_id=patient.id)
+        names = patient.get("name") or [{}]
+        name = names[0].get("text") or " ".join([*names[0].get("given", []), names[0].get("family", "")])
+        return SandboxUser(None, name.strip() or "Patient", patient_id=str(patient.get("id") or patient_id))
 
     def all_users(self) -> list[SandboxUser]:
         """Every sandbox user, so each exists in the backing server."""

@@ -2,7 +2,7 @@
 
 A session is one round of the current stage's exercises (all of them, or the ones the patient
 ticked). A stage prescribes as many sessions a week as the median of its exercises' weekly
-rounds (times a day x days a week): twice a day every day is 14, five days a week is 5; one
+rounds (times a day x days a week): twice a day every day is 14, three days a week is 3; one
 exercise done far more often (hourly posture breaks) does not inflate the target.
 """
 
@@ -34,7 +34,7 @@ def prescribed_per_week(stage: Stage) -> int:
 
     >>> from fhir_rehab.program.sciatica import STAGE_1, STAGE_3, STAGE_4
     >>> prescribed_per_week(STAGE_1), prescribed_per_week(STAGE_3), prescribed_per_week(STAGE_4)
-    (14, 5, 5)
+    (14, 3, 4)
     """
     rounds = [e.dosage.times_per_day * e.dosage.days_per_week for e in stage.exercises]
     return int(median_low(rounds)) if rounds else 0
@@ -60,7 +60,11 @@ class WeekAdherence:
 
 
 def weekly_adherence(
-    sessions: Sequence[ExerciseSession], stage: Stage, now: datetime, weeks: int = 6, since: datetime | None = None
+    sessions: Sequence[ExerciseSession],
+    stage: Stage,
+    now: datetime,
+    weeks: int = 6,
+    since: datetime | None = None,
 ) -> list[WeekAdherence]:
     """The last `weeks` calendar weeks (oldest first, this week last), never before `since`.
 
@@ -68,7 +72,7 @@ def weekly_adherence(
     >>> now = datetime(2026, 1, 14, 12)  # a Wednesday
     >>> logs = [ExerciseSession(datetime(2026, 1, d, 9), ()) for d in (5, 6, 13)]
     >>> [(w.start.day, w.done, w.prescribed) for w in weekly_adherence(logs, STAGE_3, now, weeks=2)]
-    [(5, 2, 5), (12, 1, 5)]
+    [(5, 2, 3), (12, 1, 3)]
     """
     monday = (now - timedelta(days=now.weekday())).date()
     first = monday - timedelta(weeks=weeks - 1)
@@ -121,9 +125,7 @@ def follow_ups(
                     f"No exercise session logged for {(now - quiet_since).days} days",
                 )
             )
-    in_stage = sorted(
-        (p for p in pain if stage_since is None or p.when >= stage_since), key=lambda p: p.when
-    )
+    in_stage = sorted((p for p in pain if stage_since is None or p.when >= stage_since), key=lambda p: p.when)
     if in_stage:
         first, worst = in_stage[0], max(in_stage[1:], key=lambda p: p.value, default=None)
         if worst is not None and worst.value - first.value >= PAIN_RISE:

@@ -4,7 +4,8 @@ Modelled on the HL7 Physical Activity IG 1.0.0: category `activity`, code LOINC 
 "Exercise activity", the kind of activity as the value (SNOMED CT 229065009 Exercise therapy),
 the patient as subject and performer, `effectiveDateTime` when it was done. The program's
 exercises done in the session are components (the app's exercise codes), and `basedOn` names
-the CarePlan and `focus` the stage Task, so `Observation?patient=..&code=http://loinc.org|73985-4&date=ge..` finds them.
+the CarePlan and `focus` the stage Task, so
+`Observation?patient=..&code=http://loinc.org|73985-4&date=ge..` finds them.
 """
 
 from __future__ import annotations

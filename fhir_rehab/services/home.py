@@ -27,7 +27,12 @@ from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 # What a patient's scopes read: no Conditions, no Goals; the latest screen; open reviews.
-PATIENT_VIEW: Mapping[str, Any] = {"conditions": False, "goals": False, "screens": 1, "open_reviews_only": True}
+PATIENT_VIEW: Mapping[str, Any] = {
+    "conditions": False,
+    "goals": False,
+    "screens": 1,
+    "open_reviews_only": True,
+}
 
 
 class ProgramPaused(ProgramRefused):
@@ -80,7 +85,9 @@ def log_session(
     chosen = [offered[k] for k in dict.fromkeys(exercise_keys)]
     tx = Transaction()
     obs = tx.create(
-        build_exercise_session(chosen, patient_id, actor, now, submission_id, state.careplan_id, current.task_id),
+        build_exercise_session(
+            chosen, patient_id, actor, now, submission_id, state.careplan_id, current.task_id
+        ),
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
     add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")

@@ -81,7 +81,9 @@ def _record_queries(
     ]
     if sessions:  # home exercise sessions the patient logged (newest first)
         queries.append(
-            _get(f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code}&_sort=-date&_count=100")
+            _get(
+                f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code}&_sort=-date&_count=100"
+            )
         )
     if conditions:
         queries.append(_get(f"Condition?patient={p}&_count=100"))

@@ -55,7 +55,10 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
     for s in ordered:
         # Clinic scores are filled circles; the patient's own reports are hollow diamonds
         # (a shape, not only a colour, tells them apart), each with its source in words.
-        label = escape(f"{s.when:%d %b %Y %H:%M}: {s.value}/10, " + ("reported by the patient" if s.by_patient else "recorded in clinic"))
+        label = escape(
+            f"{s.when:%d %b %Y %H:%M}: {s.value}/10, "
+            + ("reported by the patient" if s.by_patient else "recorded in clinic")
+        )
         if s.by_patient:
             cx, cy = x(s), y(s.value)
             parts.append(

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
 from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
@@ -182,12 +183,15 @@ def program() -> Any:
         if current
         else None
     )
+    since = min((s.active_since for s in state.stages if s.active_since), default=None)
+    adherence = weekly_adherence(record.sessions(), current.stage, utcnow(), since=since) if current else []
     return _page(
         "clinician/program.html",
         record,
         state=state,
         current=current,
         check=check,
+        adherence=adherence,
         chart=pain_chart_svg(state.pain),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),
