@@ -95,7 +95,7 @@ def authenticate(runtime: SandboxRuntime) -> AccessToken:
         )
     if token.context.fault is Fault.FHIR_SERVER_ERROR:
         raise SimulatedServerError("The FHIR server failed (simulated fault).")
-    return token  # type: ignore[no-any-return]
+    return token
 
 
 def invalid_token_header() -> str:

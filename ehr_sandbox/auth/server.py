@@ -193,4 +193,4 @@ class SandboxRuntime:
 
 def current_runtime() -> SandboxRuntime:
     """The runtime of the sandbox app handling the current request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]

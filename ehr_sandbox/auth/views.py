@@ -79,7 +79,7 @@ def authorize() -> Page:
     if approved and choose_patient and patient_id is None and patients:
         return render_page_error(400, "Authorization failed", "Choose a listed patient.")
     grant.selected_patient_id = patient_id
-    return runtime.authorization.create_authorization_response(  # type: ignore[no-any-return]
+    return runtime.authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )
 
@@ -106,7 +106,7 @@ def authorize_patient(runtime: SandboxRuntime, grant: Any, user: Any) -> Page:
     except FhirError:
         return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
     grant.selected_patient_id = user.patient_id if "launch/patient" in scopes else None
-    return runtime.authorization.create_authorization_response(  # type: ignore[no-any-return]
+    return runtime.authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )
 
@@ -153,7 +153,7 @@ def render_consent(
 def render_oauth_error(runtime: SandboxRuntime, error: OAuth2Error) -> Page:
     """Redirect the error when authlib validated the redirect URI; otherwise show a page."""
     if error.redirect_uri:
-        return runtime.authorization.handle_error_response(None, error)  # type: ignore[no-any-return]
+        return runtime.authorization.handle_error_response(None, error)
     detail = f"{error.error}: {error.description}" if error.description else str(error.error)
     return render_page_error(400, "Authorization failed", detail)
 
@@ -161,7 +161,7 @@ def render_oauth_error(runtime: SandboxRuntime, error: OAuth2Error) -> Page:
 @bp.post("/auth/token")
 def issue_token() -> Response:
     """The token endpoint: authorization_code and refresh_token grants (authlib)."""
-    return current_runtime().authorization.create_token_response()  # type: ignore[no-any-return]
+    return current_runtime().authorization.create_token_response()
 
 
 @bp.get("/fhir/.well-known/smart-configuration")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
@@ -21,18 +20,11 @@ from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources.activity import build_exercise_session
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import PATIENT_VIEW
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.program import ScreenResult, record_screen
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
-
-# What a patient's scopes read: no Conditions, no Goals; the latest screen; open reviews.
-PATIENT_VIEW: Mapping[str, Any] = {
-    "conditions": False,
-    "goals": False,
-    "screens": 1,
-    "open_reviews_only": True,
-}
 
 
 class ProgramPaused(ProgramRefused):
@@ -55,7 +47,7 @@ class MyProgram:
 
 def read_my_program(client: FhirClient, program: Program, patient_id: str) -> MyProgram:
     """One batch round trip: the patient, their plan and stages, scores, screen, reviews, sessions."""
-    record = read_patient_record(client, patient_id, **PATIENT_VIEW)
+    record = read_patient_record(client, patient_id, view=PATIENT_VIEW)
     return MyProgram(record, record.state(program), record.sessions())
 
 

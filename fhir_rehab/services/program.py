@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
@@ -38,6 +37,7 @@ from fhir_rehab.resources.observations import (
     build_red_flag_panel,
 )
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
@@ -69,7 +69,7 @@ def record_screen(
     submission_id: str,
     now: datetime | None = None,
     *,
-    record_view: Mapping[str, Any] | None = None,
+    record_view: RecordView = CLINICIAN_VIEW,
     hold_program: bool = True,
 ) -> ScreenResult:
     """Record every answer in one transaction; a positive screen escalates.
@@ -80,12 +80,11 @@ def record_screen(
     The patient's own self-check passes `hold_program=False`: their token may not change the
     plan or its Tasks, so it writes the screen and the review Task only, and the open review
     pauses the program (ProgramState.paused) until a clinician records the review.
-    `record_view` is what the caller's scopes can read (see build_record_batch).
+    `record_view` is what the caller's scopes can read (resources.queries.RecordView).
     """
     outcome = screen_red_flags(answers)  # raises IncompleteScreen before any I/O
     now = now or utcnow()
-    view = dict(record_view or {})
-    record = read_patient_record(client, patient_id, submission_id, **view)
+    record = read_patient_record(client, patient_id, submission_id, record_view)
     if record.submission_hits:
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
@@ -119,7 +118,7 @@ def record_screen(
         result = commit(client, tx)
     except StaleVersion:
         # A double submit racing this one put the program on hold first: nothing is lost.
-        if read_patient_record(client, patient_id, submission_id, **view).submission_hits:
+        if read_patient_record(client, patient_id, submission_id, record_view).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
     review_ref = result.refs[len(members) + 1] if review else None
