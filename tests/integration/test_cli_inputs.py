@@ -3,6 +3,7 @@ the token from the environment or a file, and a redirect is a FHIR error (exit 4
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,11 +14,17 @@ import responses
 from fhir_rehab.cli import main
 
 BASE = "https://ehr.example.org/fhir"
-PATIENT_BUNDLE = {
-    "resourceType": "Bundle",
-    "type": "batch-response",
-    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}],
-}
+
+
+def answer_patient_batch(request):
+    """The patient p1 and an empty searchset for every other entry of the posted batch (a
+    batch-response answers each entry, however many the record read sends)."""
+    sent = json.loads(request.body)["entry"]
+    empty = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    first = {"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}
+    rest = [{"resource": empty, "response": {"status": "200 OK"}} for _ in sent[1:]]
+    body = {"resourceType": "Bundle", "type": "batch-response", "entry": [first, *rest]}
+    return 200, {"Content-Type": "application/fhir+json"}, json.dumps(body)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +94,7 @@ def test_a_307_makes_show_exit_4_not_2_and_is_not_followed(capsys):
 @responses.activate
 def test_the_token_comes_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=answer_patient_batch)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1"]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer env-token"
 
@@ -97,7 +104,7 @@ def test_the_token_comes_from_a_file(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
     path = tmp_path / "token"
     path.write_text("file-token\n")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=answer_patient_batch)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token-file", str(path)]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer file-token"
 
@@ -115,7 +122,7 @@ def test_an_unusable_token_file_is_a_usage_error(capsys, tmp_path, content):
 
 @responses.activate
 def test_token_on_the_command_line_warns_it_is_visible_to_other_users(capsys):
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=answer_patient_batch)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token", "t"]) == 0
     assert "visible to other users" in capsys.readouterr().err
 
