@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.launch.context import require_launch
+from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.services import program as svc
@@ -147,12 +148,15 @@ def program() -> Any:
         if current
         else None
     )
+    since = min((s.active_since for s in state.stages if s.active_since), default=None)
+    adherence = weekly_adherence(record.sessions(), current.stage, utcnow(), since=since) if current else []
     return _page(
         "clinician/program.html",
         record,
         state=state,
         current=current,
         check=check,
+        adherence=adherence,
         chart=pain_chart_svg(state.pain),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),

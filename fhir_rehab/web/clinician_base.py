@@ -51,7 +51,7 @@ def refuse_forms_for_another_patient() -> Response | None:
 
 def _launch() -> LaunchContext:
     launch = current_launch()
-    if launch is None or not launch.patient_id:
+    if launch is None or not launch.patient_id or launch.is_patient_user:
         raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
     return launch
 
