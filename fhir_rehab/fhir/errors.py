@@ -76,3 +76,18 @@ class FhirOutsideBase(FhirError):
     """A URL (for example a paging link) points outside the FHIR base: refused."""
 
     user_message = "The FHIR server returned a link outside its own base URL."
+
+
+class WrongPatientError(FhirForbidden):
+    """Stop: a resource sent or received belongs to another patient (or to no known patient)."""
+
+    user_message = (
+        "The app stopped because some data did not belong to the patient it was "
+        "launched for. Nothing further was shown or saved; relaunch from the EHR."
+    )
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # The detail ("Task.for does not reference the launch patient") is for the log; the
+        # user reads what happened and what to do, in plain words.
+        self.user_message = type(self).user_message

@@ -111,3 +111,11 @@ class RelaunchRequired(FhirAuthError):
         "Your session with the EHR has expired. Close this window and open the "
         "app again from the EHR to continue."
     )
+
+
+class RefreshError(LaunchError):
+    """The refresh request failed; carries no detail (the answer may echo a token). The token
+    provider turns it into RelaunchRequired, which is what the user sees."""
+
+    http_status = 401
+    user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."
