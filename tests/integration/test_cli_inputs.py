@@ -13,10 +13,13 @@ import responses
 from fhir_rehab.cli import main
 
 BASE = "https://ehr.example.org/fhir"
+# A whole answer to the record batch: the patient, then an empty searchset per search (a short
+# answer is refused: a missing screen must not read as "no screen").
 PATIENT_BUNDLE = {
     "resourceType": "Bundle",
     "type": "batch-response",
-    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}],
+    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}]
+    + [{"resource": {"resourceType": "Bundle", "type": "searchset"}, "response": {"status": "200 OK"}}] * 5,
 }
 
 
