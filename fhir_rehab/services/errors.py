@@ -52,3 +52,9 @@ class WorklistExpired(ServiceError):
     """Start again from the first page: the server no longer knows the paging link."""
 
     user_message = "That page of the worklist has expired; here is the first page again."
+
+
+class PatientDataUnavailable(ServiceError):
+    """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
+
+    user_message = "The patient's data could not be obtained from the prefetch or the FHIR server."

@@ -3,6 +3,7 @@ the token from the environment or a file, and a redirect is a FHIR error (exit 4
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,14 +14,15 @@ import responses
 from fhir_rehab.cli import main
 
 BASE = "https://ehr.example.org/fhir"
-# A whole answer to the record batch: the patient, then an empty searchset per search (a short
-# answer is refused: a missing screen must not read as "no screen").
-PATIENT_BUNDLE = {
-    "resourceType": "Bundle",
-    "type": "batch-response",
-    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}]
-    + [{"resource": {"resourceType": "Bundle", "type": "searchset"}, "response": {"status": "200 OK"}}] * 5,
-}
+EMPTY_SEARCH = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+
+
+def patient_bundle(request):
+    """A batch-response answering every entry: the patient first, then empty searches."""
+    entries = json.loads(request.body)["entry"]
+    answer = [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}]
+    answer += [{"resource": EMPTY_SEARCH, "response": {"status": "200 OK"}} for _ in entries[1:]]
+    return 200, {}, json.dumps({"resourceType": "Bundle", "type": "batch-response", "entry": answer})
 
 
 @pytest.mark.parametrize(
@@ -90,7 +92,7 @@ def test_a_307_makes_show_exit_4_not_2_and_is_not_followed(capsys):
 @responses.activate
 def test_the_token_comes_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1"]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer env-token"
 
@@ -100,7 +102,7 @@ def test_the_token_comes_from_a_file(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
     path = tmp_path / "token"
     path.write_text("file-token\n")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token-file", str(path)]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer file-token"
 
@@ -118,7 +120,7 @@ def test_an_unusable_token_file_is_a_usage_error(capsys, tmp_path, content):
 
 @responses.activate
 def test_token_on_the_command_line_warns_it_is_visible_to_other_users(capsys):
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token", "t"]) == 0
     assert "visible to other users" in capsys.readouterr().err
 
