@@ -48,11 +48,12 @@ def read_batch(client: FhirClient, queries: Mapping[str, str]) -> dict[str, Reso
     """Each query's answer (a resource or searchset), in one batch round trip."""
     keys = list(queries)
     try:
-        return dict(zip(keys, client.batch([queries[k] for k in keys]), strict=True))
+        answers = client.batch([queries[key] for key in keys])
     except FhirError as error:
         raise PatientDataUnavailable(
             f"The FHIR server could not be read ({error.status or 'no answer'})."
         ) from None
+    return dict(zip(keys, answers, strict=True))
 
 
 def answer_patient_view(
