@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from fhir_rehab.program.errors import AssessmentError
 from fhir_rehab.program.model import Direction, Precaution
 
 ODI_SECTION_NAMES = (
@@ -37,14 +38,6 @@ class StartBack(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
-
-
-class AssessmentError(ValueError):
-    """A field is out of range; `field` names it for the form."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
 
 
 def odi_percent(sections: Sequence[int | None]) -> int | None:
