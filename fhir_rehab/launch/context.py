@@ -39,10 +39,16 @@ class LaunchContext:
     client_id: str
     expires_at: int | None
     user_name: str | None = None  # the OpenID `name` claim, when the server sent one
+    role: str = "clinician"  # clinician | coordinator | patient (who the launch is for)
 
     @property
     def has_patient(self) -> bool:
         return bool(self.patient_id)
+
+    @property
+    def is_patient_user(self) -> bool:
+        """The patient's own launch: fhirUser is the Patient in context."""
+        return self.role == "patient"
 
     def to_session(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,6 +71,7 @@ class LaunchContext:
             client_id=str(data.get("client_id") or ""),
             expires_at=data.get("expires_at"),
             user_name=data.get("user_name") if isinstance(data.get("user_name"), str) else None,
+            role=str(data.get("role") or "clinician"),
         )
 
 
