@@ -90,7 +90,7 @@ def has_kid(jwks: dict[str, Any], kid: str | None) -> bool:
 def refusal_reason(exc: Exception) -> str:
     """What was wrong with an id_token, for the log (an operator must tell causes apart).
 
-    >>> from authlib.jose.errors import InvalidClaimError, MissingClaimError
+    >>> from joserfc.errors import InvalidClaimError, MissingClaimError
     >>> refusal_reason(InvalidClaimError("iss")), refusal_reason(MissingClaimError("nonce"))
     ('issuer mismatch', 'missing claim nonce')
     """
