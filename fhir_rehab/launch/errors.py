@@ -151,3 +151,11 @@ class NoUserIdentity(LaunchError):
         "made this change. Ask your administrator to let the app receive your identity "
         "(the openid and fhirUser scopes), then open the app again from the EHR."
     )
+
+
+class RefreshError(LaunchError):
+    """The refresh request failed; carries no detail (the answer may echo a token). The token
+    provider turns it into RelaunchRequired, which is what the user sees."""
+
+    http_status = 401
+    user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."
