@@ -58,6 +58,9 @@ def register_extensions(app: Flask) -> None:
     # 256-bit random values (secrets.token_urlsafe) that cannot be guessed.
     session_store.init_app(app)
     csrf.init_app(app)
+    from fhir_rehab.web.headers import init_security_headers
+
+    init_security_headers(app)
 
 
 def register_blueprints(app: Flask) -> None:
