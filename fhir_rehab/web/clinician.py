@@ -100,7 +100,12 @@ def screen_submit() -> Any:
             errors=[f"Answer: {f.question}" for f in missing],
         )
     result = svc.record_screen(
-        client, PROGRAM, launch.patient_id or "", answers, actor_for_launch(launch, client), submission_id
+        client,
+        PROGRAM,
+        launch.patient_id or "",
+        answers,
+        actor_for_launch(launch, client, for_write=True),
+        submission_id,
     )
     if result.repeated:
         flash("This screen was already recorded.", "info")
@@ -192,7 +197,7 @@ def record_score(kind: str) -> Response:
         client,
         launch.patient_id or "",
         score,
-        actor_for_launch(launch, client),
+        actor_for_launch(launch, client, for_write=True),
         submission_id,
         record.state(PROGRAM).careplan_id,
     )

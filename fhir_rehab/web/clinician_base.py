@@ -60,7 +60,7 @@ def _acting() -> tuple[str, FhirClient, Actor]:
     """For a write: the launch patient, a client on the launch, and who is acting."""
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    return launch.patient_id or "", client, actor_for_launch(launch, client)
+    return launch.patient_id or "", client, actor_for_launch(launch, client, for_write=True)
 
 
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:

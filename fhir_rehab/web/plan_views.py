@@ -57,7 +57,11 @@ def assessment_submit() -> Any:
     if assessment is None:
         return _assessment_page(record, request.form, errors, 400)
     result = record_assessment(
-        client, launch.patient_id or "", assessment, actor_for_launch(launch, client), submission
+        client,
+        launch.patient_id or "",
+        assessment,
+        actor_for_launch(launch, client, for_write=True),
+        submission,
     )
     flash("Assessment recorded." if result.created else "This assessment was already recorded.", "info")
     started = record.state(PROGRAM).careplan_status in {"active", "on-hold"}
@@ -145,7 +149,7 @@ def plan_submit() -> Any:
             errors = pending
         return _plan_page(record, state, plans, errors, 400 if errors else 200)
     chosen = {p.number: p.items for p in plans if p.editable}
-    actor = actor_for_launch(launch, client)
+    actor = actor_for_launch(launch, client, for_write=True)
     try:
         if running:
             seen = {p.number: p.seen_version for p in plans if p.editable}
