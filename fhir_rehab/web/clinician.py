@@ -170,7 +170,7 @@ def program() -> Any:
         current=current,
         check=check,
         adherence=adherence,
-        chart=pain_chart_svg(state.pain),
+        chart=pain_chart_svg(state.pain, threshold=current.stage.progression.max_pain if current else None),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),
     )
