@@ -16,11 +16,9 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask import render_template
-from markupsafe import Markup
 
 from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab import create_app
@@ -67,7 +65,6 @@ class Meter:
 
 def run(runs: int) -> dict[str, list[tuple[int, int, float, float]]]:
     app = create_app({"SECRET_KEY": "bench", "SESSION_DIR": "/tmp/fhir-rehab-bench-sessions"})
-    css = Markup((Path(app.static_folder or "") / "handout.css").read_text())  # noqa: S704 - our file
     rows: dict[str, list[tuple[int, int, float, float]]] = {}
     with LocalFhirServer() as server:
         client = FhirClient(server.base_url)
@@ -120,7 +117,7 @@ def run(runs: int) -> dict[str, list[tuple[int, int, float, float]]]:
             context = handout_context(record.patient, record.state(P).current, "Bench", {}, date.today())
             context.update(picture=exercise_picture, patient_id=patient, can_file=False, careplan_id=None)
             with app.test_request_context("/patient/program/sheet"):
-                html = render_template("clinician/handout.html", inline_css=css if pdf else None, **context)
+                html = render_template("clinician/handout.html", for_pdf=pdf, **context)
             if pdf:
                 render_pdf(html, "http://localhost/")
 

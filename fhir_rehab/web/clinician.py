@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -17,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
@@ -314,9 +312,7 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
 
 
 def _pdf(context: dict[str, Any]) -> bytes:
-    css = (Path(current_app.static_folder or "") / "handout.css").read_text()
-    html = render_template("clinician/handout.html", inline_css=Markup(css), **context)  # noqa: S704 - our file
-    return render_pdf(html, request.url_root)
+    return render_pdf(render_template("clinician/handout.html", for_pdf=True, **context), request.url_root)
 
 
 @bp.get("/program/handout.pdf")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,11 +100,17 @@ def handout_context(
     }
 
 
-def render_pdf(html: str, base_url: str) -> bytes:
-    """The handout HTML as a PDF (WeasyPrint). Everything it needs is inline, so no URL is
-    fetched: a fetcher that allows no protocol (not file:, not http:) leaves any reference out."""
+HANDOUT_CSS = Path(__file__).resolve().parents[1] / "static" / "handout.css"
+
+
+def render_pdf(html: str, base_url: str, css: str | None = None) -> bytes:
+    """The handout HTML as a PDF (WeasyPrint), styled by `css` (default: the handout's
+    stylesheet). Everything it needs is given here, so no URL is fetched: a fetcher that allows
+    no protocol (not file:, not http:) leaves any other reference out."""
     import weasyprint
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols=(), allow_redirects=False, timeout=1)
-    return bytes(weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf())
+    sheet = weasyprint.CSS(string=HANDOUT_CSS.read_text() if css is None else css, url_fetcher=fetcher)
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+    return bytes(document.write_pdf(stylesheets=[sheet]))

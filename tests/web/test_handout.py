@@ -3,10 +3,8 @@ a clinic hands out; a clinic's video link prints as a QR code; nothing is fetche
 
 import io
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
-from markupsafe import Markup
 from pypdf import PdfReader
 
 from fhir_rehab.program.library import LIBRARY
@@ -57,9 +55,7 @@ def render(app, stage, inline=True):
     context = handout_context(PATIENT, stage, "Pat Physio", SETTINGS, date(2026, 11, 26))
     context.update(picture=exercise_picture, patient_id="p1", can_file=False, careplan_id="cp1")
     with app.test_request_context("/patient/program/sheet"):
-        css = (app.static_folder + "/handout.css") if inline else None
-        extra = {"inline_css": Markup(Path(css).read_text())} if css else {}
-        return render_template("clinician/handout.html", **context, **extra)
+        return render_template("clinician/handout.html", for_pdf=inline, **context)
 
 
 def test_six_of_the_wordiest_exercises_fit_one_a4_page(app):
