@@ -80,7 +80,7 @@ def test_token_response_context_is_kept(launcher, auth_server, app, client) -> N
     with client.session_transaction() as sess:
         launch = LaunchContext.from_session(sess[LAUNCH_KEY])
     assert launch.patient_id == PATIENT and launch.encounter_id == "e1"
-    assert launch.fhir_user == f"{ISS}/Practitioner/pr1"  # from the verified id_token
+    assert launch.fhir_user == "Practitioner/pr1"  # the verified id_token's claim, on the launch base
     assert launch.need_patient_banner is False
     assert launch.intent == "reconcile-medications"
     assert launch.smart_style_url == "https://ehr.example/style.json"
