@@ -282,6 +282,7 @@ class SandboxStack:
             "PUBLIC_URL": self.app_url,
             "SECRET_KEY": secrets.token_hex(32),
             "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
+            "WORKLIST_INDEX_DIR": str(Path(self._tmp.name) / "worklist"),
             **auth_config,
             **self._app_config,
         }

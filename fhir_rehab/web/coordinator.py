@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,9 +47,11 @@ from fhir_rehab.services.worklist import (
     WorklistRefused,
     change_task,
 )
+from fhir_rehab.services.worklist_index import WorklistIndex, index_path
 from fhir_rehab.services.worklist_pages import (
     Cursor,
     WorklistExpired,
+    WorklistPreparing,
     read_timeline,
     read_worklist,
 )
@@ -119,6 +122,12 @@ def _worklist_url(filters: Filters, **extra: str) -> str:
     return url_for("coordinator.worklist", **{**filters.query(), **extra})  # type: ignore[arg-type]
 
 
+def _index(launch: LaunchContext) -> WorklistIndex:
+    """The worklist index of the launch's FHIR base (a file in the instance folder)."""
+    directory = current_app.config.get("WORKLIST_INDEX_DIR") or Path(current_app.instance_path) / "worklist"
+    return WorklistIndex.at(index_path(directory, launch.iss))
+
+
 @bp.get("")
 @require_launch
 def worklist() -> Any:
@@ -131,6 +140,7 @@ def worklist() -> Any:
         page = read_worklist(
             client,
             PROGRAM,
+            _index(launch),
             filters,
             me=launch.fhir_user,
             now=now,
@@ -140,6 +150,10 @@ def worklist() -> Any:
     except WorklistExpired as exc:
         flash(exc.user_message, "info")
         return redirect(_worklist_url(filters))
+    except WorklistPreparing as exc:
+        return render_template(
+            "coordinator/preparing.html", tasks_read=exc.tasks_read, here=request.full_path.rstrip("?")
+        )
     following = None
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))
