@@ -220,8 +220,9 @@ def _candidates(
     return out
 
 
-def _batch(client: FhirClient, urls: list[str]) -> list[Resource]:
-    """GET every URL in one batch round trip, past any search cache; each searchset, in order."""
+def _batch(client: FhirClient, urls: list[str], now: datetime) -> tuple[list[Resource], datetime]:
+    """GET every URL in one batch round trip, past any search cache; each searchset, in order,
+    and the server's time of the answer."""
     bundle = {
         "resourceType": "Bundle",
         "type": "batch",
@@ -240,15 +241,23 @@ def _batch(client: FhirClient, urls: list[str]) -> list[Resource]:
                 outcome=answer.get("outcome"),
             )
         out.append(entry.get("resource") or {})
-    return out
+    return out, _server_time(response.headers, now)
 
 
-def _watermark(since: str | None, rows: list[Stamped]) -> str | None:
-    """The next `_lastUpdated=gt` bound: the newest change seen, less the overlap."""
-    seen = [t for _, u in rows if (t := parse_instant(u)) is not None]
-    if not seen:
-        return since
-    bound = max(seen) - OVERLAP
+def _watermark(since: str | None, changes: list[Stamped], complete: bool, server_now: datetime) -> str | None:
+    """The next `_lastUpdated=gt` bound.
+
+    When every change was read, all that the server had committed OVERLAP before it answered
+    has been seen: the bound moves to the server's time less the overlap (not to the newest
+    change, or a bulk import would be read again on every page). When the changes were cut
+    short (more pages than one request follows), it moves only to the last change read."""
+    if complete:
+        bound = server_now - OVERLAP
+    else:
+        seen = [t for _, u in changes if (t := parse_instant(u)) is not None]
+        if not seen:
+            return since
+        bound = max(seen) - timedelta(milliseconds=1)
     current = parse_instant(since)
     return fhir_instant(bound) if current is None or bound > current else since
 
@@ -279,7 +288,7 @@ def read_worklist(
         urls.append(tasks_by_id_query(r.task_id for r in candidates))
     if cursor is None:
         urls.append(practitioners_query(MAX_PRACTITIONERS))
-    answers = _batch(client, urls)
+    answers, server_now = _batch(client, urls, now)
     changed, _ = _stamped(program, answers[0])
     following = next_link(answers[0])
     for _ in range(MAX_CHANGE_PAGES):  # only after a bulk change: more than one page of changes
@@ -294,7 +303,8 @@ def read_worklist(
     if candidates:
         fresh, returned = _stamped(program, answers[1])
     gone = [r.task_id for r in candidates if r.task_id not in returned]
-    index.apply([*changed, *fresh], removed=gone, since=_watermark(since, changed))
+    watermark = _watermark(since, changed, following is None, server_now)
+    index.apply([*changed, *fresh], removed=gone, since=watermark)
     seen = {row.task_id: row for row, _ in [*fresh, *changed]}  # as this user just read them
     chosen = _candidates(index, filters, me, now, after, held, page_size + 1)
     missing = [r.task_id for r in chosen[:page_size] if r.task_id not in seen]
