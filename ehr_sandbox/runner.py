@@ -156,7 +156,7 @@ class SandboxStack:
     def runtime(self) -> SandboxRuntime:
         if self.sandbox_app is None:
             raise RuntimeError("The stack is not started.")
-        return self.sandbox_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+        return self.sandbox_app.extensions[EXTENSION]
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> SandboxStack:

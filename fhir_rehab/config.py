@@ -16,7 +16,8 @@ DEFAULTS: dict[str, Any] = {
     # Server-side session store: filesystem by default, Redis when SESSION_REDIS_URL is set.
     "SESSION_DIR": None,  # default: <instance path>/sessions
     "SESSION_REDIS_URL": None,
-    "SESSION_LIFETIME_SECONDS": 8 * 3600,
+    "SESSION_LIFETIME_SECONDS": 8 * 3600,  # absolute: a launch lasts at most this long
+    "SESSION_IDLE_TIMEOUT_SECONDS": 30 * 60,  # signed out after this long without a request
     # SMART launch
     "ISS_ALLOWLIST": [],  # FHIR base URLs the app accepts as `iss`
     "DEFAULT_ISS": None,  # standalone launch without ?iss=
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
 
 _TYPES: dict[str, type] = {
     "SESSION_LIFETIME_SECONDS": int,
+    "SESSION_IDLE_TIMEOUT_SECONDS": int,
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,

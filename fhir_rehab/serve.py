@@ -8,7 +8,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class GunicornApp(BaseApplication):  # type: ignore[misc]
+class GunicornApp(BaseApplication):
     """Run `create_app()` in gunicorn workers (one app per worker)."""
 
     def __init__(self, options: dict[str, Any]) -> None:

@@ -114,6 +114,15 @@ MAY_IMPORT = {
         "fhir_rehab.codes",
         "fhir_rehab.errors",
     },
+    "fhir_rehab.services": {
+        "fhir_rehab.services",
+        "fhir_rehab.resources",
+        "fhir_rehab.fhir",
+        "fhir_rehab.program",
+        "fhir_rehab.codes",
+        "fhir_rehab.errors",
+    },
+    "fhir_rehab.launch": {"fhir_rehab.launch", "fhir_rehab.fhir", "fhir_rehab.errors"},
     "ehr_sandbox": {"ehr_sandbox", "fhir_rehab.fhir"},
 }
 

@@ -35,12 +35,12 @@ class SandboxCodeGrant(AuthorizationCodeGrant):
 
     @property
     def store(self) -> SandboxStore:
-        return self.server.store  # type: ignore[no-any-return]
+        return self.server.store
 
     def launch_context(self) -> LaunchContext:
         """The EHR launch's context, or a standalone one (a patient only for launch/patient)."""
         if self.smart_launch is not None:
-            return self.smart_launch.context  # type: ignore[no-any-return]
+            return self.smart_launch.context
         if "launch/patient" in split_scopes(self.request.scope):
             return LaunchContext(patient_id=self.selected_patient_id)
         return LaunchContext()
@@ -82,7 +82,7 @@ class SandboxRefreshGrant(RefreshTokenGrant):
         record = self.server.store.get_refresh_grant(refresh_token)
         if record is not None and record.context.fault is Fault.TOKEN_EXPIRED_REFRESH_TOKEN:
             raise InvalidGrantError("The refresh token has expired (simulated fault).")
-        return record  # type: ignore[no-any-return]
+        return record
 
     def authenticate_user(self, refresh_token: RefreshGrant) -> Any:
         return refresh_token.user

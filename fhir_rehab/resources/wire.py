@@ -46,7 +46,7 @@ def to_wire(resource: Resource) -> Resource:
             f"{resource['resourceType']} failed R4 model validation: "
             f"{exc.error_count()} error(s): {exc.errors()[0]['msg']}"
         ) from None
-    return json.loads(model.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+    return json.loads(model.model_dump_json(exclude_none=True))
 
 
 def parse_model(resource: Resource) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ScreenSummary
 from fhir_rehab.program.redflags import Urgency
@@ -17,7 +18,7 @@ from fhir_rehab.resources.tasks import REVIEW_DUE
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
-OPEN = ("requested", "received", "accepted", "ready", "in-progress", "on-hold")
+OPEN = ACTIONABLE_STATUSES
 STATUSES = (
     "requested",
     "received",
@@ -468,10 +469,6 @@ def tasks_by_id_query(ids: Iterable[str]) -> str:
             ("_elements", ROW_ELEMENTS),
         ]
     )
-
-
-def practitioners_query(count: int) -> str:
-    return f"Practitioner?_count={count}"
 
 
 def last_updated(resource: Resource) -> str | None:

@@ -12,6 +12,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.lifecycle import IllegalTransition, check_transition, resume_status
 from fhir_rehab.program.model import Program
+from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import is_review_task
@@ -97,15 +98,13 @@ class Done:
 
 def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
     """The Task with its patient (one search), and its latest Provenance if the scopes allow."""
-    bundle = client.search("Task", [("_id", task_id), ("_include", "Task:patient")])
+    bundle = client.search(*q.tasks_with_patients([task_id]))
     rows = parse_rows(program, bundle)
     if not rows:
         raise FhirNotFound(f"Task {task_id} was not found.")
     by, at = None, None
     try:
-        found = client.search(
-            "Provenance", [("target", f"Task/{task_id}"), ("_sort", "-_lastUpdated"), ("_count", "1")]
-        )
+        found = client.search(*q.latest_provenance(f"Task/{task_id}"))
     except FhirUnavailable:
         raise
     except FhirError:  # e.g. 403: a coordinator may create Provenance but not read it

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fhir_rehab.fhir.client import FhirClient, next_link
+from fhir_rehab.fhir.client import FhirClient, entry_status, error_for, next_link
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
+from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant
 from fhir_rehab.resources.worklist import (
     Filters,
@@ -42,7 +43,6 @@ from fhir_rehab.resources.worklist import (
     parse_row,
     parse_screens,
     patient_name,
-    practitioners_query,
     review_rows,
     scan_queries,
     tasks_by_id_query,
@@ -52,7 +52,6 @@ from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.worklist_index import WorklistIndex, sort_key
 
 PAGE_SIZE = 20
-MAX_PRACTITIONERS = 50
 SLACK = 5  # candidates read beyond the page, in case some are gone
 OVERLAP = timedelta(seconds=10)  # re-read this much before the last change seen
 BUILD_SECONDS = 3.0  # index building per request; the page says how far it got
@@ -235,11 +234,9 @@ def _batch(client: FhirClient, urls: list[str], now: datetime) -> tuple[list[Res
     out = []
     for url, entry in zip(urls, entries, strict=True):
         answer = entry.get("response") or {}
-        if not str(answer.get("status", "")).startswith("2"):
-            raise FhirError(
-                f"worklist search {url.split('?')[0]} failed: HTTP {answer.get('status')}",
-                outcome=answer.get("outcome"),
-            )
+        status = entry_status(answer.get("status"))
+        if not 200 <= status < 300:  # what the same plain GET would raise (401, 403, 5xx, ...)
+            raise error_for("GET", client.url_for(url.split("?")[0]), status, answer.get("outcome"))
         out.append(entry.get("resource") or {})
     return out, _server_time(response.headers, now)
 
@@ -287,7 +284,7 @@ def read_worklist(
     if candidates:
         urls.append(tasks_by_id_query(r.task_id for r in candidates))
     if cursor is None:
-        urls.append(practitioners_query(MAX_PRACTITIONERS))
+        urls.append(q.practitioners())
     answers, server_now = _batch(client, urls, now)
     changed, _ = _stamped(program, answers[0])
     following = next_link(answers[0])
@@ -358,9 +355,7 @@ class Timeline:
 def read_program_record(client: FhirClient, patient_id: str, *, with_goals: bool = False) -> PatientRecord:
     """The coordinator's view of one patient in one batch: no Conditions (their scopes do not
     cover them), every screen for the timeline, every review; Goals when the scopes allow."""
-    return read_patient_record(
-        client, patient_id, conditions=False, screens=20, goals=with_goals, open_reviews_only=False
-    )
+    return read_patient_record(client, patient_id, view=replace(q.COORDINATOR_VIEW, goals=with_goals))
 
 
 def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:

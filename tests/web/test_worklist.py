@@ -387,3 +387,27 @@ def test_held_program_review_words_and_timeline(coordinator, backing):
     page = coordinator.open(review.patient_href)
     assert re.findall(r'<td class="started">([^<]*)</td>', page.text) == ["—"] * 5
     assert re.findall(r'<td class="ended">([^<]*)</td>', page.text) == ["—"] * 5
+
+
+@pytest.mark.parametrize(
+    "status,code,words",
+    [
+        ("403 Forbidden", 403, "The EHR did not grant the app access to this data."),
+        ("401 Unauthorized", 401, "Relaunch the app from the EHR."),
+    ],
+)
+def test_a_refused_entry_of_the_worklist_batch_is_told_as_such(coordinator, monkeypatch, status, code, words):
+    """HAPI authorizes batch entries one by one (the sandbox refuses whole requests): a refused
+    entry is the same page as a refused request, not "the EHR did not answer as expected"."""
+    real = FhirClient.transaction
+
+    def refuse_practitioners(self, bundle):
+        answer = real(self, bundle)
+        if bundle.get("type") == "batch" and "Practitioner?" in bundle["entry"][-1]["request"]["url"]:
+            answer["entry"][-1] = {"response": {"status": status}}
+        return answer
+
+    monkeypatch.setattr(FhirClient, "transaction", refuse_practitioners)
+    page = coordinator.open()
+    assert page.status_code == code
+    assert words in text(page) and "did not answer as expected" not in text(page)
