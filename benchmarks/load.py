@@ -275,7 +275,7 @@ class _Captured(Exception):  # noqa: N818 - a control-flow signal
 
 
 class _Capture(FhirClient):
-    def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
+    def transaction(self, bundle: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         raise _Captured(bundle)
 
 

@@ -94,10 +94,10 @@ class _Captured(Exception):  # noqa: N818 - a control-flow signal
 class CapturingClient(FhirClient):
     """Reads go to the server; the transaction is captured instead of sent."""
 
-    def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
+    def transaction(self, bundle: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if bundle.get("type") == "transaction":
             raise _Captured(bundle)
-        return super().transaction(bundle)
+        return super().transaction(bundle, **kwargs)
 
 
 def captured(base: str, call: Callable[[FhirClient], object]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from common import Row, print_rows, save
 
@@ -65,10 +66,10 @@ class _Captured(Exception):  # noqa: N818 - a control-flow signal
 class CapturingClient(FhirClient):
     """Reads go to the server; the transaction is captured instead of sent."""
 
-    def transaction(self, bundle: dict) -> dict:
+    def transaction(self, bundle: dict, **kwargs: Any) -> dict:
         if bundle.get("type") == "transaction":
             raise _Captured(bundle)
-        return super().transaction(bundle)
+        return super().transaction(bundle, **kwargs)
 
 
 def program_bundle(base: str, patient: str) -> dict:

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fhir_rehab.fhir.client import FhirClient, entry_status, error_for, next_link
-from fhir_rehab.fhir.errors import FhirError, FhirNotFound
+from fhir_rehab.fhir.client import FhirClient, next_link
+from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
 from fhir_rehab.resources import queries as q
@@ -221,24 +221,9 @@ def _candidates(
 
 def _batch(client: FhirClient, urls: list[str], now: datetime) -> tuple[list[Resource], datetime]:
     """GET every URL in one batch round trip, past any search cache; each searchset, in order,
-    and the server's time of the answer."""
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "batch",
-        "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
-    }
-    response = client.request("POST", client.base_url, json=bundle, headers={"Cache-Control": "no-cache"})
-    entries = (response.body or {}).get("entry") or []
-    if len(entries) != len(urls):
-        raise FhirError("The FHIR server answered the worklist batch incompletely.")
-    out = []
-    for url, entry in zip(urls, entries, strict=True):
-        answer = entry.get("response") or {}
-        status = entry_status(answer.get("status"))
-        if not 200 <= status < 300:  # what the same plain GET would raise (401, 403, 5xx, ...)
-            raise error_for("GET", client.url_for(url.split("?")[0]), status, answer.get("outcome"))
-        out.append(entry.get("resource") or {})
-    return out, _server_time(response.headers, now)
+    and the server's time of the answer. A failed entry raises what a plain GET would."""
+    answers = [answer or {} for answer in client.batch(urls, fresh=True)]
+    return answers, _server_time({"Date": client.server_date}, now)
 
 
 def _watermark(since: str | None, changes: list[Stamped], complete: bool, server_now: datetime) -> str | None:
