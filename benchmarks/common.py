@@ -116,7 +116,7 @@ def with_ratios(rows: list[Row], baseline: str) -> list[Row]:
     base = {(r.benchmark, r.action): r.total_ms for r in rows if r.who == baseline}
     for r in rows:
         b = base.get((r.benchmark, r.action))
-        r.ratio = r.total_ms / b if b else None
+        r.ratio = r.total_ms / b if b else None  # a baseline not run (total 0) gives no ratio
     return rows
 
 

@@ -43,6 +43,7 @@ from fhir_rehab.resources.worklist import (
     parse_row,
     parse_screens,
     patient_name,
+    patients_by_id_query,
     review_rows,
     scan_queries,
     tasks_by_id_query,
@@ -125,11 +126,13 @@ class WorklistPage:
 Stamped = tuple[WorkRow, str | None]  # a row and its Task's meta.lastUpdated
 
 
-def _stamped(program: Program, bundle: Resource) -> tuple[list[Stamped], set[str]]:
-    """The app's Tasks of a searchset as rows (patients from the included Patients), and the
-    id of every Task returned (the app's or not)."""
+def _stamped(
+    program: Program, bundle: Resource, patients: dict[str, Resource] | None = None
+) -> tuple[list[Stamped], set[str]]:
+    """The app's Tasks of a searchset as rows (patient names from `patients`), and the id of
+    every Task returned (the app's or not)."""
     resources = [e["resource"] for e in bundle.get("entry") or [] if "resource" in e]
-    patients = {r["id"]: r for r in resources if r.get("resourceType") == "Patient"}
+    patients = patients or {}
     tasks = [r for r in resources if r.get("resourceType") == "Task" and r.get("id")]
     rows = [(row, last_updated(t)) for t in tasks if (row := parse_row(program, t, patients)) is not None]
     return rows, {t["id"] for t in tasks}
@@ -268,6 +271,7 @@ def read_worklist(
     urls = [changes_query(parse_instant(since) or now - OVERLAP)]
     if candidates:
         urls.append(tasks_by_id_query(r.task_id for r in candidates))
+        urls.append(patients_by_id_query(r.patient_id for r in candidates if r.patient_id))
     if cursor is None:
         urls.append(q.practitioners())
     answers, server_now = _batch(client, urls, now)
@@ -282,19 +286,30 @@ def read_worklist(
         following = next_link(bundle)
     fresh: list[Stamped] = []
     returned: set[str] = set()
+    patients: dict[str, Resource] = {}
     if candidates:
-        fresh, returned = _stamped(program, answers[1])
+        patients = _patients(answers[2])
+        fresh, returned = _stamped(program, answers[1], patients)
     gone = [r.task_id for r in candidates if r.task_id not in returned]
     watermark = _watermark(since, changed, following is None, server_now)
     index.apply([*changed, *fresh], removed=gone, since=watermark)
-    seen = {row.task_id: row for row, _ in [*fresh, *changed]}  # as this user just read them
+    # Rows as this user just read them: a re-read Task, else a changed one (its patient read below).
+    seen = {row.task_id: row for row, _ in [*changed, *fresh]}
     chosen = _candidates(index, filters, me, now, after, held, page_size + 1)
-    missing = [r.task_id for r in chosen[:page_size] if r.task_id not in seen]
-    if missing:  # rare: a gone candidate made room for a Task neither answer carried
-        extra, returned = _stamped(program, client.request("GET", tasks_by_id_query(missing)).body or {})
-        index.apply(extra, removed=[t for t in missing if t not in returned])
-        seen.update({row.task_id: row for row, _ in extra})
-    shown = [seen[r.task_id] for r in chosen[:page_size] if r.task_id in seen]
+    page = chosen[:page_size]
+    missing = [r.task_id for r in page if r.task_id not in seen]
+    nameless = {r.patient_id for r in page if r.patient_id and r.patient_id not in patients}
+    if missing or nameless:  # rare: a Task neither answer carried, or a patient not read yet
+        extra_urls = ([tasks_by_id_query(missing)] if missing else []) + [
+            patients_by_id_query(nameless | {r.patient_id for r in page if r.patient_id})
+        ]
+        extra = [answer or {} for answer in client.batch(extra_urls, fresh=True)]
+        patients.update(_patients(extra[-1]))
+        if missing:
+            rows, returned = _stamped(program, extra[0], patients)
+            index.apply(rows, removed=[t for t in missing if t not in returned])
+            seen.update({row.task_id: row for row, _ in rows})
+    shown = [_named(seen[r.task_id], patients) for r in page if r.task_id in seen]
     shown = _with_held_counts(index, shown)
     practitioners = cursor.practitioners if cursor else _practitioners(answers[-1])
     counts = index.counts(filters, me, now)
@@ -309,6 +324,20 @@ def read_worklist(
             [*held, *(r.careplan_id or "" for r in shown if r.groups_by_program)],
         )
     return WorklistPage(shown, counts, practitioners, cursor.number if cursor else 1, next_cursor)
+
+
+def _patients(bundle: Resource) -> dict[str, Resource]:
+    return {
+        r["id"]: r
+        for r in (e.get("resource") or {} for e in bundle.get("entry") or [])
+        if r.get("resourceType") == "Patient" and r.get("id")
+    }
+
+
+def _named(row: WorkRow, patients: dict[str, Resource]) -> WorkRow:
+    """The row with its patient's name as just read."""
+    found = patient_name(patients.get(row.patient_id or ""))
+    return replace(row, patient_name=found) if found else row
 
 
 def _practitioners(bundle: Resource) -> list[tuple[str, str]]:
