@@ -38,9 +38,9 @@ from fhir_rehab.launch.context import LaunchContext
 from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.record import build_record_batch
 from fhir_rehab.services.seed import seed_demo_patients
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,13 +212,22 @@ def main() -> None:
 
             def direct_cycle(i: int) -> None:
                 h, p = direct[i], patients[i]
-                read = json.dumps(build_record_batch(p))
+                read = json.dumps(
+                    {
+                        "resourceType": "Bundle",
+                        "type": "batch",
+                        "entry": [{"request": {"method": "GET", "url": u}} for u in q.patient_record(p)],
+                    }
+                )
                 h.post(base, data=read, headers=headers, timeout=60).raise_for_status()
                 write = templates[p].replace("SUBMISSION-ID", str(uuid.uuid4()))
                 h.post(base, data=write, headers=headers, timeout=60).raise_for_status()
                 h.post(base, data=read, headers=headers, timeout=60).raise_for_status()
 
             workers = children(proc.pid)
+            for i in range(len(patients)):  # warm up: each worker's first request loads templates
+                app_cycle(i)
+                direct_cycle(i)
             for users in args.users:
                 for who, cycle, pids in (
                     ("fhir-rehab under gunicorn", app_cycle, workers),
