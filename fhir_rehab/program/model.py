@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from fhir_rehab.codes import Code
@@ -154,6 +155,7 @@ class Progression:
     pain_readings: int = 2
     clinical: tuple[str, ...] = ()
     function_gain: int | None = None  # Oswestry points below the program's baseline
+    slr_gain: int | None = None  # straight-leg raise degrees better than at the assessment
 
     def describe(self) -> tuple[str, ...]:
         """All criteria as sentences, measured ones first."""
@@ -164,6 +166,11 @@ class Progression:
         if self.function_gain is not None:
             measured.append(
                 f"Oswestry Disability Index at least {self.function_gain} points below its baseline"
+            )
+        if self.slr_gain is not None:
+            measured.append(
+                f"Straight-leg raise at least {self.slr_gain} degrees better than at the assessment, "
+                "or no longer bringing on leg pain"
             )
         if self.min_days:
             measured.append(f"At least {self.min_days} days in this stage")
@@ -219,6 +226,23 @@ class Program:
             if stage.key == key:
                 return stage
         raise KeyError(f"no stage {key!r} in {self.name}")
+
+    def window(self, number: int) -> tuple[timedelta, timedelta]:
+        """When stage `number` starts and is due, counted from the program's start: the stages
+        run one after another, each for its typical weeks. The one due-date rule (CarePlan
+        windows, Task.restriction.period and the worklist's due dates all come from it).
+
+        >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
+        >>> [offset.days for offset in p.window(2)]
+        [14, 35]
+        """
+        start = timedelta()
+        for stage in sorted(self.stages, key=lambda s: s.number):
+            end = start + timedelta(weeks=stage.typical_weeks)
+            if stage.number == number:
+                return start, end
+            start = end
+        raise KeyError(f"no stage {number} in {self.name}")
 
     def next_stage(self, number: int) -> Stage | None:
         later = [s for s in self.stages if s.number > number]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.model import Program, Stage
@@ -48,13 +48,12 @@ class PlannedStage:
 
 
 def plan_windows(program: Program, start: datetime) -> list[PlannedStage]:
-    """Consecutive windows of each stage's typical length."""
-    out, cursor = [], start
-    for stage in program.stages:
-        end = cursor + timedelta(weeks=stage.typical_weeks)
-        out.append(PlannedStage(stage, cursor, end))
-        cursor = end
-    return out
+    """Each stage's window from the program's `start` (Program.window: consecutive stages)."""
+    return [
+        PlannedStage(stage, start + begins, start + due)
+        for stage in program.stages
+        for begins, due in [program.window(stage.number)]
+    ]
 
 
 def build_care_plan(
@@ -99,10 +98,28 @@ def build_stage_task(
     care_plan_ref: str,
     actor: Actor,
     now: datetime,
+    prescriptions: list[tuple[str, str]] | None = None,
 ) -> Resource:
-    """Stage 1 starts `ready`; later stages start `draft` until the previous one completes."""
+    """Stage 1 starts `ready`; later stages start `draft` until the previous one completes.
+
+    Inputs reference the stage's exercise ServiceRequests (`prescriptions`: name, reference);
+    without them, the stage's standard exercises by canonical (programs started before 1.1.0).
+    """
     stage = planned.stage
     first = stage.number == program.stages[0].number
+    inputs: list[Resource] = [
+        {
+            "type": concept(c.APP_EXERCISE_INPUT, name),
+            "valueReference": {"reference": reference, "display": name},
+        }
+        for name, reference in prescriptions or []
+    ] or [
+        {
+            "type": concept(c.APP_EXERCISE_INPUT, exercise.name),
+            "valueCanonical": exercise_canonical(program, exercise),
+        }
+        for exercise in stage.exercises
+    ]
     return {
         "resourceType": "Task",
         "identifier": [{"system": c.TASK_IDENTIFIER, "value": stage_task_key(episode, stage)}],
@@ -120,13 +137,7 @@ def build_stage_task(
         "requester": actor.as_reference(),
         "reasonReference": ref("Condition", condition_id),
         "restriction": {"period": {"start": fhir_instant(planned.start), "end": fhir_instant(planned.end)}},
-        "input": [
-            {
-                "type": concept(c.APP_EXERCISE_INPUT, exercise.name),
-                "valueCanonical": exercise_canonical(program, exercise),
-            }
-            for exercise in stage.exercises
-        ],
+        "input": inputs,
     }
 
 

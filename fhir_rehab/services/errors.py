@@ -34,6 +34,36 @@ class StaleVersion(ServiceError):
     user_message = "Someone else changed this record since you opened it. Reload and retry."
 
 
+class WorklistRefused(ServiceError):
+    """Tell the user: this change is not allowed, and why (nothing was written)."""
+
+    user_message = "This change is not allowed."
+    http_status = 409
+
+
+class NotAppTask(ServiceError):
+    """Refused: the Task is not one fhir-rehab wrote, so the worklist does not touch it."""
+
+    user_message = "That Task does not belong to fhir-rehab; the worklist will not change it."
+    http_status = 403
+
+
+class WorklistExpired(ServiceError):
+    """Start again from the first page: the server no longer knows the paging link."""
+
+    user_message = "That page of the worklist has expired; here is the first page again."
+
+
+class WorklistPreparing(ServiceError):
+    """The app is still reading this server's Tasks for the first time: come back shortly."""
+
+    user_message = "The worklist is being prepared."
+
+    def __init__(self, tasks_read: int) -> None:
+        super().__init__(f"The worklist is being prepared: {tasks_read:,} tasks read so far.")
+        self.tasks_read = tasks_read
+
+
 class PatientDataUnavailable(ServiceError):
     """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
 

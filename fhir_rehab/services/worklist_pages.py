@@ -48,7 +48,7 @@ from fhir_rehab.resources.worklist import (
     scan_queries,
     tasks_by_id_query,
 )
-from fhir_rehab.services.errors import ServiceError
+from fhir_rehab.services.errors import WorklistPreparing
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.worklist_index import WorklistIndex, sort_key
 
@@ -58,22 +58,6 @@ OVERLAP = timedelta(seconds=10)  # re-read this much before the last change seen
 BUILD_SECONDS = 3.0  # index building per request; the page says how far it got
 LEASE_SECONDS = 30.0
 MAX_CHANGE_PAGES = 20  # after a bulk change, follow this many pages of changes per request
-
-
-class WorklistExpired(ServiceError):
-    """Start again from the first page: the page token is no longer usable."""
-
-    user_message = "That page of the worklist has expired; here is the first page again."
-
-
-class WorklistPreparing(ServiceError):
-    """The app is still reading this server's Tasks for the first time: come back shortly."""
-
-    user_message = "The worklist is being prepared."
-
-    def __init__(self, tasks_read: int) -> None:
-        super().__init__(f"The worklist is being prepared: {tasks_read:,} tasks read so far.")
-        self.tasks_read = tasks_read
 
 
 @dataclass

@@ -40,6 +40,7 @@ from fhir_rehab.resources.worklist import (
     WorkRow,
     parse_filters,
 )
+from fhir_rehab.services.errors import WorklistExpired, WorklistPreparing
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Intent,
@@ -48,13 +49,7 @@ from fhir_rehab.services.worklist import (
     change_task,
 )
 from fhir_rehab.services.worklist_index import WorklistIndex, index_path
-from fhir_rehab.services.worklist_pages import (
-    Cursor,
-    WorklistExpired,
-    WorklistPreparing,
-    read_timeline,
-    read_worklist,
-)
+from fhir_rehab.services.worklist_pages import Cursor, read_timeline, read_worklist
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
@@ -165,6 +160,7 @@ def worklist() -> Any:
         actor=actor,
         program=PROGRAM,
         statuses=STATUSES,
+        open_statuses=OPEN,
         counted=COUNTED,
         owners=OWNERS,
         priorities=PRIORITIES,
@@ -194,7 +190,7 @@ def act(task_id: str) -> Any:
     return_to = _return_to()  # decided before anything is written
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    actor = actor_for_launch(launch, client)
+    actor = actor_for_launch(launch, client, for_write=True)
     intent = Intent(
         request.form.get("action", ""),
         request.form.get("reason", ""),

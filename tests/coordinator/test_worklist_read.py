@@ -166,8 +166,8 @@ def test_a_task_closed_or_deleted_elsewhere_leaves_the_list(own_fhir, world, tmp
 
 def test_the_index_is_built_a_slice_at_a_time_and_resumes(own_fhir, world, tmp_path, monkeypatch):
     from fhir_rehab.resources import worklist as queries
+    from fhir_rehab.services.errors import WorklistPreparing
     from fhir_rehab.services.worklist_index import WorklistIndex
-    from fhir_rehab.services.worklist_pages import WorklistPreparing
 
     monkeypatch.setattr(queries, "SCAN_COUNT", 3)
     monkeypatch.setattr("fhir_rehab.services.worklist_pages.BUILD_SECONDS", 0.0)  # one page per visit
