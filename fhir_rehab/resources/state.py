@@ -162,6 +162,10 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
     return tuple(sorted(scores, key=lambda p: p.when))
 
 
+def is_follow_up_task(task: Resource) -> bool:
+    return (c.APP_FOLLOW_UP.system, c.APP_FOLLOW_UP.code) in codes_of(task.get("code"))
+
+
 def is_review_task(task: Resource) -> bool:
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
 
