@@ -140,3 +140,11 @@ class SessionEnded(RelaunchRequired):
         super().__init__(message)
         if message:
             self.user_message = message
+
+
+class RefreshError(LaunchError):
+    """The refresh request failed; carries no detail (the answer may echo a token). The token
+    provider turns it into RelaunchRequired, which is what the user sees."""
+
+    http_status = 401
+    user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."
