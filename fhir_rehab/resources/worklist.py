@@ -198,7 +198,7 @@ def build_count_urls(
     >>> from datetime import UTC, datetime
     >>> now = datetime(2026, 1, 1, tzinfo=UTC)
     >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == 8 * len(COUNTED)  # 2 reviews, follow-ups, 5 stages
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == 8 * len(COUNTED)  # reviews, follow-ups, stages
     (True, True)
     """
     families: list[list[tuple[str, str]]] = []
