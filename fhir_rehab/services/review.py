@@ -16,6 +16,7 @@ from fhir_rehab.resources.tasks import advance_task, change_task_status
 from fhir_rehab.resources.wire import version_of
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
@@ -79,6 +80,7 @@ def resume_program(
             target = "in-progress" if stage.started else "ready" if first_open else "draft"
             task = change_task_status(record.get(f"Task/{stage.task_id}"), target, now)
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, target)
         first_open = False
     targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
     add_provenance(
@@ -118,6 +120,7 @@ def stop_program(
         if stage.is_open:
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, "cancelled")
     targets += _close_reviews(tx, record, state, now, f"Reviewed: program stopped ({reason})")
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
