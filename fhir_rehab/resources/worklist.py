@@ -440,12 +440,13 @@ CHANGES_COUNT = 500
 
 def scan_queries() -> list[str]:
     """Every Task of this app, unsorted (no server-side sort over the table): stage Tasks by
-    their identifier system, reviews by their code. Followed to the end to build the index."""
+    their identifier system, reviews and follow-ups by their codes. Followed to the end to build the index."""
     common = [("_count", str(SCAN_COUNT)), ("_elements", ROW_ELEMENTS)]
     return [
         "Task?" + urlencode([("identifier", f"{c.TASK_IDENTIFIER}|"), *common]),
         "Task?"
         + urlencode([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"), *common]),
+        "Task?" + urlencode([("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}"), *common]),
     ]
 
 

@@ -21,7 +21,7 @@ def follow_up_tasks(fhir, patient):
     return fhir.search_all("Task", {"patient": patient, "code": f"{c.APP_CODES}|{c.APP_FOLLOW_UP.code}"})
 
 
-def test_follow_ups_are_raised_once_and_listed_after_urgent_reviews(own_fhir):
+def test_follow_ups_are_raised_once_and_listed_after_urgent_reviews(own_fhir, own_index):
     me = add_practitioner(own_fhir, "Casey", "Coordinator")
     quiet = start_program(own_fhir, "quiet", started=NOW - timedelta(days=10))
     active = start_program(own_fhir, "active", started=NOW - timedelta(days=10))
@@ -44,7 +44,7 @@ def test_follow_ups_are_raised_once_and_listed_after_urgent_reviews(own_fhir):
     assert raise_follow_ups(own_fhir, PROGRAM, me, NOW + timedelta(hours=1)) == []
     assert len(follow_up_tasks(own_fhir, quiet)) == 1
 
-    rows = read_worklist(own_fhir, PROGRAM, Filters(), me=me.reference, now=NOW, page_size=20).rows
+    rows = read_worklist(own_fhir, PROGRAM, own_index, Filters(), me=me.reference, now=NOW, page_size=20).rows
     kinds = [(r.kind, r.patient_id) for r in rows]
     assert kinds[0] == ("review", stat)
     assert [k for k, _ in kinds[1:3]] == ["follow-up", "follow-up"] and kinds[3][0] == "stage"
