@@ -143,7 +143,13 @@ def main() -> None:
             "SECRET_KEY_FILE": str(Path(tmp) / "secret_key"),
             "ISS_ALLOWLIST": [base],
         }
-        cookies = sessions(config, base, patients)
+        clinician = (
+            client.create(
+                {"resourceType": "Practitioner", "name": [{"given": ["Load"], "family": "Clinician"}]}
+            ).body
+            or {}
+        )
+        cookies = sessions(config, base, patients, f"Practitioner/{clinician['id']}")
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_REHAB_")}
         env.update(
