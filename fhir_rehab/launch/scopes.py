@@ -50,6 +50,7 @@ PATIENT_SELF_SCOPES = (
     "patient/Task.crs",
     "patient/Observation.crs",
     "patient/Provenance.c",
+    "patient/ServiceRequest.rs",  # their prescribed exercises (read only)
 )
 PATIENT_IDENTITY_SCOPES = ("openid", "fhirUser", "online_access")
 V2_CAPABILITY = "permission-v2"
