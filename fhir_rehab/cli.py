@@ -19,6 +19,7 @@ from fhir_rehab.resources.errors import ResourceError
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
+from fhir_rehab.services.people import require_actor
 from fhir_rehab.services.publish import publish_definitions
 from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.seed import SeededPatient, seed_demo_patients
@@ -77,8 +78,9 @@ def _client(args: argparse.Namespace) -> RecordingClient:
     )
 
 
-def _actor(args: argparse.Namespace) -> Actor:
-    return Actor(reference=args.practitioner, display=args.practitioner or "fhir-rehab CLI")
+def _actor(args: argparse.Namespace, client: FhirClient) -> Actor:
+    """`--practitioner`, checked on the server (a missing one is refused, not written)."""
+    return require_actor(client, args.practitioner, "fhir-rehab CLI")
 
 
 def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
@@ -104,7 +106,12 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
         answers[key] = False
     client = _client(args)
     result = svc.record_screen(
-        client, SCIATICA_PROGRAM, args.patient, answers, _actor(args), args.submission_id or str(uuid.uuid4())
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        answers,
+        _actor(args, client),
+        args.submission_id or str(uuid.uuid4()),
     )
     positives = [flag.key for flag in result.outcome.positives]
     out.data.update(
@@ -124,7 +131,11 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
 def cmd_start(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     result = svc.start_program(
-        client, SCIATICA_PROGRAM, args.patient, _actor(args), max_screen_age_days=args.max_screen_age_days
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        _actor(args, client),
+        max_screen_age_days=args.max_screen_age_days,
     )
     out.data.update(
         carePlan=f"CarePlan/{result.state.careplan_id}",
@@ -159,7 +170,7 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
         client,
         args.patient,
         args.score,
-        _actor(args),
+        _actor(args, client),
         args.submission_id or str(uuid.uuid4()),
         state.careplan_id,
     )
@@ -172,7 +183,9 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     if state.current is None:
         raise ProgramRefused("No stage is in progress for this patient.")
-    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args))
+    result = svc.complete_stage(
+        client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args, client)
+    )
     out.data.update(
         completed=f"Task/{state.current.task_id}",
         next=result.next_task,

@@ -249,10 +249,14 @@ class FhirClient:
         return self.request("DELETE", f"{resource_type}/{resource_id}")
 
     def transaction(self, bundle: Resource) -> Resource:
-        """POST a transaction (or batch) Bundle to the base; returns the response Bundle."""
-        return self._body(
-            self.request("POST", self.base_url, json=bundle, headers={"Prefer": "return=representation"})
-        )
+        """POST a transaction (or batch) Bundle to the base; returns the response Bundle.
+
+        `Cache-Control: no-cache` because HAPI's batch sub-requests inherit the POST's headers
+        (ServletSubRequestDetails copies them): without it a batch's searches may be answered
+        from a result cached up to 60 s ago, missing what the app has just written.
+        """
+        headers = {"Prefer": "return=representation", "Cache-Control": "no-cache"}
+        return self._body(self.request("POST", self.base_url, json=bundle, headers=headers))
 
     def capabilities(self) -> Resource:
         return self._body(self.request("GET", "metadata"))

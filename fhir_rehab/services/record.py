@@ -14,6 +14,8 @@ from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
 
 Resource = dict[str, Any]
+SCREENS_ENTRY = 2  # index of the red-flag screens search in the batch (see _record_queries)
+MAX_PAGES = 50  # per search: 50 pages of even 20 is more than any one patient's program holds
 _OPEN = "requested,received,accepted,ready,in-progress,on-hold"
 
 
@@ -126,10 +128,25 @@ def read_patient_record(
                 code,
                 answer.get("outcome"),
             )
-        found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or [] if "resource" in e]
+        bundle = entry.get("resource") or {}
+        # Every page, except of the screens search: it asks for the latest few on purpose.
+        found = _all_pages(client, bundle, max_pages=1 if index == SCREENS_ENTRY else MAX_PAGES)
         is_submission = submission_id is not None and index == len(batch["entry"]) - 1
         (hits if is_submission else resources).extend(found)
     return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
+
+
+def _all_pages(client: FhirClient, bundle: Resource, max_pages: int = MAX_PAGES) -> list[Resource]:
+    """Every resource of a searchset, following its `next` links to the end: a server may cap
+    `_count` (HAPI does) and page what the app asked for in one page."""
+    out: list[Resource] = []
+    page: Resource | None = bundle
+    for _ in range(max_pages):
+        if page is None:
+            break
+        out += [e["resource"] for e in page.get("entry") or [] if "resource" in e]
+        page = client.next_page(page)
+    return out
 
 
 def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[Resource]:

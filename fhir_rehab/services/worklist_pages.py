@@ -117,7 +117,8 @@ def _first_page(
     states = []
     for stream, entry in zip(streams, entries, strict=False):
         bundle = _searchset(entry, "search")
-        states.append(StreamState(stream.key, next_link(bundle), parse_rows(program, bundle)))
+        rows = [r for r in parse_rows(program, bundle) if filters.keeps(r)]
+        states.append(StreamState(stream.key, next_link(bundle), rows))
     totals: dict[str, int] = {}
     for (status, _), entry in zip(counts, entries[len(streams) :], strict=False):
         totals[status] = totals.get(status, 0) + (count_of(_searchset(entry, "count")) or 0)
@@ -155,6 +156,7 @@ def read_worklist(
         for stream in state.streams:
             if not stream.rows and stream.next:
                 stream.rows, stream.next = _follow(client, program, stream.next)
+                stream.rows = [r for r in stream.rows if filters.keeps(r)]
         heads = [s for s in state.streams if s.rows]
         if not heads:
             break

@@ -247,3 +247,21 @@ def test_oswestry_scores_are_recorded_and_read_back(cli, fhir, seeded, capsys):
     from fhir_rehab.cli import main
 
     assert main(["oswestry", "--patient", patient, "--score", "101", "--fhir-base", "x"]) == 2
+
+
+def test_practitioner_is_checked_before_anything_is_written(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    code, out = cli("screen", "--patient", patient, *ALL_ABSENT, "--practitioner", "Practitioner/nobody-here")
+    assert code == 1 and "Practitioner/nobody-here was not found" in out["error"] and out["written"] == []
+    assert read_patient_record(fhir, patient).state(SCIATICA_PROGRAM).latest_screen is None
+
+    person = fhir.create(
+        {"resourceType": "Practitioner", "name": [{"given": ["Rae"], "family": "Physio"}]}
+    ).body
+    code, out = cli(
+        "screen", "--patient", patient, *ALL_ABSENT, "--practitioner", f"Practitioner/{person['id']}"
+    )
+    assert code == 0
+    provenance = next(r for r in out["written"] if r.startswith("Provenance/"))
+    author = resolve(fhir, provenance)["agent"][0]["who"]
+    assert author == {"reference": f"Practitioner/{person['id']}", "display": "Rae Physio"}
