@@ -10,12 +10,14 @@ from typing import Any
 # Every setting the app reads, with its default. Environment: FHIR_REHAB_<NAME>.
 DEFAULTS: dict[str, Any] = {
     # Flask
-    "SECRET_KEY": None,  # generated per process when unset (sessions then do not survive a restart)
+    "SECRET_KEY": None,  # unset: one key kept in SECRET_KEY_FILE, shared by every worker
+    "SECRET_KEY_FILE": None,  # default: <instance path>/secret_key (created 0600 on first start)
     "SESSION_COOKIE_NAME": "fhir_rehab_session",
     # Server-side session store: filesystem by default, Redis when SESSION_REDIS_URL is set.
     "SESSION_DIR": None,  # default: <instance path>/sessions
     "SESSION_REDIS_URL": None,
-    "SESSION_LIFETIME_SECONDS": 8 * 3600,
+    "SESSION_LIFETIME_SECONDS": 8 * 3600,  # absolute: a launch lasts at most this long
+    "SESSION_IDLE_TIMEOUT_SECONDS": 30 * 60,  # signed out after this long without a request
     # SMART launch
     "ISS_ALLOWLIST": [],  # FHIR base URLs the app accepts as `iss`
     "DEFAULT_ISS": None,  # standalone launch without ?iss=
@@ -38,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
 
 _TYPES: dict[str, type] = {
     "SESSION_LIFETIME_SECONDS": int,
+    "SESSION_IDLE_TIMEOUT_SECONDS": int,
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,

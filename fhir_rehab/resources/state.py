@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
 from fhir_rehab.program.progression import ProgramState, Score, ScreenSummary, StageState
 from fhir_rehab.program.redflags import RED_FLAGS
@@ -24,7 +25,6 @@ from fhir_rehab.resources.wire import (
 _FLAG_BY_CODE = {(f.code.system, f.code.code): f.key for f in RED_FLAGS}
 _PRESENT = (c.SCT_PRESENT.system, c.SCT_PRESENT.code)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OPEN_REVIEW = {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
 
 
 def _status_code(concept_value: dict[str, Any] | None) -> str | None:
@@ -166,7 +166,7 @@ def is_review_task(task: Resource) -> bool:
 def parse_program_state(program: Program, patient_id: str, resources: list[Resource]) -> ProgramState:
     """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
     tasks = _by_type(resources, "Task")
-    reviews = tuple(t["id"] for t in tasks if is_review_task(t) and t.get("status") in _OPEN_REVIEW)
+    reviews = tuple(t["id"] for t in tasks if is_review_task(t) and t.get("status") in ACTIONABLE_STATUSES)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
     ours = _program_plans(program, _by_type(resources, "CarePlan"))

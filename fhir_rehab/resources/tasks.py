@@ -79,8 +79,10 @@ def change_task_status(
     period = out.setdefault("executionPeriod", {})
     if target == "in-progress" and "start" not in period:
         period["start"] = fhir_instant(now)
-    if target in {"completed", "cancelled", "failed"}:
+    if target == "completed":
         period.setdefault("start", fhir_instant(now))
+    if target in {"completed", "cancelled", "failed"}:
+        # A Task cancelled before it started has an end and no start: it never ran.
         period["end"] = fhir_instant(now)
     if not period:
         del out["executionPeriod"]

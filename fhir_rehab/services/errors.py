@@ -16,8 +16,9 @@ class ProgramRefused(ServiceError):
 
 
 class PatientNotFound(ServiceError):
-    """Tell the user: no such patient on this FHIR server."""
+    """Tell the user: no such patient on this FHIR server (a 404 page)."""
 
+    http_status = 404
     user_message = "The patient was not found on the FHIR server."
 
 

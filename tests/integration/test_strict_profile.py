@@ -10,12 +10,13 @@ import pytest
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.observations import build_pain_score
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import StageRefused
-from fhir_rehab.services.record import build_record_batch, read_patient_record
+from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.seed import seed_demo_patients
 from fhir_rehab.services.writes import commit
 from tests.support.profiles import ProfileServer
@@ -54,7 +55,12 @@ def test_complete_stage_is_refused_right_after_a_hold_through_the_cache(strict_f
     stage = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM).current
     assert stage is not None
     # Any client reading the same batch without no-cache fills HAPI's 60 s search cache...
-    batch = build_record_batch(patient)
+    urls = q.patient_record(patient)
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": u}} for u in urls],
+    }
     fhir.request("POST", fhir.base_url, json=batch)
     svc.record_screen(
         fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "saddle-anaesthesia": True}, ACTOR, f"{run}-positive"

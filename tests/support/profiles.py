@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
+from ehr_sandbox.fhir_server import LocalFhirServer
 from tests.support.strict_proxy import StrictFhirProxy
 
 PROFILES = ("plain", "strict")

@@ -38,7 +38,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from fhir_rehab.sandbox.fhir_server import free_port
+from ehr_sandbox.fhir_server import free_port
 
 Resource = dict[str, Any]
 Params = list[tuple[str, str]]

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services.seed import seed_demo_patients
 from tests.support import profiles
 from tests.support.profiles import profile_server

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from fhir_rehab.sandbox.auth.access import (
+from ehr_sandbox.auth.access import (
     Interaction,
     authorize_interaction,
     check_patch,
@@ -22,8 +22,11 @@ from fhir_rehab.sandbox.auth.access import (
     classify_entry,
     classify_request,
 )
-from fhir_rehab.sandbox.auth.discovery import add_smart_security
-from fhir_rehab.sandbox.auth.errors import (
+from ehr_sandbox.auth.discovery import add_smart_security
+from ehr_sandbox.auth.models import AccessToken
+from ehr_sandbox.auth.scopes import Access, access_for, split_scopes
+from ehr_sandbox.auth.server import SandboxRuntime, current_runtime
+from ehr_sandbox.errors import (
     AccessDenied,
     BackingUnavailable,
     NotAuthenticated,
@@ -31,10 +34,7 @@ from fhir_rehab.sandbox.auth.errors import (
     SimulatedServerError,
     UnsupportedRequest,
 )
-from fhir_rehab.sandbox.auth.models import AccessToken
-from fhir_rehab.sandbox.auth.scopes import Access, access_for, split_scopes
-from fhir_rehab.sandbox.auth.server import SandboxRuntime, current_runtime
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.faults import Fault
 
 bp = Blueprint("sandbox_proxy", __name__)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -68,7 +68,7 @@ def proxy(path: str) -> Response:
             return forward_page(runtime, token)
         post_check = authorize(runtime, token, path)
         response = forward(runtime, request.method, path, request.query_string.decode(), request.get_data())
-        if post_check and response.status_code == 200 and token.context.patient_id:
+        if post_check and 200 <= response.status_code < 300 and token.context.patient_id:
             check_resource(json_or_none(response.content), token.context.patient_id)
         return to_flask_response(runtime, response)
     except SandboxError as error:
@@ -96,7 +96,7 @@ def authenticate(runtime: SandboxRuntime) -> AccessToken:
         )
     if token.context.fault is Fault.FHIR_SERVER_ERROR:
         raise SimulatedServerError("The FHIR server failed (simulated fault).")
-    return token  # type: ignore[no-any-return]
+    return token
 
 
 def is_paging_link(path: str) -> bool:
@@ -129,7 +129,12 @@ def invalid_token_header() -> str:
 
 
 def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
-    """Check scopes and the patient compartment; True when the response must be checked too."""
+    """Check scopes and the patient compartment; True when the response must be checked too.
+
+    Under patient-level access every answer is checked, writes included: a conditional
+    create (or a transaction entry's `ifNoneExist`) can match, and return, another patient's
+    resource.
+    """
     scopes = split_scopes(token.scope)
     patient_id = token.context.patient_id
     params = list(request.args.items(multi=True))
@@ -142,7 +147,7 @@ def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
     if access is Access.PATIENT and patient_id:
         body = json_or_none(request.get_data()) if interaction.kind in ("c", "u") else None
         check_writes(runtime, interaction, body, patient_id, patch=request.method == "PATCH")
-        return interaction.kind == "r"
+        return True
     return False
 
 
@@ -161,7 +166,7 @@ def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str], pa
         if access is Access.PATIENT and patient_id:
             method = str((entry.get("request") or {}).get("method", "")).upper()
             check_writes(runtime, interaction, entry.get("resource"), patient_id, patch=method == "PATCH")
-            post_check = post_check or interaction.kind == "r"
+            post_check = True
     return post_check
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from fhir_rehab.sandbox.auth.models import (
+from ehr_sandbox.auth.models import (
     AccessToken,
     AuthorizationCode,
     Client,
@@ -18,7 +18,7 @@ from fhir_rehab.sandbox.auth.models import (
 )
 
 if TYPE_CHECKING:
-    from fhir_rehab.sandbox.app import ClientRegistration
+    from ehr_sandbox.settings import ClientRegistration
 
 
 class SandboxStore:
@@ -105,6 +105,18 @@ class SandboxStore:
         with self._lock:
             record = self._refresh.get(token)
             return None if record is None or record.revoked else record
+
+    def revoke_grant(self, code: str | None) -> None:
+        """Revoke every access and refresh token that came from one authorization code."""
+        if code is None:
+            return
+        with self._lock:
+            for access in self._access.values():
+                if access.code == code:
+                    access.revoked = True
+            for refresh in self._refresh.values():
+                if refresh.code == code:
+                    refresh.revoked = True
 
     # -- private_key_jwt assertions ------------------------------------------------------
     def use_jti(self, client_id: str, jti: str, expires_at: float) -> bool:
