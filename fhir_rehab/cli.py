@@ -419,7 +419,40 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
     demo.set_defaults(token=None, token_file=None, timeout=20.0, max_screen_age_days=30)
     _add_server_commands(sub, wanted)
+    _add_cds_commands(sub)
     return parser
+
+
+def _add_cds_commands(sub: Any) -> None:
+    """`cds-feedback`: how often the CDS Hooks cards are taken (from the app's store)."""
+    report = sub.add_parser(
+        "cds-feedback",
+        help="how often the CDS Hooks cards are taken",
+        description="Count the CDS Hooks cards shown and the feedback received, per kind of card, "
+        "from the store the app uses (FHIR_REHAB_SESSION_REDIS_URL or FHIR_REHAB_CDS_STORE_DIR).",
+    )
+    report.add_argument("--json", action="store_true", help="print one JSON object")
+    report.set_defaults(handler=cmd_cds_feedback)
+
+
+def cmd_cds_feedback(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab import create_app
+    from fhir_rehab.cds.feedback import count_feedback
+    from fhir_rehab.cds.runtime import get_cds_runtime
+
+    store = get_cds_runtime(create_app()).store
+    rows = count_feedback(store.feedback(), store.issued_cards())
+    if args.json:
+        print(json.dumps([{**vars(r), "taken": r.taken} for r in rows], indent=2))
+        return EXIT_OK
+    print(f"{'card':<18} {'shown':>6} {'accepted':>9} {'overridden':>11} {'taken':>6}")
+    for r in rows:
+        print(f"{r.kind:<18} {r.shown:>6} {r.accepted:>9} {r.overridden:>11} {r.taken:>6}")
+        for reason, n in sorted(r.reasons.items(), key=lambda item: -item[1]):
+            print(f"    overridden: {reason} ({n})")
+    if not rows:
+        print("No CDS Hooks cards shown yet.")
+    return EXIT_OK
 
 
 def _add_server_commands(sub: Any, wanted: str | None) -> None:

@@ -129,7 +129,7 @@ def issue_token() -> Response:
 @bp.post("/auth/revoke")
 def revoke_token() -> Response:
     """RFC 7009 token revocation (authlib): the app calls it when a user signs out."""
-    return current_runtime().authorization.create_endpoint_response("revocation")  # type: ignore[no-any-return]
+    return current_runtime().authorization.create_endpoint_response("revocation")
 
 
 @bp.get("/fhir/.well-known/smart-configuration")

@@ -32,3 +32,9 @@ class StaleVersion(ServiceError):
     """Reload: the record changed since the user saw it."""
 
     user_message = "Someone else changed this record since you opened it. Reload and retry."
+
+
+class PatientDataUnavailable(ServiceError):
+    """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
+
+    user_message = "The patient's data could not be obtained from the prefetch or the FHIR server."

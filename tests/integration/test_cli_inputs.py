@@ -3,6 +3,7 @@ the token from the environment or a file, and a redirect is a FHIR error (exit 4
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,11 +14,15 @@ import responses
 from fhir_rehab.cli import main
 
 BASE = "https://ehr.example.org/fhir"
-PATIENT_BUNDLE = {
-    "resourceType": "Bundle",
-    "type": "batch-response",
-    "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}],
-}
+EMPTY_SEARCH = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+
+
+def patient_bundle(request):
+    """A batch-response answering every entry: the patient first, then empty searches."""
+    entries = json.loads(request.body)["entry"]
+    answer = [{"resource": {"resourceType": "Patient", "id": "p1"}, "response": {"status": "200 OK"}}]
+    answer += [{"resource": EMPTY_SEARCH, "response": {"status": "200 OK"}} for _ in entries[1:]]
+    return 200, {}, json.dumps({"resourceType": "Bundle", "type": "batch-response", "entry": answer})
 
 
 @pytest.mark.parametrize(
@@ -87,7 +92,7 @@ def test_a_307_makes_show_exit_4_not_2_and_is_not_followed(capsys):
 @responses.activate
 def test_the_token_comes_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1"]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer env-token"
 
@@ -97,7 +102,7 @@ def test_the_token_comes_from_a_file(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("FHIR_REHAB_TOKEN", "env-token")
     path = tmp_path / "token"
     path.write_text("file-token\n")
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token-file", str(path)]) == 0
     assert responses.calls[0].request.headers["Authorization"] == "Bearer file-token"
 
@@ -115,7 +120,7 @@ def test_an_unusable_token_file_is_a_usage_error(capsys, tmp_path, content):
 
 @responses.activate
 def test_token_on_the_command_line_warns_it_is_visible_to_other_users(capsys):
-    responses.add(responses.POST, BASE, json=PATIENT_BUNDLE)
+    responses.add_callback(responses.POST, BASE, callback=patient_bundle)
     assert main(["show", "--fhir-base", BASE, "--patient", "p1", "--token", "t"]) == 0
     assert "visible to other users" in capsys.readouterr().err
 
