@@ -104,7 +104,9 @@ def _first_page(
     urls = [s.url() for s in streams] + [url for _, url in counts] + [q.practitioners()]
     answers = [answer or {} for answer in client.batch(urls)]
     states = [
-        StreamState(stream.key, next_link(bundle), [r for r in parse_rows(program, bundle) if filters.keeps(r)])
+        StreamState(
+            stream.key, next_link(bundle), [r for r in parse_rows(program, bundle) if filters.keeps(r)]
+        )
         for stream, bundle in zip(streams, answers, strict=False)
     ]
     totals: dict[str, int] = {}
