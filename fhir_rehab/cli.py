@@ -164,7 +164,12 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
         answers[key] = False
     client = _client(args)
     result = svc.record_screen(
-        client, SCIATICA_PROGRAM, args.patient, answers, _actor(args, client), args.submission_id or str(uuid.uuid4())
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        answers,
+        _actor(args, client),
+        args.submission_id or str(uuid.uuid4()),
     )
     positives = [flag.key for flag in result.outcome.positives]
     out.data.update(
@@ -188,7 +193,11 @@ def cmd_start(args: argparse.Namespace, out: Output) -> int:
 
     client = _client(args)
     result = svc.start_program(
-        client, SCIATICA_PROGRAM, args.patient, _actor(args, client), max_screen_age_days=args.max_screen_age_days
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        _actor(args, client),
+        max_screen_age_days=args.max_screen_age_days,
     )
     out.data.update(
         carePlan=f"CarePlan/{result.state.careplan_id}",
@@ -249,7 +258,9 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     if state.current is None:
         raise ProgramRefused("No stage is in progress for this patient.")
-    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args, client))
+    result = svc.complete_stage(
+        client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args, client)
+    )
     out.data.update(
         completed=f"Task/{state.current.task_id}",
         next=result.next_task,
