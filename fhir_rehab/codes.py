@@ -28,6 +28,7 @@ SUBMISSION_IDENTIFIER = f"{CANONICAL_BASE}/identifier/submission"  # one form su
 WRITE_TAG = f"{CANONICAL_BASE}/CodeSystem/write-key"  # meta.tag: idempotency key of a write
 RUN_TAG = f"{CANONICAL_BASE}/CodeSystem/run"  # meta.tag: test or seed run, for clean-up
 SEED_IDENTIFIER = f"{CANONICAL_BASE}/identifier/synthetic-patient"
+EXERCISE_CODES = f"{CANONICAL_BASE}/CodeSystem/exercise"  # the program's exercises, by key
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,14 @@ ODI_SOURCE_NOTE = (
     "confirm with your terminology service."
 )
 
+# Physical Activity IG 1.0.0 (HL7, STU1), ValueSet pa-observation-code-activity (expansion on
+# LOINC 2.73): "Exercise activity" names one session of exercise; its value is the kind.
+LOINC_EXERCISE_ACTIVITY = Code(LOINC, "73985-4", "Exercise activity")
+
 # -- HL7 terminology --------------------------------------------------------------------------
 CATEGORY_SURVEY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
 CATEGORY_EXAM = Code(OBSERVATION_CATEGORY, "exam", "Exam")
+CATEGORY_ACTIVITY = Code(OBSERVATION_CATEGORY, "activity", "Activity")  # the PA IG's category
 INTERPRETATION_POSITIVE = Code(INTERPRETATION, "POS", "Positive")
 INTERPRETATION_NEGATIVE = Code(INTERPRETATION, "NEG", "Negative")
 CLINICAL_PROTOCOL = Code(PLAN_DEFINITION_TYPE, "clinical-protocol", "Clinical Protocol")
@@ -127,6 +133,7 @@ APP_CORE_STABILITY = app_code("core-stability", "Core stability exercise")
 APP_NEURAL_MOBILISATION = app_code("neural-mobilisation", "Neural mobilisation")
 APP_POSTURE_TRAINING = app_code("posture-training", "Posture training")
 APP_RED_FLAG_HOLD = app_code("red-flag-hold", "On hold: red flag present")
+APP_EXERCISE_DONE = app_code("exercise-done", "Exercise done in the session")
 
 # CDS Hooks cards (never written to FHIR): `source.topic` and the card's `overrideReasons`.
 CDS_TOPIC_SUGGEST = app_code("cds-suggest-program", "Sciatica program suggestion")

@@ -94,6 +94,16 @@ class IdTokenInvalid(LaunchError):
     )
 
 
+class NotThePatient(LaunchError):
+    """A patient launch whose signed-in user is not the patient in context."""
+
+    http_status = 403
+    user_message = (
+        "These pages open only for the signed-in patient's own record. Sign in to your "
+        "patient portal as yourself and open the app from there."
+    )
+
+
 class LaunchRequired(LaunchError):
     """A page needs a launch and the session has none."""
 
@@ -130,3 +140,11 @@ class SessionEnded(RelaunchRequired):
         super().__init__(message)
         if message:
             self.user_message = message
+
+
+class RefreshError(LaunchError):
+    """The refresh request failed; carries no detail (the answer may echo a token). The token
+    provider turns it into RelaunchRequired, which is what the user sees."""
+
+    http_status = 401
+    user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."

@@ -6,17 +6,13 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from fhir_rehab.launch.errors import RelaunchRequired
+from fhir_rehab.launch.errors import RefreshError, RelaunchRequired
 from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY, SessionLocks, SessionStore
 
 log = logging.getLogger(__name__)
 
 # (stored token) -> new token fields (access_token, refresh_token, expires_at); raises on failure.
 Refresher = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class RefreshError(Exception):
-    """The refresh request failed; carries no detail (the answer may echo a token)."""
 
 
 class SessionTokenProvider:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.errors import IncompleteScreen
 
 
 class Urgency(StrEnum):
@@ -104,10 +105,6 @@ _BY_KEY = {flag.key: flag for flag in RED_FLAGS}
 
 def red_flag(key: str) -> RedFlag:
     return _BY_KEY[key]
-
-
-class IncompleteScreen(ValueError):
-    """Not every question was answered (or an unknown key was given)."""
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ def worklist() -> Any:
         actor=actor,
         program=PROGRAM,
         statuses=STATUSES,
+        open_statuses=OPEN,
         counted=COUNTED,
         owners=OWNERS,
         priorities=PRIORITIES,
