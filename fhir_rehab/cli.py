@@ -309,10 +309,14 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     from fhir_rehab.services.publish import publish_definitions
 
     client = _client(args)
-    written = publish_definitions(client, SCIATICA_PROGRAM)
+    published = publish_definitions(client, SCIATICA_PROGRAM)
     out.data["program"] = SCIATICA_PROGRAM.canonical
-    out.say(f"Published {SCIATICA_PROGRAM.canonical}: {len(written)} definitions")
-    return out.finish(EXIT_OK, client, [w.ref for w in written])
+    out.data["unchanged"] = published.unchanged
+    out.say(
+        f"Published {SCIATICA_PROGRAM.canonical}: {len(published.written)} written, "
+        f"{len(published.unchanged)} already published with the same content"
+    )
+    return out.finish(EXIT_OK, client, [w.ref for w in published.written])
 
 
 def load_tool(name: str) -> Any | None:

@@ -15,7 +15,6 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 
 MAX_PRACTITIONERS = 50
-SCREENS_SEARCH = 2  # index of the latest-screens search in patient_record(): read one page only
 
 
 class Search(NamedTuple):

@@ -72,12 +72,10 @@ def read_patient_record(
             raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.") from None
         raise
     patient, *searches = (answer or {} for answer in answers)
-    # Every page of every search (a server may cap `_count`, HAPI does), except the screens
-    # search: it asks for the latest few on purpose.
-    found = [
-        all_pages(client, bundle, max_pages=1 if index == q.SCREENS_SEARCH else MAX_PAGES)
-        for index, bundle in enumerate(searches, start=1)
-    ]
+    # Every page of every search: a server may cap `_count` (HAPI does). The screens search
+    # too: the latest screen is picked from what was read (resources.state.parse_screen), so
+    # a server that ignores `_sort` cannot make an older screen pass for the latest one.
+    found = [all_pages(client, bundle) for bundle in searches]
     hits = found.pop() if submission_id else []
     return PatientRecord(patient_id, patient, _dedupe([r for rs in found for r in rs]), hits)
 
@@ -92,6 +90,14 @@ def all_pages(client: FhirClient, bundle: Resource, max_pages: int = MAX_PAGES) 
         out += [e["resource"] for e in page.get("entry") or [] if "resource" in e]
         page = client.next_page(page)
     return out
+
+
+def plan_goals(client: FhirClient, record: PatientRecord, state: ProgramState) -> list[Resource]:
+    """The program's Goals: those the record read (`_include=CarePlan:goal`), the rest by id
+    in one batch (not every server honours that include, and a coordinator's view leaves it out)."""
+    have = {g: record.find(f"Goal/{g}") for g in state.goal_ids}
+    missing = [g for g, goal in have.items() if goal is None]
+    return [g for g in have.values() if g] + read_by_ids(client, "Goal", missing)
 
 
 def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[Resource]:
