@@ -243,7 +243,7 @@ class StrictFhirProxy:
 
         - Unknown parameters: InvalidRequestException (400) "Unknown search parameter \"foo\"
           for resource type \"Patient\". Valid search parameters for this search are: ..."
-          (hapi-fhir-jpaserver-base SearchParamValidator / SearchBuilder; asserted in
+          (hapi-fhir-jpaserver-base search parameter validation; the message is asserted in
           hapi-fhir-jpaserver-test-r4 ResourceProviderR4Test).
         - `:missing` when JpaStorageSettings.getIndexMissingFields() is DISABLED, the default:
           MethodNotAllowedException, HTTP 405, Msg.code(985) ":missing modifier is disabled on
@@ -258,7 +258,7 @@ class StrictFhirProxy:
                 continue
             raise Refused(
                 400,
-                f'HAPI-0524: Unknown search parameter "{base}" for resource type "{resource_type}". '
+                f'Unknown search parameter "{base}" for resource type "{resource_type}". '
                 f"Valid search parameters for this search are: {sorted(known)}",
             )
 
@@ -302,7 +302,7 @@ class StrictFhirProxy:
         with self._lock:
             search = self._searches.get(search_id)
         if search is None or self.clock() - search.created > self.search_lifetime:
-            raise Refused(410, f'HAPI-0417: Search ID "{search_id}" does not exist and may have expired')
+            raise Refused(410, f'Search ID "{search_id}" does not exist and may have expired')
         offset = int(args.get("_getpagesoffset", "0"))
         size = min(int(args.get("_count", search.page_size)), self.max_page_size)
         return self._backend_page(search, search_id, offset, [*search.params, ("_count", str(size))])
