@@ -64,8 +64,11 @@ class SessionTokenProvider:
 
     # -- internals -------------------------------------------------------------------------
     def _expiring(self, token: dict[str, Any]) -> bool:
+        """Due for a refresh: within `leeway` of expiry when a refresh token can renew it;
+        without one the token is used until it really expires (nothing could replace it)."""
         expires_at = token.get("expires_at")
-        return expires_at is not None and self.clock() >= float(expires_at) - self.leeway
+        leeway = self.leeway if token.get("refresh_token") else 0
+        return expires_at is not None and self.clock() >= float(expires_at) - leeway
 
     def _refresh_once(self, *, seen: str, rejected: bool = False) -> dict[str, Any]:
         with self.locks.hold(self.sid):
@@ -83,8 +86,10 @@ class SessionTokenProvider:
                 raise RelaunchRequired()
             try:
                 fresh = self.refresher(dict(stored))
-            except RefreshError:
-                log.warning("token refresh failed; the launch ends (relaunch needed)")
+            except RefreshError as exc:
+                log.warning(
+                    "token refresh failed (%s); the launch ends (relaunch needed)", exc or "no detail"
+                )
                 self.end_launch(stored_session)
                 raise RelaunchRequired() from None
             token = {**stored, **fresh}

@@ -16,6 +16,7 @@ from fhir_rehab.resources.tasks import advance_task, change_task_status, lift_re
 from fhir_rehab.resources.wire import version_of
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
+from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
@@ -78,6 +79,7 @@ def resume_program(
         lifted = lift_red_flag_hold(record.get(f"Task/{stage.task_id}"), now, first_open=first_open)
         if lifted is not None:
             targets.append(tx.update(lifted, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, str(lifted["status"]))
         first_open = False
     targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
     add_provenance(
@@ -117,6 +119,7 @@ def stop_program(
         if stage.is_open:
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, "cancelled")
     for goal in plan_goals(client, record, state):  # the Goals follow their plan
         ended = end_goal(goal, now)
         if ended is not None:

@@ -7,93 +7,36 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from werkzeug.wrappers import Response
 
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.ids import check_free_text, is_submission_id
-from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
-from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.fhir.ids import check_free_text
+from fhir_rehab.launch.context import require_launch
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
-from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
-from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web import plan_views  # noqa: F401  (its routes are on the same blueprint)
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
-from fhir_rehab.web.pictures import exercise_picture
-
-bp = Blueprint("clinician", __name__, url_prefix="/patient")
-PROGRAM = SCIATICA_PROGRAM
-DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
-
-
-def _submission_id(form: Any) -> str | None:
-    """The form's submission id (a new one when absent), or None when it is malformed."""
-    value = form.get("submission_id")
-    if not value:
-        return str(uuid.uuid4())
-    return value if is_submission_id(value) else None
-
-
-@bp.before_request
-def refuse_forms_for_another_patient() -> Response | None:
-    """A form carries the patient it was shown for. If a launch in another tab switched this
-    browser to another patient since, nothing is written for the wrong patient."""
-    if request.method != "POST":
-        return None
-    launch = current_launch()
-    if launch is None or request.form.get("patient") == launch.patient_id:
-        return None
-    flash(
-        "This page was opened for another patient; the app has since been launched for a "
-        "different patient (in another tab or window). Nothing was saved. Check the patient "
-        "below and enter it again.",
-        "error",
-    )
-    return redirect(url_for("clinician.overview"))
-
-
-def _launch() -> LaunchContext:
-    launch = current_launch()
-    if launch is None or not launch.patient_id or launch.is_patient_user:
-        raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
-    return launch
-
-
-def _acting() -> tuple[str, FhirClient, Actor]:
-    """For a write: the launch patient, a client on the launch, and who is acting."""
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    return launch.patient_id or "", client, actor_for_launch(launch, client)
-
-
-def _record() -> tuple[LaunchContext, Any, PatientRecord]:
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    return launch, client, read_patient_record(client, launch.patient_id or "")
-
-
-def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
-    return (
-        render_template(
-            template, patient=record.patient, program=PROGRAM, picture=exercise_picture, **context
-        ),
-        status,
-    )
+from fhir_rehab.web.clinician_base import (
+    DAMAGED_FORM,
+    PROGRAM,
+    _acting,
+    _page,
+    _record,
+    _submission_id,
+    bp,
+)
 
 
 @bp.get("")
@@ -157,7 +100,12 @@ def screen_submit() -> Any:
             errors=[f"Answer: {f.question}" for f in missing],
         )
     result = svc.record_screen(
-        client, PROGRAM, launch.patient_id or "", answers, actor_for_launch(launch, client), submission_id
+        client,
+        PROGRAM,
+        launch.patient_id or "",
+        answers,
+        actor_for_launch(launch, client, for_write=True),
+        submission_id,
     )
     if result.repeated:
         flash("This screen was already recorded.", "info")
@@ -199,7 +147,9 @@ def program() -> Any:
         return redirect(url_for("clinician.overview"))
     current = state.current
     check = (
-        check_progression(current.stage, state.pain, current.active_since, utcnow(), state.oswestry)
+        check_progression(
+            current.stage, state.pain, current.active_since, utcnow(), state.oswestry, state.assessments
+        )
         if current
         else None
     )
@@ -247,7 +197,7 @@ def record_score(kind: str) -> Response:
         client,
         launch.patient_id or "",
         score,
-        actor_for_launch(launch, client),
+        actor_for_launch(launch, client, for_write=True),
         submission_id,
         record.state(PROGRAM).careplan_id,
     )

@@ -82,6 +82,8 @@ def test_coordinator_standalone_scopes(launcher, auth_server) -> None:
         "user/Practitioner.rs",
         "user/Goal.rs",
         "user/Goal.u",
+        "user/ServiceRequest.rs",
+        "user/ServiceRequest.u",
     ]
     auth_server.token_extra = {}
     done = launcher.callback(auth_server.approve(response.headers["Location"]))
@@ -107,6 +109,8 @@ def test_ehr_launch_scopes_exactly(launcher) -> None:
         "patient/Task.cruds",
         "patient/Goal.cruds",
         "patient/Provenance.cr",
+        "patient/ServiceRequest.cruds",
+        "patient/DocumentReference.cr",
     ]
 
 
