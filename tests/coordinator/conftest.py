@@ -14,6 +14,7 @@ from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
+from fhir_rehab.services.worklist_index import WorklistIndex
 from tests.support import profiles
 from tests.support.profiles import ProfileServer, profile_server
 
@@ -77,3 +78,9 @@ def own_fhir(own_server: ProfileServer) -> FhirClient:
 @pytest.fixture
 def coordinator(fhir: FhirClient) -> Actor:
     return add_practitioner(fhir, "Casey", f"Coordinator-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="module")
+def own_index(own_server: ProfileServer, tmp_path_factory: pytest.TempPathFactory) -> WorklistIndex:
+    """The worklist index the app would keep for the module's own server."""
+    return WorklistIndex(tmp_path_factory.mktemp("worklist") / "index.sqlite3")
