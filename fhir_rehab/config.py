@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_TIMEOUT_SECONDS": 20.0,
     "SCREEN_MAX_AGE_DAYS": 30,
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
+    "WORKLIST_INDEX_DIR": None,  # the worklist's index of Tasks, one file per FHIR base (<instance>/worklist)
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator
