@@ -77,14 +77,14 @@ def programs(client: FhirClient, n: int) -> list[str]:
     return out
 
 
-def sessions(config: dict[str, Any], base: str, patients: list[str]) -> list[str]:
+def sessions(config: dict[str, Any], base: str, patients: list[str], user: str) -> list[str]:
     """A launched session per patient, written to the shared session store; their cookie values."""
     app = create_app(config)
     out = []
     for patient in patients:
         client = app.test_client()
         launch = LaunchContext(
-            base, patient, None, None, ("patient/*.cruds",), False, None, (), None, "b", None
+            base, patient, None, user, ("patient/*.cruds",), False, None, (), None, "b", None
         )
         with client.session_transaction() as session:
             session[LAUNCH_KEY] = launch.to_session()
@@ -143,7 +143,13 @@ def main() -> None:
             "SECRET_KEY_FILE": str(Path(tmp) / "secret_key"),
             "ISS_ALLOWLIST": [base],
         }
-        cookies = sessions(config, base, patients)
+        clinician = (
+            client.create(
+                {"resourceType": "Practitioner", "name": [{"given": ["Load"], "family": "Clinician"}]}
+            ).body
+            or {}
+        )
+        cookies = sessions(config, base, patients, f"Practitioner/{clinician['id']}")
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_REHAB_")}
         env.update(

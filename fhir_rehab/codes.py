@@ -134,6 +134,7 @@ APP_NEURAL_MOBILISATION = app_code("neural-mobilisation", "Neural mobilisation")
 APP_POSTURE_TRAINING = app_code("posture-training", "Posture training")
 APP_RED_FLAG_HOLD = app_code("red-flag-hold", "On hold: red flag present")
 APP_EXERCISE_DONE = app_code("exercise-done", "Exercise done in the session")
+APP_FOLLOW_UP = app_code("home-program-follow-up", "Follow up the patient's home exercise program")
 
 # CDS Hooks cards (never written to FHIR): `source.topic` and the card's `overrideReasons`.
 CDS_TOPIC_SUGGEST = app_code("cds-suggest-program", "Sciatica program suggestion")

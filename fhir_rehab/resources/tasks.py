@@ -60,6 +60,30 @@ def build_review_task(
     return task
 
 
+FOLLOW_UP_DUE = timedelta(days=2)  # a routine call back, after the urgent reviews
+
+
+def build_follow_up_task(
+    reason: str, patient_id: str, care_plan_id: str, actor: Actor, now: datetime, key: str
+) -> Resource:
+    """A routine Task for the care team: contact the patient about their home program."""
+    return {
+        "resourceType": "Task",
+        "identifier": submission_identifier(key),
+        "status": "requested",
+        "intent": "order",
+        "priority": "routine",
+        "code": concept(c.APP_FOLLOW_UP),
+        "description": reason,
+        "for": ref("Patient", patient_id),
+        "basedOn": [ref("CarePlan", care_plan_id)],
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "restriction": {"period": {"start": fhir_instant(now), "end": fhir_instant(now + FOLLOW_UP_DUE)}},
+    }
+
+
 def change_task_status(
     task: Resource,
     target: str,

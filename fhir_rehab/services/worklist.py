@@ -15,7 +15,7 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.state import is_review_task
+from fhir_rehab.resources.state import is_follow_up_task, is_review_task
 from fhir_rehab.resources.tasks import change_task_status, set_owner
 from fhir_rehab.resources.wire import Resource, ref_id, version_of
 from fhir_rehab.resources.worklist import (
@@ -139,7 +139,7 @@ def change_task(
     if version_of(task) != version:
         raise TaskConflict(read_current(client, program, task_id), intent)
     try:
-        if intent.action == "complete" and not is_review_task(task):
+        if intent.action == "complete" and not (is_review_task(task) or is_follow_up_task(task)):
             return _complete_stage(client, program, task, version, intent, actor, now, advance_goals)
         updated, message = _apply(client, task, intent, actor, now, owner_name)
     except IllegalTransition as exc:

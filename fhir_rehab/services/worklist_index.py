@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS task (
   stage INTEGER, owner TEXT, priority TEXT, careplan TEXT, updated TEXT, row TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS task_order ON task(rank, due, id);
 CREATE INDEX IF NOT EXISTS task_status ON task(status, rank, due, id);
-CREATE INDEX IF NOT EXISTS task_count ON task(status, stage, owner, priority);
+DROP INDEX IF EXISTS task_count;
+CREATE INDEX IF NOT EXISTS task_counts ON task(status, stage, owner, priority, due);
 CREATE INDEX IF NOT EXISTS task_plan ON task(careplan, status);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
@@ -66,6 +67,7 @@ class WorklistIndex:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._counts: dict[tuple[Any, ...], dict[str, int]] = {}
         self._db().executescript(SCHEMA)  # idempotent; every process may run it
 
     @classmethod
@@ -100,7 +102,10 @@ class WorklistIndex:
 
     # -- sync state ----------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self._db().execute("SELECT k, v FROM meta")}
+        return {
+            k: json.loads(v) if isinstance(v, str) else v
+            for k, v in self._db().execute("SELECT k, v FROM meta")
+        }
 
     def set_meta(self, **values: Any) -> None:
         with self._tx() as db:
@@ -131,13 +136,15 @@ class WorklistIndex:
         """Upsert rows (with their server `meta.lastUpdated`), drop `removed`, set `meta`: atomically.
         A row older than the one stored (by lastUpdated) does not replace it."""
         with self._tx() as db:
+            before = db.total_changes
             db.executemany(
                 "INSERT INTO task(id, status, rank, due, stage, owner, priority, careplan, updated, row) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "status = excluded.status, rank = excluded.rank, due = excluded.due, "
                 "stage = excluded.stage, owner = excluded.owner, priority = excluded.priority, "
                 "careplan = excluded.careplan, updated = excluded.updated, row = excluded.row "
-                "WHERE task.updated IS NULL OR excluded.updated IS NULL OR excluded.updated >= task.updated",
+                "WHERE (task.updated IS NULL OR excluded.updated IS NULL "
+                "OR excluded.updated >= task.updated) AND task.row IS NOT excluded.row",
                 [
                     (
                         r.task_id,
@@ -155,6 +162,11 @@ class WorklistIndex:
                 ],
             )
             db.executemany("DELETE FROM task WHERE id = ?", [(i,) for i in removed])
+            if db.total_changes != before:  # counts cached by any process are out of date
+                db.execute(
+                    "INSERT INTO meta(k, v) VALUES ('generation', '1') "
+                    "ON CONFLICT(k) DO UPDATE SET v = CAST(v AS INTEGER) + 1"
+                )
             if meta:
                 self._set(db, meta)
 
@@ -175,7 +187,11 @@ class WorklistIndex:
         if after is not None:
             where.append("(rank, due, id) > (?, ?, ?)")
             args.extend(after)
-        sql = f"SELECT row FROM task WHERE {' AND '.join(where)} ORDER BY rank, due, id LIMIT ?"  # noqa: S608 - fixed fragments, values bound
+        # Walk an index already in list order and stop at `limit`: one status has its own
+        # (status, rank, due, id) index; "open" (six statuses) walks (rank, due, id) and skips
+        # closed rows, a few per open one. Sorting every match instead grows with the table.
+        use = "task_status" if filters.status != "open" else "task_order"
+        sql = f"SELECT row FROM task INDEXED BY {use} WHERE {' AND '.join(where)} ORDER BY rank, due, id LIMIT ?"  # noqa: S608, E501 - fixed fragments, values bound
         return [WorkRow.from_dict(json.loads(r[0])) for r in self._db().execute(sql, [*args, limit])]
 
     def held_stages(self, careplan_ids: Iterable[str]) -> dict[str, int]:
@@ -188,12 +204,25 @@ class WorklistIndex:
         return {str(p): int(n) for p, n in self._db().execute(sql, ids)}
 
     def counts(self, filters: Filters, me: str | None, now: datetime) -> dict[str, int]:
-        """Tasks per status, with every filter but the status applied."""
+        """Tasks per status, with every filter but the status applied: an index-only scan,
+        kept in this process until a row changes (or, with "overdue", the minute turns)."""
+        minute = int(now.timestamp() // 60) if filters.overdue else 0
+        key = (self._generation(), filters.key(), me, minute)
+        cached = self._counts.get(key)
+        if cached is not None:
+            return dict(cached)
         where, args = _where(filters, me, now, with_status=False)
         sql = f"SELECT status, COUNT(*) FROM task WHERE {' AND '.join(where)} GROUP BY status"  # noqa: S608 - fixed fragments, values bound
         counts = dict.fromkeys(COUNTED, 0)
         counts.update({str(s): int(n) for s, n in self._db().execute(sql, args)})
-        return counts
+        if len(self._counts) > 256:
+            self._counts.clear()
+        self._counts[key] = counts
+        return dict(counts)
+
+    def _generation(self) -> int:
+        row = self._db().execute("SELECT v FROM meta WHERE k = 'generation'").fetchone()
+        return int(json.loads(str(row[0]))) if row else 0
 
 
 def _where(

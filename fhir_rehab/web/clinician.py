@@ -10,7 +10,9 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
+    render_template,
     request,
     url_for,
 )
@@ -18,11 +20,13 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.launch.context import require_launch
+from fhir_rehab.launch.scopes import grants
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.handout import file_handout
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web import plan_views  # noqa: F401  (its routes are on the same blueprint)
@@ -37,6 +41,8 @@ from fhir_rehab.web.clinician_base import (
     _submission_id,
     bp,
 )
+from fhir_rehab.web.handout import handout_context, render_pdf
+from fhir_rehab.web.pictures import exercise_picture
 
 
 @bp.get("")
@@ -162,7 +168,7 @@ def program() -> Any:
         current=current,
         check=check,
         adherence=adherence,
-        chart=pain_chart_svg(state.pain),
+        chart=pain_chart_svg(state.pain, threshold=current.stage.progression.max_pain if current else None),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),
     )
@@ -279,9 +285,69 @@ def stop() -> Response:
 @bp.get("/program/sheet")
 @require_launch
 def sheet() -> Any:
-    _, _, record = _record()
+    """The printable handout (one A4 page) for the current stage."""
+    _, client, record, context = _handout()
+    if context is None:
+        return redirect(url_for("clinician.overview"))
+    return render_template("clinician/handout.html", **context)
+
+
+def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
+    launch, client, record = _record()
     state = record.state(PROGRAM)
     if state.current is None:
         flash("There is no current stage to print.", "info")
+        return launch, client, record, None
+    actor = actor_for_launch(launch, client)
+    context = handout_context(
+        record.patient, state.current, actor.display, current_app.config, utcnow().date()
+    )
+    context.update(
+        picture=exercise_picture,
+        patient_id=launch.patient_id,
+        can_file=grants(launch.scopes, "DocumentReference", "c"),
+        careplan_id=state.careplan_id,
+    )
+    return launch, client, record, context
+
+
+def _pdf(context: dict[str, Any]) -> bytes:
+    return render_pdf(render_template("clinician/handout.html", for_pdf=True, **context), request.url_root)
+
+
+@bp.get("/program/handout.pdf")
+@require_launch
+def handout_pdf() -> Any:
+    _, _, _, context = _handout()
+    if context is None:
         return redirect(url_for("clinician.overview"))
-    return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)
+    response = make_response(_pdf(context))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = 'inline; filename="home-exercises.pdf"'
+    return response
+
+
+@bp.post("/program/handout/file")
+@require_launch
+def handout_file() -> Response:
+    launch, client, _, context = _handout()
+    if context is None:
+        return redirect(url_for("clinician.overview"))
+    if not context["can_file"]:
+        flash(
+            "This launch may not add documents to the patient's record; print or download it instead.",
+            "error",
+        )
+        return redirect(url_for("clinician.sheet"))
+    actor = actor_for_launch(launch, client, for_write=True)
+    result = file_handout(
+        client,
+        _pdf(context),
+        patient_id=launch.patient_id or "",
+        care_plan_id=context["careplan_id"],
+        stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
+        actor=actor,
+        key=f"handout-{uuid.uuid4()}",
+    )
+    flash("The handout was filed in the patient's documents." if result.created else "Already filed.", "info")
+    return redirect(url_for("clinician.program"))
