@@ -107,17 +107,24 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
         client, SCIATICA_PROGRAM, args.patient, answers, _actor(args), args.submission_id or str(uuid.uuid4())
     )
     positives = [flag.key for flag in result.outcome.positives]
+    escalation = result.outcome.escalation
     out.data.update(
         positive=result.outcome.positive,
         present=positives,
+        level=escalation.level.value if escalation else None,
+        priority=escalation.priority if escalation else None,
         reviewTask=result.review_task,
         repeated=result.repeated,
     )
     out.say(f"Screen recorded ({len(result.write.refs)} resources written).")
-    if result.outcome.positive:
-        out.say(f"RED FLAG present: {', '.join(positives)}. Escalated: {result.review_task}")
+    if escalation is not None:
+        out.say(
+            f"RED FLAG present ({escalation.name}): {', '.join(positives)}. Escalated: {result.review_task}"
+        )
+        out.say(f"  Patient advice: {escalation.patient_advice}")
+        out.say(f"  Clinician: {escalation.clinician_advice}")
         for flag in result.outcome.positives:
-            out.say(f"  {flag.key}: {flag.advice}")
+            out.say(f"  {flag.key} ({flag.label}): {flag.advice}")
     return out.finish(EXIT_RED_FLAG if result.outcome.positive else EXIT_OK, client, result.write.refs)
 
 
@@ -269,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--absent", action="append", default=[], choices=RED_FLAG_KEYS)
     screen.add_argument("--submission-id", help="idempotency key (default: a new one)")
     start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
-    start.add_argument("--max-screen-age-days", type=int, default=30)
+    start.add_argument("--max-screen-age-days", type=int, default=7)
     add("show", cmd_show, "the program state")
     for name, top, what in (
         ("pain", 10, "a pain score 0-10"),
@@ -291,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         json_output=False,
     )
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
-    demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=30)
+    demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=7)
     _add_server_commands(sub)
     return parser
 

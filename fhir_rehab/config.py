@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "DISCOVERY_TTL_SECONDS": 300,
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
-    "SCREEN_MAX_AGE_DAYS": 30,
+    "SCREEN_MAX_AGE_DAYS": 7,
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests

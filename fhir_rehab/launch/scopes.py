@@ -15,6 +15,7 @@ PATIENT_DATA_SCOPES = (
     "patient/Patient.rs",
     "patient/Condition.rs",
     "patient/Observation.cruds",
+    "patient/QuestionnaireResponse.crs",  # the red-flag screen, beside its Observations
     "patient/CarePlan.cruds",
     "patient/Task.cruds",
     "patient/Goal.cruds",

@@ -8,6 +8,10 @@ from datetime import datetime
 
 from fhir_rehab.program.lifecycle import OPEN_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
+from fhir_rehab.program.redflags import ScreenSummary
+from fhir_rehab.program.review import ReviewState
+
+__all__ = ["ProgramState", "ProgressionCheck", "Score", "ScreenSummary", "StageState", "check_progression"]
 
 
 @dataclass(frozen=True)
@@ -109,23 +113,6 @@ class StageState:
 
 
 @dataclass(frozen=True)
-class ScreenSummary:
-    """The latest red-flag screen: when, and which answers were present."""
-
-    panel_id: str
-    when: datetime | None
-    answers: dict[str, bool]
-
-    @property
-    def positive_keys(self) -> tuple[str, ...]:
-        return tuple(key for key, present in self.answers.items() if present)
-
-    @property
-    def positive(self) -> bool:
-        return bool(self.positive_keys)
-
-
-@dataclass(frozen=True)
 class ProgramState:
     """Everything the app knows about one patient's program, rebuilt from FHIR."""
 
@@ -140,7 +127,8 @@ class ProgramState:
     latest_screen: ScreenSummary | None = None
     pain: tuple[Score, ...] = ()
     oswestry: tuple[Score, ...] = ()
-    review_task_ids: tuple[str, ...] = field(default_factory=tuple)
+    review_task_ids: tuple[str, ...] = field(default_factory=tuple)  # open red-flag reviews
+    reviews: tuple[ReviewState, ...] = field(default_factory=tuple)  # every review read
     episodes: int = 0  # how many program CarePlans the patient has had, this one included
 
     @property

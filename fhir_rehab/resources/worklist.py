@@ -11,9 +11,8 @@ from urllib.parse import urlencode
 from fhir_rehab import codes as c
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ScreenSummary
-from fhir_rehab.program.redflags import Urgency
-from fhir_rehab.resources.state import is_review_task, parse_screen, parse_stage_task
-from fhir_rehab.resources.tasks import REVIEW_DUE
+from fhir_rehab.program.redflags import ESCALATIONS, LEVEL_ORDER, Level
+from fhir_rehab.resources.state import is_review_task, parse_screen_panel, parse_stage_task, red_flag_panels
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
@@ -35,8 +34,9 @@ STATUSES = (
 COUNTED = ("requested", "accepted", "ready", "in-progress", "on-hold", "draft", "completed", "cancelled")
 PRIORITIES = ("stat", "asap", "urgent", "routine")  # R4 request-priority, most urgent first
 OWNERS = ("anyone", "me", "unassigned")
-# Review Tasks the app writes carry one of these priorities; the Task is due REVIEW_DUE later.
-REVIEW_PRIORITY = {"stat": Urgency.EMERGENCY, "urgent": Urgency.URGENT}
+# Review Tasks the app writes carry their level's priority and are due its delay later,
+# most urgent level first (program.redflags.ESCALATIONS).
+REVIEW_PRIORITY: dict[str, Level] = {ESCALATIONS[level].priority: level for level in LEVEL_ORDER}
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def build_streams(
     if filters.stage is None:
         for rank, (priority, urgency) in enumerate(REVIEW_PRIORITY.items()):
             if filters.priority in (None, priority):
-                due = REVIEW_DUE[urgency]
+                due = ESCALATIONS[urgency].due
                 out.append(
                     Stream(
                         f"review-{priority}",
@@ -332,18 +332,9 @@ def count_of(bundle: Resource | None) -> int | None:
 
 # -- the coordinator's view of one patient --------------------------------------------------
 def parse_screens(resources: Iterable[Resource]) -> list[ScreenSummary]:
-    """Every red-flag screen (panel with its answers), newest first."""
+    """Every red-flag screen (panel with its answers, read fail-closed), newest first."""
     resources = list(resources)
-    panel_code = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
-    panels = [
-        r
-        for r in resources
-        if r.get("resourceType") == "Observation" and panel_code in codes_of(r.get("code"))
-    ]
-    others = [r for r in resources if r not in panels]
-    screens = [parse_screen([panel, *others]) for panel in panels]
-    found = [s for s in screens if s is not None]
-    return sorted(found, key=lambda s: s.when.timestamp() if s.when else 0.0, reverse=True)
+    return [parse_screen_panel(panel, resources) for panel in red_flag_panels(resources)]
 
 
 def review_rows(program: Program, resources: Iterable[Resource]) -> list[WorkRow]:

@@ -31,3 +31,10 @@ class StaleVersion(ServiceError):
     """Reload: the record changed since the user saw it."""
 
     user_message = "Someone else changed this record since you opened it. Reload and retry."
+
+
+class ReviewRefused(ServiceError):
+    """Tell the user: the medical review cannot be recorded as asked, and why (nothing written)."""
+
+    user_message = "The medical review cannot be recorded."
+    http_status = 409

@@ -11,7 +11,8 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ProgressionCheck, check_progression
-from fhir_rehab.program.redflags import RED_FLAGS, ScreenOutcome, screen_red_flags
+from fhir_rehab.program.redflags import ScreenOutcome, ScreenStatus, screen_red_flags
+from fhir_rehab.program.review import refusal_for
 from fhir_rehab.resources.bundle import (
     Transaction,
     identifier_criteria,
@@ -35,8 +36,9 @@ from fhir_rehab.resources.observations import (
     build_pain_score,
     build_red_flag_answer,
     build_red_flag_panel,
+    build_screen_response,
 )
-from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
@@ -68,10 +70,12 @@ def record_screen(
     submission_id: str,
     now: datetime | None = None,
 ) -> ScreenResult:
-    """Record every answer in one transaction; a positive screen escalates.
+    """Record every answer in one transaction: a QuestionnaireResponse, one Observation per
+    question (question code, yes/no value) and the panel; a positive screen escalates.
 
-    Escalation writes an urgent medical-review Task and puts the CarePlan and its open Tasks on
-    hold (If-Match on each), all in the same transaction. A resubmission writes nothing.
+    Escalation writes a medical-review Task (its level's priority and due time) and puts the
+    CarePlan and its open Tasks on hold (If-Match on each), all in the same transaction. A
+    resubmission writes nothing.
     """
     outcome = screen_red_flags(answers)  # raises IncompleteScreen before any I/O
     now = now or utcnow()
@@ -80,6 +84,11 @@ def record_screen(
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
     tx = Transaction()
+    response_key = f"{submission_id}.response"
+    response = tx.create(
+        build_screen_response(outcome, patient_id, actor, now, response_key),
+        if_none_exist=provenance_criteria(response_key),
+    )
     members = [
         tx.create(
             build_red_flag_answer(
@@ -87,16 +96,19 @@ def record_screen(
             ),
             if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, f"{submission_id}.{flag.key}"),
         )
-        for flag in RED_FLAGS
+        for flag in outcome.version.questions
     ]
     panel = tx.create(
-        build_red_flag_panel(members, outcome.positive, patient_id, actor, now, submission_id),
+        build_red_flag_panel(
+            members, outcome.positive, patient_id, actor, now, submission_id, response_ref=response
+        ),
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
-    targets = [panel, *members]
+    targets = [response, panel, *members]
     review = None
     if outcome.positive:
         review_key = f"{submission_id}.review"
+        review_index = len(tx)
         review = tx.create(
             build_review_task(outcome, patient_id, panel, actor, now, review_key, state.careplan_id),
             if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, review_key),
@@ -111,7 +123,7 @@ def record_screen(
         if read_patient_record(client, patient_id, submission_id).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
-    review_ref = result.refs[len(members) + 1] if review else None
+    review_ref = result.refs[review_index] if review else None
     return ScreenResult(outcome, result, review_ref)
 
 
@@ -120,7 +132,7 @@ def _hold_program(
 ) -> list[str]:
     if state.careplan_id is None or state.careplan_status != "active":
         return []
-    reason = "Red flag present: " + "; ".join(f.code.display for f in outcome.positives)
+    reason = "Red flag present: " + "; ".join(f.label for f in outcome.positives)
     plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
@@ -151,7 +163,7 @@ def start_program(
     patient_id: str,
     actor: Actor,
     *,
-    max_screen_age_days: int = 30,
+    max_screen_age_days: int = 7,
     now: datetime | None = None,
 ) -> StartResult:
     """Write CarePlan, stage Tasks, Goals and Provenance in ONE transaction, idempotently."""
@@ -199,19 +211,33 @@ def start_program(
     return StartResult(after, write, eligibility, already_started=not write.created)
 
 
-def refuse_without_clear_screen(state: ProgramState, max_age_days: int, now: datetime) -> None:
+def refuse_without_clear_screen(
+    state: ProgramState, max_age_days: int, now: datetime, action: str = "start"
+) -> None:
+    """Start and resume need: no open red-flag review, and a recent, complete, clear screen.
+
+    Fails closed: a screen whose answers cannot all be read is incomplete and must be repeated.
+    """
+    blocked = refusal_for(state.reviews, action)
+    if blocked:
+        raise ProgramRefused(blocked)
     screen = state.latest_screen
     if screen is None or screen.when is None:
         raise ProgramRefused("No red-flag screen on record: screen the patient first.")
+    if screen.status is ScreenStatus.POSITIVE:
+        found = "; ".join(f.label for f in screen.positives) or "its answers could not be read"
+        raise ProgramRefused(
+            f"The latest red-flag screen is positive ({found}): medical review comes before exercise therapy."
+        )
+    if screen.status is ScreenStatus.INCOMPLETE:
+        raise ProgramRefused(
+            "The latest red-flag screen is incomplete ("
+            + "; ".join(screen.problems())
+            + "): it does not count as clear. Screen the patient again."
+        )
     if now - screen.when > timedelta(days=max_age_days):
         raise ProgramRefused(
             f"The latest red-flag screen is older than {max_age_days} days: screen the patient again."
-        )
-    if screen.positive:
-        raise ProgramRefused(
-            "The latest red-flag screen is positive ("
-            + ", ".join(screen.positive_keys)
-            + "): urgent medical review comes before exercise therapy."
         )
 
 

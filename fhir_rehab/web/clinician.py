@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,18 +23,21 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
 from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.progression import check_progression
-from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
+from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
+from fhir_rehab.program.review import OUTCOMES, parse_outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_patient_record
-from fhir_rehab.services.review import resume_program, stop_program
+from fhir_rehab.services.review import record_review, resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
+from fhir_rehab.web.safety import hold_of
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 PROGRAM = SCIATICA_PROGRAM
 
 
@@ -94,7 +98,7 @@ def screen_form() -> Any:
     return _page(
         "clinician/screen.html",
         record,
-        flags=RED_FLAGS,
+        screen=CURRENT_SCREEN,
         answers={},
         errors=[],
         submission_id=str(uuid.uuid4()),
@@ -124,7 +128,7 @@ def screen_submit() -> Any:
             "clinician/screen.html",
             record,
             status=400,
-            flags=RED_FLAGS,
+            screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=submission_id,
             errors=[f"Answer: {f.question}" for f in missing],
@@ -135,9 +139,7 @@ def screen_submit() -> Any:
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
-        return _page(
-            "clinician/screen_positive.html", record, outcome=result.outcome, review_task=result.review_task
-        )
+        return _page("clinician/screen_positive.html", record, outcome=result.outcome)
     flash("Red-flag screen recorded: no red flags present.", "info")
     return redirect(url_for("clinician.overview"))
 
@@ -180,6 +182,7 @@ def program() -> Any:
         "clinician/program.html",
         record,
         state=state,
+        hold=hold_of(state),
         current=current,
         check=check,
         chart=pain_chart_svg(state.pain),
@@ -293,7 +296,105 @@ def stop() -> Response:
 def sheet() -> Any:
     _, _, record = _record()
     state = record.state(PROGRAM)
+    hold = hold_of(state)
+    if hold is not None:
+        # On hold for a red flag: no printable sheet, the same stop banner (409 Conflict).
+        return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
     if state.current is None:
         flash("There is no current stage to print.", "info")
         return redirect(url_for("clinician.overview"))
     return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)
+
+
+# -- the medical review -------------------------------------------------------------------------
+MAX_NOTE = 2000
+
+
+def _open_review(record: PatientRecord, task_id: str) -> Any:
+    state = record.state(PROGRAM)
+    review = next((r for r in state.reviews if r.task_id == task_id and r.is_open), None)
+    if review is None:
+        flash("That review is not open for this patient (it may have been recorded already).", "info")
+    return state, review
+
+
+@bp.get("/review/<task_id>")
+@require_launch
+def review_form(task_id: str) -> Any:
+    if not RESOURCE_ID.match(task_id):
+        abort(404)
+    launch, _, record = _record()
+    state, review = _open_review(record, task_id)
+    if review is None:
+        return redirect(url_for("clinician.overview"))
+    return _page(
+        "clinician/review.html",
+        record,
+        state=state,
+        review=review,
+        outcomes=OUTCOMES,
+        chosen=None,
+        note="",
+        errors=[],
+        can_review=(launch.fhir_user or "").startswith("Practitioner/"),
+    )
+
+
+@bp.post("/review/<task_id>")
+@require_launch
+def review_submit(task_id: str) -> Any:
+    if not RESOURCE_ID.match(task_id):
+        abort(404)
+    launch, client, record = _record()
+    state, review = _open_review(record, task_id)
+    if review is None:
+        return redirect(url_for("clinician.overview"))
+    outcome = parse_outcome(request.form.get("outcome"))
+    note = (request.form.get("note") or "").strip()
+    errors = []
+    if outcome is None:
+        errors.append("Choose the outcome of your review.")
+    if not note:
+        errors.append("Write a note: what you found and what you advised.")
+    elif len(note) > MAX_NOTE:
+        errors.append(f"Keep the note under {MAX_NOTE} characters (it has {len(note)}).")
+    can_review = (launch.fhir_user or "").startswith("Practitioner/")
+    if outcome is not None and not errors:
+        try:
+            record_review(
+                client,
+                PROGRAM,
+                launch.patient_id or "",
+                task_id,
+                outcome,
+                note,
+                actor_for_launch(launch, client),
+                expected_version=request.form.get("version") or None,
+            )
+        except ReviewRefused as exc:
+            errors.append(str(exc))
+        except StaleVersion:
+            errors.append(
+                "Someone changed this review since you opened it. Here it is now; your outcome "
+                "and note are kept below: check them and record again."
+            )
+            record = read_patient_record(client, launch.patient_id or "")
+            state, review = _open_review(record, task_id)
+            if review is None:
+                return redirect(url_for("clinician.overview"))
+        else:
+            rule = OUTCOMES[outcome]
+            flash(f"Review recorded: {rule.label}. {rule.effect}", "info")
+            return redirect(url_for("clinician.program" if state.started else "clinician.overview"))
+    return _page(
+        "clinician/review.html",
+        record,
+        status=400 if not can_review or outcome is None or not note else 409,
+        state=state,
+        review=review,
+        outcomes=OUTCOMES,
+        chosen=outcome,
+        note=note,
+        errors=errors,
+        can_review=can_review,
+    )

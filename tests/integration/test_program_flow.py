@@ -38,7 +38,9 @@ def test_screen_then_start_writes_a_valid_resolvable_program(cli, fhir, seeded):
 
     code, screen = cli("screen", "--patient", patient, *ALL_ABSENT)
     assert code == 0 and screen["positive"] is False
-    assert len(screen["written"]) == 9  # seven answers, the panel, Provenance
+    # The QuestionnaireResponse, one Observation per question, the panel, Provenance.
+    assert len(screen["written"]) == len(RED_FLAG_KEYS) + 3
+    assert screen["written"][0].startswith("QuestionnaireResponse/")
 
     code, start = cli("start", "--patient", patient)
     assert code == 0 and not start["alreadyStarted"]
@@ -100,8 +102,9 @@ def test_positive_screen_exit_3_and_urgent_review_task(cli, fhir, seeded):
     assert code == 3 and out["present"] == ["bladder-bowel"]
     task = resolve(fhir, out["reviewTask"])
     assert task["priority"] == "stat" and task["status"] == "requested"
+    assert out["level"] == "emergency" and out["priority"] == "stat"
     code, start = cli("start", "--patient", patient)
-    assert code == 1 and "positive" in start["error"]
+    assert code == 1 and "emergency medical review" in start["error"]
 
 
 def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
@@ -141,8 +144,12 @@ def test_resubmitted_screen_writes_nothing(cli, fhir, seeded):
     patient = seeded["eligible-icd10"].patient_id
     first = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
     second = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
-    assert len(first["written"]) == 9 and second["written"] == [] and second["repeated"]
-    assert len(fhir.search_all("Observation", {"patient": patient})) == 8
+    assert len(first["written"]) == len(RED_FLAG_KEYS) + 3 and second["written"] == [] and second["repeated"]
+    assert len(fhir.search_all("Observation", {"patient": patient})) == len(RED_FLAG_KEYS) + 1
+    responses = fhir.search_all("QuestionnaireResponse", {"subject": f"Patient/{patient}"})
+    assert (
+        len([r for r in responses if (r.get("subject") or {}).get("reference") == f"Patient/{patient}"]) == 1
+    )
 
 
 def test_double_start_racing_makes_one_care_plan(cli, fhir, seeded, fhir_server):
@@ -214,7 +221,9 @@ def test_publish_definitions_is_idempotent_and_valid(cli, fhir):
     code, first = cli("publish")
     assert code == 0
     assert first["written"][0].startswith("PlanDefinition/")
-    assert len(first["written"]) == 1 + 5 + sum(len(s.exercises) for s in SCIATICA_PROGRAM.stages)
+    # PlanDefinition, a stage and its exercises' ActivityDefinitions, the screen Questionnaire.
+    assert len(first["written"]) == 1 + 5 + sum(len(s.exercises) for s in SCIATICA_PROGRAM.stages) + 1
+    assert first["written"][-1] == "Questionnaire/sciatica-red-flags-2.0.0"
     code, second = cli("publish")
     assert second["written"] == first["written"]
     plan = resolve(fhir, first["written"][0])

@@ -103,6 +103,7 @@ def test_ehr_launch_scopes_exactly(launcher) -> None:
         "patient/Patient.rs",
         "patient/Condition.rs",
         "patient/Observation.cruds",
+        "patient/QuestionnaireResponse.crs",
         "patient/CarePlan.cruds",
         "patient/Task.cruds",
         "patient/Goal.cruds",

@@ -34,6 +34,8 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/Condition.read",
         "patient/Observation.read",
         "patient/Observation.write",
+        "patient/QuestionnaireResponse.read",
+        "patient/QuestionnaireResponse.write",
         "patient/CarePlan.read",
         "patient/CarePlan.write",
         "patient/Task.read",

@@ -1,6 +1,7 @@
 """The clinician's whole job over real HTTP: EHR launch, eligibility, screen, start, follow."""
 
 import html
+import re
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
@@ -73,10 +74,20 @@ def test_positive_screen_shows_advice_and_refuses_start(browser):
     browser.launch("eligible-snomed")
     answers = {**ALL_ABSENT, "saddle-anaesthesia": "present"}
     result = browser.post_form("/patient/screen", "/patient/screen", answers)
-    assert "Red flag present: urgent medical review" in result.text
-    assert "emergency department" in result.text
+    assert "Emergency: send the patient to the emergency department now" in result.text
+    assert "level-emergency" in result.text and "Saddle anaesthesia" in result.text
+    assert "Task/" not in result.text and "saddle-anaesthesia</" not in result.text
     refused = browser.post_form("/patient", "/patient/start", {})
-    assert "red-flag screen is positive" in refused.text
+    assert "emergency medical review for Saddle anaesthesia" in html.unescape(refused.text)
+
+
+def test_same_day_result_looks_different_from_an_emergency(browser):
+    browser.launch("eligible-snomed")
+    answers = {**ALL_ABSENT, "trauma": "present"}
+    result = browser.post_form("/patient/screen", "/patient/screen", answers)
+    assert "level-same-day" in result.text and "level-emergency" not in result.text
+    assert "same-day medical review" in result.text and "within 4 hours" in result.text
+    assert "Pain after trauma or a fall" in result.text
 
 
 def test_not_eligible_patient_sees_why_and_start_is_refused(browser):
@@ -136,7 +147,10 @@ def test_no_token_in_cookies_headers_or_pages(browser, stack):
             assert token not in str(response.headers)
 
 
-def test_hold_then_resume_after_review(browser, stack, fresh_patient):
+REVIEW_LINK = re.compile(r'href="(/patient/review/[^"]+)"')
+
+
+def test_hold_stop_banner_review_form_then_resume(browser, stack, fresh_patient):
     browser.launch_id(fresh_patient)
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     browser.post_form("/patient", "/patient/start", {})
@@ -144,17 +158,36 @@ def test_hold_then_resume_after_review(browser, stack, fresh_patient):
         "/patient/screen", "/patient/screen", {**ALL_ABSENT, "leg-weakness": "present"}
     )
     assert "Red flag present" in positive.text
-    program = browser.get("/patient/program").text
-    assert "On hold for a red-flag review" in program
-    assert "Complete stage" not in program
+    program = html.unescape(browser.get("/patient/program").text)
+    assert "Stop: no exercises while a red flag is being reviewed" in program
+    assert "Stop your exercises and see a doctor today" in program  # the patient's advice
+    assert "Complete stage" not in program and "Seated sciatic nerve glide" not in program
+    assert "Resume the program" not in program
+
+    sheet = browser.get("/patient/program/sheet")
+    assert sheet.status_code == 409
+    assert "Stop: no exercises" in sheet.text and "Seated sciatic nerve glide" not in sheet.text
 
     refused = browser.post_form("/patient/program", "/patient/program/resume", {})
-    assert "Record a new red-flag screen" in refused.text
+    assert "same-day medical review for New or progressive leg weakness" in html.unescape(refused.text)
 
+    # A clear screen alone never lifts the hold: the review is still open.
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    still = browser.post_form("/patient/program", "/patient/program/resume", {})
+    assert "cannot resume while the same-day medical review" in html.unescape(still.text)
+
+    review_path = REVIEW_LINK.search(still.text).group(1)
+    missing = browser.post_form(review_path, review_path, {"outcome": "cleared", "note": " "})
+    assert missing.status_code == 400 and "Write a note" in missing.text
+    cleared = browser.post_form(
+        review_path, review_path, {"outcome": "cleared", "note": "Power 5/5, reflexes normal."}
+    )
+    assert "Review recorded: Cleared to continue the exercise program." in html.unescape(cleared.text)
+    assert "Resume the program" in cleared.text
     resumed = browser.post_form("/patient/program", "/patient/program/resume", {})
     assert "The program is running again." in resumed.text
-    assert "Complete stage 1" in resumed.text
+    assert "Complete stage 1" in resumed.text and "Seated sciatic nerve glide" in resumed.text
+    assert browser.get("/patient/program/sheet").status_code == 200
 
 
 def test_stop_program_with_a_reason(browser, stack, fresh_patient):
