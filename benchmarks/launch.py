@@ -18,11 +18,11 @@ from typing import Any
 
 import requests
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services import program as svc
 
 PHASES = ("discovery", "token", "fhir")

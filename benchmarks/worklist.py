@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, screen_red_flags
@@ -29,7 +30,6 @@ from fhir_rehab.resources.careplan import build_care_plan, build_stage_task, pla
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.tasks import build_review_task, change_task_status
 from fhir_rehab.resources.worklist import Filters, build_count_urls, build_streams
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.services.worklist_pages import Cursor, WorklistPage, read_worklist
 
 PER_TRANSACTION = 100

@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from fhir_rehab.config import load_settings
+if TYPE_CHECKING:  # Flask is imported by create_app: the CLI's commands do not need it
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: defaults, then FHIR_REHAB_* environment, then `config`."""
+    from flask import Flask
+
+    from fhir_rehab.config import load_settings
+
     app = Flask(__name__, instance_relative_config=True)
     settings = load_settings(config)
     app.config.update(settings)
-    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or _shared_secret_key(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=settings["SESSION_LIFETIME_SECONDS"])
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def _shared_secret_key(app: Flask) -> str:
+    """No key configured: the one stored with the instance, the same in every worker process
+    (a random key per process made a form shown by one worker fail CSRF in another)."""
+    from fhir_rehab.instance import shared_secret_key
+
+    return shared_secret_key(app.config.get("SECRET_KEY_FILE") or Path(app.instance_path) / "secret_key")
 
 
 def register_extensions(app: Flask) -> None:

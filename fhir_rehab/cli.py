@@ -7,46 +7,20 @@ import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from fhir_rehab.errors import FhirRehabError
-from fhir_rehab.fhir.client import FhirClient, FhirResponse
-from fhir_rehab.fhir.compartment import iter_resources
-from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
+# Only what building the argument parser needs is imported here: `fhir-rehab --help` and usage
+# errors must not pay for requests, flask, pydantic and the FHIR models (about half a second).
+# Each command imports what it uses when it runs.
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, IncompleteScreen
-from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
-from fhir_rehab.resources.errors import ResourceError
-from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.services import program as svc
-from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
-from fhir_rehab.services.publish import publish_definitions
-from fhir_rehab.services.record import read_patient_record
-from fhir_rehab.services.seed import SeededPatient, seed_demo_patients
-from fhir_rehab.services.summary import describe_state
+
+if TYPE_CHECKING:
+    from fhir_rehab.cli_client import RecordingClient
+    from fhir_rehab.services.seed import SeededPatient
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
-
-
-class RecordingClient(FhirClient):
-    """A FhirClient that remembers every resource it read, so `--json` can name them."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_refs: list[str] = []
-
-    def request(self, method: str, path_or_url: str, **kwargs: Any) -> FhirResponse:
-        response = super().request(method, path_or_url, **kwargs)
-        reading = method.upper() == "GET" or (kwargs.get("json") or {}).get("type") == "batch"
-        if reading and isinstance(response.body, dict):
-            for resource in iter_resources(response.body):
-                ref = f"{resource.get('resourceType')}/{resource.get('id')}"
-                if (
-                    resource.get("resourceType") not in {"Bundle", "OperationOutcome"}
-                    and resource.get("id")
-                    and ref not in self.read_refs
-                ):
-                    self.read_refs.append(ref)
-        return response
+TOOLS_GROUP = "fhir_rehab.tools"
 
 
 class Output:
@@ -71,17 +45,24 @@ class Output:
 
 
 def _client(args: argparse.Namespace) -> RecordingClient:
+    from fhir_rehab.cli_client import RecordingClient
+
     token = args.token
     return RecordingClient(
         args.fhir_base, token_provider=(lambda: token) if token else None, timeout=args.timeout
     )
 
 
-def _actor(args: argparse.Namespace) -> Actor:
+def _actor(args: argparse.Namespace) -> Any:
+    from fhir_rehab.resources.provenance import Actor
+
     return Actor(reference=args.practitioner, display=args.practitioner or "fhir-rehab CLI")
 
 
 def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.services import program as svc
+    from fhir_rehab.services.record import read_patient_record
+
     client = _client(args)
     verdict = svc.check_eligibility(read_patient_record(client, args.patient))
     out.data.update(
@@ -97,6 +78,9 @@ def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_screen(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services import program as svc
+
     answers = {key: True for key in args.present}
     for key in args.absent:
         if key in answers:
@@ -129,6 +113,10 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_start(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services import program as svc
+    from fhir_rehab.services.summary import describe_state
+
     client = _client(args)
     result = svc.start_program(
         client, SCIATICA_PROGRAM, args.patient, _actor(args), max_screen_age_days=args.max_screen_age_days
@@ -148,6 +136,10 @@ def cmd_start(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services.record import read_patient_record
+    from fhir_rehab.services.summary import describe_state
+
     client = _client(args)
     record = read_patient_record(client, args.patient)
     state = describe_state(record.state(SCIATICA_PROGRAM))
@@ -159,6 +151,10 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_score(args: argparse.Namespace, out: Output) -> int:
     """`pain` (0-10) or `oswestry` (0-100 %), linked to the running program if any."""
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services import program as svc
+    from fhir_rehab.services.record import read_patient_record
+
     client = _client(args)
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     record = svc.record_pain if args.command == "pain" else svc.record_oswestry
@@ -175,6 +171,11 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services import program as svc
+    from fhir_rehab.services.errors import ProgramRefused
+    from fhir_rehab.services.record import read_patient_record
+
     client = _client(args)
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     if state.current is None:
@@ -192,6 +193,8 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.services.seed import seed_demo_patients
+
     client = _client(args)
     seeds = seed_demo_patients(client, run=args.run)
     _say_seeded(seeds, out)
@@ -213,7 +216,18 @@ def _say_seeded(seeds: Sequence[SeededPatient], out: Output) -> None:
         out.say(f"{s.key:16} Patient/{s.patient_id}  {s.name}: {s.note}")
 
 
+def cmd_sandbox(args: argparse.Namespace, out: Output) -> int:
+    """Hand the options to the sandbox's own command line."""
+    sandbox_main = load_tool("sandbox")
+    if sandbox_main is None:
+        return _missing_tool(out, "sandbox")
+    return int(sandbox_main(args.tool_args))
+
+
 def cmd_publish(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.services.publish import publish_definitions
+
     client = _client(args)
     written = publish_definitions(client, SCIATICA_PROGRAM)
     out.data["program"] = SCIATICA_PROGRAM.canonical
@@ -221,11 +235,33 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     return out.finish(EXIT_OK, client, [w.ref for w in written])
 
 
+def load_tool(name: str) -> Any | None:
+    """A tool another package of this distribution provides, imported only now (None if absent).
+
+    Tools are entry points of the group `fhir_rehab.tools` (pyproject.toml), so this package
+    never names, nor imports, the package that provides them.
+    """
+    for entry_point in entry_points(group=TOOLS_GROUP, name=name):
+        return entry_point.load()
+    return None
+
+
+def _missing_tool(out: Output, name: str) -> int:
+    return _fail(
+        out,
+        EXIT_USAGE,
+        f"the {name} is not installed; install the sandbox extra: pip install -e '.[sandbox]'",
+    )
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """Start a local FHIR server, seed it, and run the program for the ICD-10-CM patient."""
-    from fhir_rehab.sandbox.fhir_server import LocalFhirServer
+    from fhir_rehab.services.seed import seed_demo_patients
 
-    with LocalFhirServer(data_dir=args.data_dir) as server:
+    local_fhir_server = load_tool("local-fhir-server")
+    if local_fhir_server is None:
+        return _missing_tool(out, "local FHIR server")
+    with local_fhir_server(data_dir=args.data_dir) as server:
         print(f"Local FHIR server (sekmet-fhir) at {server.base_url}")
         args.fhir_base = server.base_url
         seeds = seed_demo_patients(_client(args), run="demo")
@@ -245,7 +281,8 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
 Handler = Callable[[argparse.Namespace, Output], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; `wanted` names the subcommand whose heavier options to load."""
     parser = argparse.ArgumentParser(prog="fhir-rehab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -280,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("show", cmd_show, "the program state")
     for name, top, what in (
         ("pain", 10, "a pain score 0-10"),
-        ("oswestry", 100, "an Oswestry Disability Index score 0-100 %"),
+        ("oswestry", 100, "an Oswestry Disability Index score 0-100 %%"),
     ):
         score = add(name, cmd_score, f"record {what}")
         score.add_argument("--score", type=int, required=True, choices=range(top + 1), metavar=f"0-{top}")
@@ -299,39 +336,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
     demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=7)
-    _add_server_commands(sub)
+    _add_server_commands(sub, wanted)
     return parser
 
 
-def _add_server_commands(sub: Any) -> None:
-    """`sandbox` (local EHR + FHIR server + app) and `serve` (gunicorn), imported lazily."""
-    from fhir_rehab import serve
-    from fhir_rehab.sandbox import command as sandbox_command
-
+def _add_server_commands(sub: Any, wanted: str | None) -> None:
+    """`sandbox` (local EHR + FHIR server + app; its options are its own) and `serve`
+    (gunicorn, whose options are loaded only when `serve` is the command asked for: `--help`
+    and the other commands never import the sandbox, gunicorn or Flask)."""
     sandbox = sub.add_parser(
         "sandbox",
-        help="the local sandbox EHR, FHIR server and app",
-        description="Start the local FHIR server, seed synthetic patients, "
-        "start the sandbox EHR and the app; Ctrl-C stops all.",
+        help="the local sandbox EHR, FHIR server and app (`fhir-rehab sandbox --help`)",
+        add_help=False,  # --help goes to the sandbox's own parser
     )
-    sandbox_command.add_arguments(sandbox)
-    sandbox.set_defaults(handler=lambda args, out: sandbox_command.run(args))
+    sandbox.set_defaults(handler=cmd_sandbox, passes_options=True)
     server = sub.add_parser(
         "serve",
         help="run the app under gunicorn (production)",
         description="Run the app under gunicorn; configure it with the "
         "FHIR_REHAB_* environment variables (see README).",
     )
-    serve.add_arguments(server)
-    server.set_defaults(handler=lambda args, out: serve.run(args))
+    if wanted == "serve":
+        from fhir_rehab import serve
+
+        serve.add_arguments(server)
+        server.set_defaults(handler=lambda args, out: serve.run(args))
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(argv))
     try:
-        args = parser.parse_args(argv)
+        args, tool_args = parser.parse_known_args(argv)
+        if tool_args and not getattr(args, "passes_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(tool_args)}")
+        args.tool_args = tool_args
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    from fhir_rehab.errors import FhirRehabError
+    from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
+    from fhir_rehab.resources.errors import ResourceError
+    from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
+
     out = Output(getattr(args, "json", False))
     try:
         return int(args.handler(args, out))

@@ -215,6 +215,63 @@ BS_CANCELLED = Code(BUSINESS_STATUS, "stopped", "Stopped")
 
 APP_CODE_SYSTEMS = frozenset({APP_CODES, BUSINESS_STATUS, WRITE_TAG, RUN_TAG, RED_FLAG_QUESTION})
 
+# -- Exercise library, tailoring and the baseline assessment (issue 12) ----------------------
+# The HL7 Physical Activity IG (STU1) files exercise prescriptions under this category (its
+# ServiceRequest example Scen1ExerciseRx); the app reuses it as published.
+PA_TEMPORARY_CODES = "http://hl7.org/fhir/us/physical-activity/CodeSystem/pa-temporary-codes"
+PA_CATEGORY = Code(PA_TEMPORARY_CODES, "PhysicalActivity", "Physical Activity")
+EXERCISE_DOSE_EXTENSION = f"{CANONICAL_BASE}/StructureDefinition/exercise-dose"
+EXERCISE_IDENTIFIER = f"{CANONICAL_BASE}/identifier/prescribed-exercise"
+APP_MOBILITY_EXERCISE = app_code("mobility-exercise", "Mobility exercise")
+APP_STRENGTHENING_EXERCISE = app_code("strengthening-exercise", "Strengthening exercise")
+APP_HANDOUT = app_code("home-exercise-handout", "Home exercise handout")
+# Baseline assessment: no verified standard code for these findings as recorded here.
+APP_ASSESSMENT_PANEL = app_code("baseline-assessment", "Sciatica physiotherapy assessment")
+APP_LEG_PAIN = app_code("leg-pain", "Leg pain now (0-10)")
+APP_BACK_PAIN = app_code("back-pain", "Back pain now (0-10)")
+APP_SLR_LEFT = app_code("straight-leg-raise-left", "Straight-leg raise, left leg")
+APP_SLR_RIGHT = app_code("straight-leg-raise-right", "Straight-leg raise, right leg")
+APP_SLR_ANGLE = app_code("straight-leg-raise-angle", "Straight-leg raise angle")
+APP_SLR_LEG_PAIN = app_code("straight-leg-raise-leg-pain", "Straight-leg raise reproduces leg pain")
+APP_NEURO_LEFT = app_code("neuro-exam-left", "Neurological findings, left leg")
+APP_NEURO_RIGHT = app_code("neuro-exam-right", "Neurological findings, right leg")
+APP_WEAK_L4 = app_code("myotome-weakness-l4", "L4 myotome weakness")
+APP_WEAK_L5 = app_code("myotome-weakness-l5", "L5 myotome weakness")
+APP_WEAK_S1 = app_code("myotome-weakness-s1", "S1 myotome weakness")
+APP_SENSORY_CHANGE = app_code("dermatomal-sensory-change", "Dermatomal sensory change")
+APP_KNEE_REFLEX = app_code("knee-reflex", "Knee reflex")
+APP_ANKLE_REFLEX = app_code("ankle-reflex", "Ankle reflex")
+APP_REFLEX_NORMAL = app_code("reflex-normal", "Normal")
+APP_REFLEX_REDUCED = app_code("reflex-reduced", "Reduced")
+APP_REFLEX_ABSENT = app_code("reflex-absent", "Absent")
+APP_DIRECTIONAL_PREFERENCE = app_code("directional-preference", "Directional preference")
+APP_PREFERENCE_FLEXION = app_code("preference-flexion", "Flexion")
+APP_PREFERENCE_EXTENSION = app_code("preference-extension", "Extension")
+APP_PREFERENCE_NONE = app_code("preference-none", "No directional preference")
+APP_STARTBACK = app_code("startback-risk", "STarT Back risk group")
+APP_STARTBACK_LOW = app_code("startback-low", "Low risk")
+APP_STARTBACK_MEDIUM = app_code("startback-medium", "Medium risk")
+APP_STARTBACK_HIGH = app_code("startback-high", "High risk")
+APP_PRECAUTIONS = app_code("exercise-precautions", "Exercise precautions")
+APP_PRECAUTION_OSTEOPOROSIS = app_code("precaution-osteoporosis", "Osteoporosis")
+APP_PRECAUTION_PREGNANCY = app_code("precaution-pregnancy", "Pregnancy")
+APP_PRECAUTION_RECENT_SURGERY = app_code("precaution-recent-surgery", "Spinal surgery in the last 3 months")
+APP_PRECAUTION_STENOSIS = app_code("precaution-stenosis", "Lumbar stenosis symptoms")
+APP_PRECAUTION_ANTICOAGULANTS = app_code("precaution-anticoagulants", "Takes anticoagulants")
+# Oswestry sections by name only (the instrument's wording is not shipped).
+APP_ODI_1 = app_code("odi-pain-intensity", "Oswestry section: pain intensity")
+APP_ODI_2 = app_code("odi-personal-care", "Oswestry section: personal care")
+APP_ODI_3 = app_code("odi-lifting", "Oswestry section: lifting")
+APP_ODI_4 = app_code("odi-walking", "Oswestry section: walking")
+APP_ODI_5 = app_code("odi-sitting", "Oswestry section: sitting")
+APP_ODI_6 = app_code("odi-standing", "Oswestry section: standing")
+APP_ODI_7 = app_code("odi-sleeping", "Oswestry section: sleeping")
+APP_ODI_8 = app_code("odi-sex-life", "Oswestry section: sex life")
+APP_ODI_9 = app_code("odi-social-life", "Oswestry section: social life")
+APP_ODI_10 = app_code("odi-travelling", "Oswestry section: travelling")
+ODI_SECTIONS: tuple[Code, ...] = (APP_ODI_1, APP_ODI_2, APP_ODI_3, APP_ODI_4, APP_ODI_5)
+ODI_SECTIONS += (APP_ODI_6, APP_ODI_7, APP_ODI_8, APP_ODI_9, APP_ODI_10)
+
 # -- Codes the synthetic seed patients carry (ICD-10-CM leaves, checked with simple-icd-10-cm) ---
 ICD_LUMBAGO_SCIATICA_RIGHT = Code(ICD10CM, "M54.41", "Lumbago with sciatica, right side")
 ICD_SCIATICA_RIGHT = Code(ICD10CM, "M54.31", "Sciatica, right side")

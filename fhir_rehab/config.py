@@ -10,7 +10,8 @@ from typing import Any
 # Every setting the app reads, with its default. Environment: FHIR_REHAB_<NAME>.
 DEFAULTS: dict[str, Any] = {
     # Flask
-    "SECRET_KEY": None,  # generated per process when unset (sessions then do not survive a restart)
+    "SECRET_KEY": None,  # unset: one key kept in SECRET_KEY_FILE, shared by every worker
+    "SECRET_KEY_FILE": None,  # default: <instance path>/secret_key (created 0600 on first start)
     "SESSION_COOKIE_NAME": "fhir_rehab_session",
     # Server-side session store: filesystem by default, Redis when SESSION_REDIS_URL is set.
     "SESSION_DIR": None,  # default: <instance path>/sessions

@@ -8,7 +8,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class GunicornApp(BaseApplication):  # type: ignore[misc]
+class GunicornApp(BaseApplication):
     """Run `create_app()` in gunicorn workers (one app per worker)."""
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -21,9 +21,14 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        """Called once in the master (`preload_app`): the app, its imports and the FHIR model
+        classes are ready before the workers fork, and every worker shares them."""
         from fhir_rehab import create_app
+        from fhir_rehab.resources.wire import load_models
 
-        return create_app()
+        app = create_app()
+        load_models()
+        return app
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +43,14 @@ def run(args: argparse.Namespace) -> int:
             "bind": args.bind,
             "workers": args.workers,
             "timeout": args.timeout,
+            "preload_app": True,
+            # gunicorn 27's control socket lives in ~/.gunicorn: two instances on one host
+            # would share it. Nothing here uses it.
+            "control_socket_disable": True,
             "accesslog": "-",
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+            # The worker's pid shows which worker served a request; paths only (no query
+            # strings: they can carry authorization codes and state).
+            "access_log_format": '%(p)s %(h)s "%(m)s %(U)s" %(s)s %(L)ss',
         }
     ).run()
     return 0

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from collections.abc import Iterator
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
+from pathlib import Path
 
 import pytest
 
-from fhir_rehab import create_app
+from ehr_sandbox.fhir_server import LocalFhirServer
+from fhir_rehab import cli, create_app
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
+
+
+def declared_tools() -> EntryPoints:
+    """The `fhir_rehab.tools` entry points as pyproject.toml declares them."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    tools = project["entry-points"][cli.TOOLS_GROUP]
+    return EntryPoints(EntryPoint(name, value, cli.TOOLS_GROUP) for name, value in tools.items())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tools_entry_points() -> Iterator[None]:
+    """A development install made before a tool was declared lacks its entry point (metadata is
+    written at install time): then the CLI reads the declaration from pyproject.toml instead."""
+    if {ep.name for ep in entry_points(group=cli.TOOLS_GROUP)} >= set(declared_tools().names):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            cli, "entry_points", lambda group, name: declared_tools().select(group=group, name=name)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -254,6 +254,40 @@ class FhirClient:
             self.request("POST", self.base_url, json=bundle, headers={"Prefer": "return=representation"})
         )
 
+    def batch(self, urls: Sequence[str], *, missing_ok: bool = False) -> list[Resource | None]:
+        """GET every URL (relative to the base) in one batch round trip; each answer, in order.
+
+        A failed entry raises exactly what the same plain GET would (see `error_for`: 401
+        FhirAuthError, 403 FhirForbidden, 404 FhirNotFound, 5xx FhirUnavailable, ...), the first
+        failed entry first. With `missing_ok` a 404/410 entry gives None instead.
+        """
+        if not urls:
+            return []
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
+        }
+        entries = self.transaction(bundle).get("entry") or []
+        found: list[Resource | None] = []
+        for url, entry in zip(urls, entries, strict=False):
+            answer = entry.get("response") or {}
+            status = entry_status(answer.get("status"))
+            resource = entry.get("resource")
+            if status in (404, 410) and missing_ok:
+                found.append(None)
+            elif not 200 <= status < 300:
+                raise error_for("GET", self.url_for(url.split("?")[0]), status, answer.get("outcome"))
+            elif not isinstance(resource, dict):
+                raise FhirError(
+                    f"The FHIR server answered GET {url.split('?')[0]} in a batch without a resource."
+                )
+            else:
+                found.append(resource)
+        if len(entries) != len(urls):
+            raise FhirError(f"The FHIR server answered a batch of {len(urls)} with {len(entries)} entries.")
+        return found
+
     def capabilities(self) -> Resource:
         return self._body(self.request("GET", "metadata"))
 
@@ -270,6 +304,18 @@ def next_link(bundle: Resource) -> str | None:
         if link.get("relation") == "next" and link.get("url"):
             return str(link["url"])
     return None
+
+
+def entry_status(status: Any) -> int:
+    """The HTTP status code of a batch entry's `response.status` ("200 OK" -> 200).
+
+    Anything unreadable counts as a server error, never as success.
+
+    >>> entry_status("200 OK"), entry_status("404"), entry_status(None), entry_status("OK")
+    (200, 404, 500, 500)
+    """
+    text = str(status or "").strip()
+    return int(text[:3]) if text[:3].isdigit() else 500
 
 
 def _path(url: str) -> str:

@@ -156,8 +156,13 @@ def fhir_client_for_launch(launch: LaunchContext | None = None) -> FhirClient:
         clock=runtime.clock,
         leeway=settings.refresh_leeway,
     )
+    http = runtime.fhir_http.for_base(launch.iss)
     if launch.patient_id:
         return LaunchPatientClient(
-            launch.iss, launch.patient_id, token_provider=provider, timeout=settings.fhir_timeout
+            launch.iss,
+            launch.patient_id,
+            token_provider=provider,
+            timeout=settings.fhir_timeout,
+            session=http,
         )
-    return LaunchFhirClient(launch.iss, token_provider=provider, timeout=settings.fhir_timeout)
+    return LaunchFhirClient(launch.iss, token_provider=provider, timeout=settings.fhir_timeout, session=http)

@@ -37,7 +37,7 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
         self.clock = clock
 
     def sign(self, auth: Any, token_endpoint: str) -> str:
-        return private_key_jwt_sign(  # type: ignore[no-any-return]
+        return private_key_jwt_sign(
             auth.client_secret,
             client_id=auth.client_id,
             token_endpoint=token_endpoint,

@@ -29,7 +29,11 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "rejected": frozenset({"entered-in-error"}),
     "entered-in-error": frozenset(),
 }
-OPEN_STATUSES = frozenset({"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"})
+# Open and actionable now (the worklist's "open", an open review): every unfinished status but
+# draft, which a later stage keeps until the one before it completes. In R4's order.
+ACTIONABLE_STATUSES = ("requested", "received", "accepted", "ready", "in-progress", "on-hold")
+# Not finished: actionable or draft.
+OPEN_STATUSES = frozenset({"draft", *ACTIONABLE_STATUSES})
 ACTIVE_STATUSES = OPEN_STATUSES - {"draft", "on-hold"}
 
 

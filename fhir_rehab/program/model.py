@@ -3,10 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from fhir_rehab.codes import Code
 
 _TIMES = {1: "once", 2: "twice", 3: "three times"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Default training days for a number of days a week: spread out, rest days between strength days.
+DEFAULT_DAYS: dict[int, tuple[str, ...]] = {
+    1: ("sat",),
+    2: ("tue", "fri"),
+    3: ("mon", "wed", "fri"),
+    4: ("mon", "tue", "thu", "fri"),
+    5: ("mon", "tue", "wed", "thu", "fri"),
+    6: ("mon", "tue", "wed", "thu", "fri", "sat"),
+    7: WEEKDAYS,
+}
+
+
+class Direction(StrEnum):
+    """Which way an exercise moves the lower back (for a directional preference)."""
+
+    FLEXION = "flexion"
+    EXTENSION = "extension"
+    NEUTRAL = "neutral"
+
+
+class Precaution(StrEnum):
+    """What the assessment can record that rules some exercises out (or calls for care)."""
+
+    OSTEOPOROSIS = "osteoporosis"
+    PREGNANCY = "pregnancy"
+    RECENT_SURGERY = "recent-surgery"  # spinal surgery in the last 3 months
+    STENOSIS = "stenosis"  # lumbar stenosis symptoms
+    ANTICOAGULANTS = "anticoagulants"
+
+
+PRECAUTION_LABELS: dict[Precaution, str] = {
+    Precaution.OSTEOPOROSIS: "osteoporosis",
+    Precaution.PREGNANCY: "pregnancy",
+    Precaution.RECENT_SURGERY: "spinal surgery in the last 3 months",
+    Precaution.STENOSIS: "lumbar stenosis symptoms",
+    Precaution.ANTICOAGULANTS: "anticoagulants (blood thinners)",
+}
+LEVELS = {1: "easy", 2: "moderate", 3: "harder"}
 
 
 def _count(n: int, noun: str) -> str:
@@ -28,6 +68,23 @@ class Dosage:
     times_per_day: int = 1
     days_per_week: int = 7
     each_side: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("sets", "reps", "hold_seconds", "minutes"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 600:
+                raise ValueError(f"{name} must be between 1 and 600")
+        if not 1 <= self.times_per_day <= 12:
+            raise ValueError("times a day must be between 1 and 12")
+        if not 1 <= self.days_per_week <= 7:
+            raise ValueError("days a week must be between 1 and 7")
+        if not (self.reps or self.hold_seconds or self.minutes):
+            raise ValueError("a dose needs repetitions, a hold time or minutes")
+
+    @property
+    def days(self) -> tuple[str, ...]:
+        """The training days the structured schedule names (FHIR Timing.repeat.dayOfWeek)."""
+        return DEFAULT_DAYS[self.days_per_week]
 
     def describe(self) -> str:
         """Plain-language dosage for the home exercise sheet.
@@ -56,7 +113,12 @@ class Dosage:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One prescribed exercise with its instructions and dosage."""
+    """One library exercise: plain-word instructions, default dose and what it suits.
+
+    `slot` is the role it plays in a stage (e.g. "spinal-mobility"): exercises of the same slot
+    can stand in for one another. `avoid` lists precautions that rule it out; `nerve_tension`
+    marks exercises that load the sciatic nerve (pins and needles are a stop sign there).
+    """
 
     key: str
     name: str
@@ -64,6 +126,19 @@ class Exercise:
     dosage: Dosage
     code: Code
     caution: str = ""
+    stages: tuple[int, ...] = ()
+    slot: str = ""
+    level: int = 1
+    equipment: tuple[str, ...] = ()
+    direction: Direction = Direction.NEUTRAL
+    avoid: frozenset[Precaution] = frozenset()
+    nerve_tension: bool = False
+    regression: str | None = None  # key of an easier version
+    progression: str | None = None  # key of a harder version
+
+    @property
+    def level_label(self) -> str:
+        return LEVELS.get(self.level, str(self.level))
 
 
 @dataclass(frozen=True)
@@ -126,6 +201,7 @@ class Program:
     description: str
     publisher: str
     stages: tuple[Stage, ...] = field(default_factory=tuple)
+    library: tuple[Exercise, ...] = field(default_factory=tuple)  # every exercise on offer
 
     @property
     def canonical(self) -> str:
@@ -149,8 +225,19 @@ class Program:
         return min(later, key=lambda s: s.number) if later else None
 
     def exercise(self, key: str) -> Exercise:
+        for exercise in self.all_exercises():
+            if exercise.key == key:
+                return exercise
+        raise KeyError(f"no exercise {key!r} in {self.name}")
+
+    def all_exercises(self) -> tuple[Exercise, ...]:
+        """The library, then any stage default not in it (each key once)."""
+        seen: dict[str, Exercise] = {e.key: e for e in self.library}
         for stage in self.stages:
             for exercise in stage.exercises:
-                if exercise.key == key:
-                    return exercise
-        raise KeyError(f"no exercise {key!r} in {self.name}")
+                seen.setdefault(exercise.key, exercise)
+        return tuple(seen.values())
+
+    def exercises_for(self, number: int) -> tuple[Exercise, ...]:
+        """Library exercises suited to stage `number` (the clinician's choice list)."""
+        return tuple(e for e in self.all_exercises() if number in e.stages)

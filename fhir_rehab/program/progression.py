@@ -107,6 +107,14 @@ class StageState:
         return self.status in OPEN_STATUSES
 
     @property
+    def was_started(self) -> bool:
+        """Work on the stage began. A stage cancelled before it started has no start (older
+        records carry the cancellation time as both start and end: not a start either)."""
+        if self.started is None:
+            return False
+        return not (self.status in ("cancelled", "failed") and self.started == self.ended)
+
+    @property
     def active_since(self) -> datetime | None:
         """When work on the stage began: its execution start, else when it became ready."""
         return self.started or self.ready_since

@@ -1,6 +1,6 @@
 """Who may do what to a Task: the coordinator's permissions (pure; README "Roles").
 
-A coordinator organises the work: claims, assigns, follows up and adds notes, and may put a stage
+A coordinator organises the work: claims, accepts (as owner), assigns, follows up and adds notes, and may put a stage
 on hold (and resume it, unless a red flag holds it). Clinical acts are the clinician's: closing,
 cancelling or holding a medical review (only a recorded review closes it), and completing or
 cancelling a clinical stage.
@@ -9,8 +9,8 @@ cancelling a clinical stage.
 from __future__ import annotations
 
 COORDINATOR_ACTIONS: dict[str, frozenset[str]] = {
-    "review": frozenset({"claim", "assign", "note"}),
-    "stage": frozenset({"claim", "assign", "start", "hold", "resume", "note"}),
+    "review": frozenset({"claim", "accept", "assign", "note"}),
+    "stage": frozenset({"claim", "accept", "assign", "start", "hold", "resume", "note"}),
 }
 
 _WHY = {

@@ -1,18 +1,35 @@
-"""The staged sciatica physiotherapy program, version 1.0.0, as data.
+"""The staged sciatica physiotherapy program, version 1.1.0, as data.
 
 Source: seed/sciatica-physiotherapy-article.txt (stages 1-4 and "Long-term prevention");
-dosages are conservative starting points a physiotherapist adjusts.
+dosages are conservative starting points a physiotherapist adjusts. Each stage names its default
+exercises from the library (`program.library`); the clinician tailors them per patient.
+1.1.0: the exercise library, doses whose schedule matches their words, safety wording reviewed.
 """
 
 from __future__ import annotations
 
 from fhir_rehab import codes as c
-from fhir_rehab.program.model import Dosage, Exercise, Program, Progression, Stage
+from fhir_rehab.program.library import LIBRARY, library_exercise
+from fhir_rehab.program.model import Exercise, Program, Progression, Stage
 
 PROGRAM_URL = f"{c.CANONICAL_BASE}/PlanDefinition/sciatica-physiotherapy"
-PROGRAM_VERSION = "1.0.0"
+PROGRAM_VERSION = "1.1.0"
 
-_STOP_IF_SPREADING = "Stop if pain spreads further down the leg; mild stretch is fine."
+# Patient-facing safety points, reviewed: numb skin and heat; numbness told apart.
+WARMTH = (
+    "A warm shower, or a warm (not hot) pack wrapped in a towel for 10-15 minutes, can ease pain "
+    "and make stretching more comfortable. Never put heat on skin that feels numb: you may not "
+    "feel it burning."
+)
+NUMBNESS = (
+    "Some numbness or tingling in the leg is common with sciatica. If numbness is new or "
+    "spreading, or your leg or foot gets weaker, contact us or your doctor the same day."
+)
+
+
+def _pick(*keys: str) -> tuple[Exercise, ...]:
+    return tuple(library_exercise(key) for key in keys)
+
 
 STAGE_1 = Stage(
     number=1,
@@ -26,45 +43,13 @@ STAGE_1 = Stage(
         "Find comfortable positions for rest and sleep",
         "Stay gently active instead of resting in bed",
     ),
-    exercises=(
-        Exercise(
-            "pelvic-tilt",
-            "Pelvic tilts lying down",
-            "Lie on your back, knees bent. Gently flatten your lower back into the floor "
-            "by tightening your stomach, then relax.",
-            Dosage(sets=2, reps=10, hold_seconds=3, times_per_day=2),
-            c.SCT_RANGE_OF_MOTION,
-        ),
-        Exercise(
-            "knee-to-chest",
-            "Single knee-to-chest stretch",
-            "Lie on your back. Hug one knee gently towards your chest until you feel a "
-            "stretch in your lower back and buttock.",
-            Dosage(reps=3, hold_seconds=20, times_per_day=2, each_side=True),
-            c.SCT_RANGE_OF_MOTION,
-            _STOP_IF_SPREADING,
-        ),
-        Exercise(
-            "sciatic-nerve-glide",
-            "Seated sciatic nerve glide",
-            "Sit tall. Straighten the painful leg while lifting your head to look up, then "
-            "bend the knee while looking down. Move smoothly; do not hold.",
-            Dosage(sets=2, reps=10, times_per_day=2),
-            c.APP_NEURAL_MOBILISATION,
-            "Gentle movement only: never push into sharp or burning pain.",
-        ),
-        Exercise(
-            "short-walks",
-            "Short walks",
-            "Walk on level ground at a comfortable pace.",
-            Dosage(minutes=10, times_per_day=3),
-            c.SCT_EXERCISE_THERAPY,
-        ),
-    ),
+    exercises=_pick("pelvic-tilt", "knee-to-chest", "supine-nerve-glide", "short-walks"),
     education=(
         "Movement is safe and helps recovery; long bed rest slows it down.",
         "Rest on your side with a pillow between your knees, or on your back with your knees supported.",
         "Change position at least every 30 minutes when sitting.",
+        WARMTH,
+        NUMBNESS,
         "Seek urgent medical help at once if a red flag appears (see the red-flag list).",
     ),
     progression=Progression(
@@ -89,44 +74,10 @@ STAGE_2 = Stage(
         "Reduce pressure on the sciatic nerve through flexibility",
         "Return to natural movement patterns",
     ),
-    exercises=(
-        Exercise(
-            "prone-press-up",
-            "Prone press-ups",
-            "Lie on your front, hands under your shoulders. Press your upper body up, "
-            "keeping your hips on the floor, then lower slowly.",
-            Dosage(sets=2, reps=10, hold_seconds=2, times_per_day=2),
-            c.SCT_RANGE_OF_MOTION,
-            _STOP_IF_SPREADING,
-        ),
-        Exercise(
-            "piriformis-stretch",
-            "Piriformis (figure-4) stretch",
-            "Lie on your back, cross one ankle over the other knee and draw the lower leg "
-            "towards you until you feel a stretch in the buttock.",
-            Dosage(reps=3, hold_seconds=30, times_per_day=2, each_side=True),
-            c.SCT_RANGE_OF_MOTION,
-        ),
-        Exercise(
-            "hamstring-stretch",
-            "Hamstring stretch with a strap",
-            "Lie on your back, loop a strap around one foot and raise the straight leg "
-            "until you feel a stretch behind the thigh.",
-            Dosage(reps=3, hold_seconds=30, times_per_day=2, each_side=True),
-            c.SCT_RANGE_OF_MOTION,
-            _STOP_IF_SPREADING,
-        ),
-        Exercise(
-            "cat-camel",
-            "Cat-camel",
-            "On hands and knees, slowly round your back up, then let it sag gently.",
-            Dosage(sets=2, reps=10, times_per_day=1),
-            c.SCT_RANGE_OF_MOTION,
-        ),
-    ),
+    exercises=_pick("prone-press-up", "piriformis-stretch", "hamstring-stretch", "cat-camel"),
     education=(
-        "Warmth before stretching can make it more comfortable.",
-        "Stretch to a gentle pull, never to pain.",
+        WARMTH,
+        "Stretch to a gentle pull, never to pain. Pins and needles during a stretch mean stop.",
         "Keep walking daily and build up the distance.",
     ),
     progression=Progression(
@@ -151,47 +102,7 @@ STAGE_3 = Stage(
         "Improve spinal stability and resilience",
         "Make flare-ups less likely",
     ),
-    exercises=(
-        Exercise(
-            "glute-bridge",
-            "Glute bridge",
-            "Lie on your back, knees bent. Squeeze your buttocks and lift your hips until "
-            "knees, hips and shoulders line up; lower slowly.",
-            Dosage(sets=3, reps=12, hold_seconds=3, days_per_week=5),
-            c.SCT_STRENGTHENING,
-        ),
-        Exercise(
-            "bird-dog",
-            "Bird-dog",
-            "On hands and knees, reach one arm forward and the opposite leg back without "
-            "letting your back sag or twist.",
-            Dosage(sets=3, reps=10, hold_seconds=5, each_side=True, days_per_week=5),
-            c.APP_CORE_STABILITY,
-        ),
-        Exercise(
-            "dead-bug",
-            "Dead bug",
-            "Lie on your back, arms up, knees bent at 90 degrees. Lower one arm and the "
-            "opposite leg while keeping your lower back flat.",
-            Dosage(sets=3, reps=10, each_side=True, days_per_week=5),
-            c.APP_CORE_STABILITY,
-        ),
-        Exercise(
-            "side-plank-knees",
-            "Side plank on knees",
-            "Lie on your side propped on your elbow, knees bent. Lift your hips into a "
-            "straight line from knees to shoulders.",
-            Dosage(reps=3, hold_seconds=20, each_side=True, days_per_week=5),
-            c.APP_CORE_STABILITY,
-        ),
-        Exercise(
-            "clamshell",
-            "Clamshells",
-            "Lie on your side, knees bent. Keep your feet together and open the top knee.",
-            Dosage(sets=3, reps=15, each_side=True, days_per_week=5),
-            c.SCT_STRENGTHENING,
-        ),
-    ),
+    exercises=_pick("glute-bridge", "bird-dog", "dead-bug", "side-plank-knees", "clamshell"),
     education=(
         "Muscle soreness for a day or two after strength work is normal; sharp or spreading leg pain is not.",
         "Add repetitions before you add weight.",
@@ -213,41 +124,12 @@ STAGE_4 = Stage(
         "Lift, bend and twist with good mechanics",
         "Return safely to work, sport and usual activities",
     ),
-    exercises=(
-        Exercise(
-            "hip-hinge",
-            "Hip hinge with a light load",
-            "Feet hip-width apart, soft knees. Push your hips back keeping your back "
-            "straight, lower a light object towards your knees and stand up tall.",
-            Dosage(sets=3, reps=8, days_per_week=4),
-            c.SCT_STRENGTHENING,
-        ),
-        Exercise(
-            "sit-to-stand",
-            "Sit to stand",
-            "Stand up from a chair without using your hands, and sit down slowly.",
-            Dosage(sets=3, reps=12, days_per_week=5),
-            c.SCT_STRENGTHENING,
-        ),
-        Exercise(
-            "posture-reset",
-            "Posture reset breaks",
-            "Every hour of sitting: stand, roll your shoulders back, lengthen your spine "
-            "and walk for a minute.",
-            Dosage(reps=1, minutes=1, times_per_day=8, days_per_week=5),
-            c.APP_POSTURE_TRAINING,
-        ),
-        Exercise(
-            "brisk-walk",
-            "Brisk walking",
-            "Walk briskly enough to feel warm and slightly out of breath.",
-            Dosage(minutes=30, days_per_week=5),
-            c.SCT_EXERCISE_THERAPY,
-        ),
-    ),
+    exercises=_pick("hip-hinge", "sit-to-stand", "pivot-turn", "posture-reset", "brisk-walk"),
     education=(
         "Set up your workstation: screen at eye level, feet flat, lower back supported.",
-        "Lift close to your body; turn with your feet rather than twisting your back.",
+        "Lift close to your body. While lifting or carrying, turn by moving your feet. Without a "
+        "load, the turning drills train your back to twist with control: twisting is not harmful "
+        "in itself.",
         "Plan a gradual return to work and sport with your physiotherapist.",
     ),
     progression=Progression(
@@ -272,35 +154,12 @@ STAGE_5 = Stage(
         "Recognise and manage personal triggers",
         "Prevent future episodes",
     ),
-    exercises=(
-        Exercise(
-            "maintenance-bridge",
-            "Glute bridge (maintenance)",
-            "As in stage 3.",
-            Dosage(sets=2, reps=12, days_per_week=3),
-            c.SCT_STRENGTHENING,
-        ),
-        Exercise(
-            "maintenance-bird-dog",
-            "Bird-dog (maintenance)",
-            "As in stage 3.",
-            Dosage(sets=2, reps=10, each_side=True, days_per_week=3),
-            c.APP_CORE_STABILITY,
-        ),
-        Exercise(
-            "maintenance-hamstring",
-            "Hamstring stretch (maintenance)",
-            "As in stage 2.",
-            Dosage(reps=2, hold_seconds=30, each_side=True, days_per_week=3),
-            c.SCT_RANGE_OF_MOTION,
-        ),
-        Exercise(
-            "regular-activity",
-            "Regular activity",
-            "Walking, swimming or cycling you enjoy.",
-            Dosage(minutes=30, days_per_week=5),
-            c.SCT_EXERCISE_THERAPY,
-        ),
+    exercises=_pick(
+        "maintenance-bridge",
+        "maintenance-bird-dog",
+        "maintenance-hamstring",
+        "maintenance-mobility",
+        "regular-activity",
     ),
     education=(
         "Know your triggers: long sitting, heavy or awkward lifting, sudden increases in activity.",
@@ -322,4 +181,5 @@ SCIATICA_PROGRAM = Program(
     "functional and postural retraining.",
     publisher="fhir-rehab",
     stages=(STAGE_1, STAGE_2, STAGE_3, STAGE_4, STAGE_5),
+    library=LIBRARY,
 )

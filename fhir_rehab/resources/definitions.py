@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fhir_rehab import codes as c
-from fhir_rehab.program.model import Exercise, Program, Stage
+from fhir_rehab.program.model import PRECAUTION_LABELS, Exercise, Program, Stage
+from fhir_rehab.resources.dose import build_dose_extension, build_timing
 from fhir_rehab.resources.wire import Resource, concept
 
 ACTIVITY_BASE = f"{c.CANONICAL_BASE}/ActivityDefinition"
@@ -25,17 +26,25 @@ def exercise_canonical(program: Program, exercise: Exercise) -> str:
     return f"{exercise_definition_url(exercise)}|{program.version}"
 
 
-def _timing(exercise: Exercise) -> Resource:
-    repeat: Resource = {"frequency": exercise.dosage.times_per_day, "period": 1, "periodUnit": "d"}
-    return {"repeat": repeat, "code": {"text": exercise.dosage.describe()}}
+def _usage(exercise: Exercise) -> str:
+    """What a clinician choosing the exercise needs: level, equipment, direction, precautions."""
+    parts = [f"Level: {exercise.level_label}.", f"Direction: {exercise.direction.value}."]
+    parts.append("Equipment: " + (", ".join(exercise.equipment) or "none") + ".")
+    if exercise.avoid:
+        parts.append("Avoid with: " + ", ".join(sorted(PRECAUTION_LABELS[p] for p in exercise.avoid)) + ".")
+    if exercise.nerve_tension:
+        parts.append("Loads the sciatic nerve.")
+    return " ".join(parts)
 
 
 def build_exercise_definition(program: Program, exercise: Exercise) -> Resource:
+    """A library exercise: instructions and default dose in words and as a structured schedule."""
     text = f"{exercise.instructions} Dose: {exercise.dosage.describe()}."
     if exercise.caution:
         text += f" Caution: {exercise.caution}"
     return {
         "resourceType": "ActivityDefinition",
+        "extension": [build_dose_extension(exercise.dosage)],
         "url": exercise_definition_url(exercise),
         "version": program.version,
         "name": "Exercise" + "".join(p.title() for p in exercise.key.split("-")),
@@ -43,9 +52,12 @@ def build_exercise_definition(program: Program, exercise: Exercise) -> Resource:
         "status": "active",
         "publisher": program.publisher,
         "description": text,
-        "kind": "Task",
-        "code": concept(exercise.code, exercise.name),
-        "timingTiming": _timing(exercise),
+        "usage": _usage(exercise),
+        "topic": [{"text": f"Stage {n}"} for n in exercise.stages],
+        "kind": "ServiceRequest",
+        "code": concept(c.SCT_EXERCISE_THERAPY, exercise.name),
+        "timingTiming": build_timing(exercise.dosage),
+        "participant": [{"type": "patient"}],
     }
 
 
@@ -109,9 +121,8 @@ def build_plan_definition(program: Program) -> Resource:
 
 
 def build_definitions(program: Program) -> list[Resource]:
-    """Every definition resource, PlanDefinition first."""
+    """Every definition resource, PlanDefinition first, then stages, then the whole library."""
     out = [build_plan_definition(program)]
-    for stage in program.stages:
-        out.append(build_stage_definition(program, stage))
-        out.extend(build_exercise_definition(program, e) for e in stage.exercises)
+    out.extend(build_stage_definition(program, stage) for stage in program.stages)
+    out.extend(build_exercise_definition(program, e) for e in program.all_exercises())
     return out

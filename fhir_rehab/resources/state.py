@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
 from fhir_rehab.program.progression import ProgramState, Score, ScreenSummary, StageState
 from fhir_rehab.program.redflags import SCREEN_V1, SCREEN_VERSIONS, ScreenVersion
@@ -30,7 +31,6 @@ _POS = (c.INTERPRETATION_POSITIVE.system, c.INTERPRETATION_POSITIVE.code)
 _NEG = (c.INTERPRETATION_NEGATIVE.system, c.INTERPRETATION_NEGATIVE.code)
 _PANEL = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OPEN_REVIEW = {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
 
 
 def _status_code(concept_value: dict[str, Any] | None) -> str | None:
@@ -234,9 +234,10 @@ def is_review_task(task: Resource) -> bool:
 
 
 def _findings(description: str) -> str:
-    """The red flags a review Task is about, from its description ("Level: a; b. Advice...").
+    """The red flags a review Task is about, from its description ("Red flags present: a; b.
+    Level: advice...").
 
-    >>> _findings("Emergency: Saddle anaesthesia; Symptoms in both legs. Possible cauda ...")
+    >>> _findings("Red flags present: Saddle anaesthesia; Symptoms in both legs. Emergency: ...")
     'Saddle anaesthesia; Symptoms in both legs'
     """
     head = description.split(". ", 1)[0]
@@ -266,7 +267,7 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
     """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
     tasks = _by_type(resources, "Task")
     review_states = tuple(parse_review_task(t) for t in tasks if is_review_task(t))
-    reviews = tuple(r.task_id for r in review_states if r.status in _OPEN_REVIEW)
+    reviews = tuple(r.task_id for r in review_states if r.status in ACTIONABLE_STATUSES)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
     ours = _program_plans(program, _by_type(resources, "CarePlan"))

@@ -45,7 +45,7 @@ def build_review_task(
         "intent": "order",
         "priority": escalation.priority,
         "code": concept(c.APP_MEDICAL_REVIEW),
-        "description": f"{escalation.name}: {found}. {advice}",
+        "description": f"Red flags present: {found}. {escalation.name}: {advice}",
         "focus": {"reference": panel_ref},
         "for": ref("Patient", patient_id),
         "authoredOn": fhir_instant(now),
@@ -79,8 +79,10 @@ def change_task_status(
     period = out.setdefault("executionPeriod", {})
     if target == "in-progress" and "start" not in period:
         period["start"] = fhir_instant(now)
-    if target in {"completed", "cancelled", "failed"}:
+    if target == "completed":
         period.setdefault("start", fhir_instant(now))
+    if target in {"completed", "cancelled", "failed"}:
+        # A Task cancelled before it started has an end and no start: it never ran.
         period["end"] = fhir_instant(now)
     if not period:
         del out["executionPeriod"]

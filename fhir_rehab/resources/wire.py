@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
-
-from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
 
 from fhir_rehab.codes import Code
 from fhir_rehab.resources.errors import InvalidResource
@@ -16,9 +14,31 @@ from fhir_rehab.resources.errors import InvalidResource
 Resource = dict[str, Any]
 
 
+@cache
+def _model_class(resource_type: str) -> Any:
+    """The R4B model class, imported on first use (fhir.resources and pydantic cost about half
+    a second to import: commands and pages that write nothing never pay it) and kept."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    return get_fhir_model_class(resource_type)
+
+
+# The resource types the app writes on every workflow (others load on first use).
+WRITTEN_TYPES = ("CarePlan", "Task", "Goal", "Observation", "Provenance")
+
+
+def load_models(types: tuple[str, ...] = WRITTEN_TYPES) -> None:
+    """Load the model classes now, once: `fhir-rehab serve` does it in the gunicorn master
+    before forking, so no worker pays it on its first request."""
+    for resource_type in types:
+        _model_class(resource_type)
+
+
 def to_wire(resource: Resource) -> Resource:
     """Validate a resource through its R4B model and return its FHIR JSON form."""
-    model_class = get_fhir_model_class(resource["resourceType"])
+    from pydantic import ValidationError  # loaded with the models, by then
+
+    model_class = _model_class(resource["resourceType"])
     try:
         model = model_class.model_validate(resource)
     except ValidationError as exc:
@@ -26,13 +46,15 @@ def to_wire(resource: Resource) -> Resource:
             f"{resource['resourceType']} failed R4 model validation: "
             f"{exc.error_count()} error(s): {exc.errors()[0]['msg']}"
         ) from None
-    return json.loads(model.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+    return json.loads(model.model_dump_json(exclude_none=True))
 
 
 def parse_model(resource: Resource) -> Any:
     """A resource from the server as its R4B model (raises InvalidResource)."""
+    from pydantic import ValidationError
+
     try:
-        return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        return _model_class(resource["resourceType"]).model_validate(resource)
     except (ValidationError, KeyError) as exc:
         raise InvalidResource(
             f"unreadable {resource.get('resourceType', 'resource')}: {type(exc).__name__}"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ScreenSummary
 from fhir_rehab.program.redflags import ESCALATIONS, LEVEL_ORDER, Level
@@ -16,7 +17,7 @@ from fhir_rehab.resources.state import is_review_task, parse_screen_panel, parse
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
-OPEN = ("requested", "received", "accepted", "ready", "in-progress", "on-hold")
+OPEN = ACTIONABLE_STATUSES
 STATUSES = (
     "requested",
     "received",
@@ -183,11 +184,35 @@ def build_streams(
     return out
 
 
-def build_count_urls(program: Program, filters: Filters, me: str | None) -> list[tuple[str, str]]:
+_NOT_COUNTED = {"status", "_include", "_sort", "_count"}
+
+
+def build_count_urls(
+    program: Program, filters: Filters, me: str | None, now: datetime | None = None
+) -> list[tuple[str, str]]:
     """(status, search URL) pairs counting this app's Tasks per status (`_summary=count`),
-    with the stage, owner and priority filters applied."""
+    with every filter applied: stage, owner, priority and overdue.
+
+    "Overdue" depends on each stage's (and review priority's) own due offset, so with that
+    filter the counts are made of the list's own searches, one family per stream.
+
+    >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
+    >>> from datetime import UTC, datetime
+    >>> now = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == 7 * len(COUNTED)
+    (True, True)
+    """
     families: list[list[tuple[str, str]]] = []
     priority = [("priority", filters.priority)] if filters.priority else []
+    if filters.overdue:
+        streams = build_streams(program, filters, me, now or datetime.now(UTC), 1)
+        families = [[(k, v) for k, v in s.params if k not in _NOT_COUNTED] for s in streams]
+        return [
+            (status, "Task?" + urlencode([*family, ("status", status), ("_summary", "count")]))
+            for family in families
+            for status in COUNTED
+        ]
     if filters.stage is None:
         families.append([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}")])
         families.append([("identifier", f"{c.TASK_IDENTIFIER}|")])
@@ -201,6 +226,16 @@ def build_count_urls(program: Program, filters: Filters, me: str | None) -> list
         (status, "Task?" + urlencode([*family, *priority, *owner, ("status", status), ("_summary", "count")]))
         for family in families
         for status in COUNTED
+    ]
+
+
+def held_stages_query(care_plan_ids: list[str]) -> list[tuple[str, str]]:
+    """The search for the held stage Tasks of these programs (to count them per program)."""
+    return [
+        ("based-on", ",".join(f"CarePlan/{p}" for p in care_plan_ids)),
+        ("identifier", f"{c.TASK_IDENTIFIER}|"),
+        ("status", "on-hold"),
+        ("_count", str(20 * len(care_plan_ids))),
     ]
 
 
@@ -227,13 +262,22 @@ class WorkRow:
     last_modified: str | None
     red_flag_hold: bool
     rank: int
+    careplan_id: str | None = None  # the program (stage Tasks are basedOn its CarePlan)
+    red_flags: str | None = None  # a review: the red flags it is for, in words
+    stage_count: int = 1  # stages of this program the row stands for (held stages: one row)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkRow:
-        return cls(**{f.name: data.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    @property
+    def groups_by_program(self) -> bool:
+        """A held stage: a program on hold holds every open stage, and the list shows the
+        program once (with the number of stages held) rather than one row per stage."""
+        return self.kind == "stage" and self.status == "on-hold" and bool(self.careplan_id)
 
     @property
     def due_at(self) -> datetime | None:
@@ -311,7 +355,28 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
         last_modified=task.get("lastModified"),
         red_flag_hold=(c.APP_RED_FLAG_HOLD.system, c.APP_RED_FLAG_HOLD.code) in codes_of(reason),
         rank=REVIEW_RANK.get(priority, len(REVIEW_PRIORITY)) if review else len(REVIEW_PRIORITY),
+        careplan_id=next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None),
+        red_flags=review_red_flags(task) if review else None,
     )
+
+
+_FLAGS_PREFIX = "Red flags present: "
+
+
+def review_red_flags(task: Resource) -> str | None:
+    """The red flags a review Task is for, in words, from the description the app writes
+    ("Red flags present: A; B. <advice>"); None when it says nothing the app recognises.
+
+    >>> review_red_flags({"description": "Red flags present: Saddle anaesthesia; Trauma. Refer now."})
+    'Saddle anaesthesia; Trauma'
+    >>> review_red_flags({"description": "something else"}) is None
+    True
+    """
+    text = str(task.get("description") or "")
+    if not text.startswith(_FLAGS_PREFIX):
+        return None
+    found = text[len(_FLAGS_PREFIX) :].split(". ", 1)[0].rstrip(".").strip()
+    return found or None
 
 
 REVIEW_RANK = {priority: rank for rank, priority in enumerate(REVIEW_PRIORITY)}

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhir_rehab import codes as c
-from fhir_rehab.fhir.client import FhirClient, error_for
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.eligibility import ConditionFact
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.resources import queries as q
+from fhir_rehab.resources.queries import RecordView
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
 
 Resource = dict[str, Any]
-_OPEN = "requested,received,accepted,ready,in-progress,on-hold"
 
 
 @dataclass
@@ -48,104 +49,30 @@ class PatientRecord:
         return parse_program_state(program, self.patient_id, self.resources)
 
 
-def _get(url: str) -> Resource:
-    return {"request": {"method": "GET", "url": url}}
-
-
-def _record_queries(
-    p: str, *, conditions: bool, screens: int, goals: bool, open_reviews_only: bool
-) -> list[Resource]:
-    goal_include = "&_include=CarePlan:goal" if goals else ""
-    review_status = f"&status={_OPEN}" if open_reviews_only else ""
-    queries = [
-        _get(f"Patient/{p}"),
-        _get(
-            f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|"
-            f"{goal_include}&_revinclude=Task:based-on&_count=20"
-        ),
-        _get(
-            f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
-            f"&_sort=-date,-_lastUpdated&_count={screens}&_include=Observation:has-member"
-        ),
-        _get(
-            f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
-            f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100"
-        ),
-        _get(f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50"),
-    ]
-    if conditions:
-        queries.append(_get(f"Condition?patient={p}&_count=100"))
-    return queries
-
-
-def build_record_batch(
-    patient_id: str,
-    submission_id: str | None = None,
-    *,
-    conditions: bool = True,
-    screens: int = 1,
-    goals: bool = True,
-    open_reviews_only: bool = True,
-) -> Resource:
-    """The batch: patient, program with Goals and Tasks, the latest `screens` red-flag screens,
-    scores, reviews (open ones only, or all), Conditions, and (with `submission_id`) that
-    submission if it was already recorded (a double submit). A coordinator's view leaves out
-    Conditions and, without Goal scopes, the Goals."""
-    entries = _record_queries(
-        patient_id, conditions=conditions, screens=screens, goals=goals, open_reviews_only=open_reviews_only
-    )
-    if submission_id:
-        entries.append(
-            _get(f"Observation?identifier={c.SUBMISSION_IDENTIFIER}|{submission_id}&patient={patient_id}")
-        )
-    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
-
-
 def read_patient_record(
-    client: FhirClient, patient_id: str, submission_id: str | None = None, **view: Any
+    client: FhirClient, patient_id: str, submission_id: str | None = None, view: RecordView = q.CLINICIAN_VIEW
 ) -> PatientRecord:
-    """One batch request (`view`: see build_record_batch); raises PatientNotFound, or the
-    FHIR error of any failed entry."""
-    batch = build_record_batch(patient_id, submission_id, **view)
-    response = client.transaction(batch)
-    entries = response.get("entry") or []
-    first = entries[0] if entries else {}
-    status = str((first.get("response") or {}).get("status", ""))
-    if not status.startswith("2") or not first.get("resource"):
-        raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.")
-    resources: list[Resource] = []
-    hits: list[Resource] = []
-    for index, entry in enumerate(entries[1:], start=1):
-        answer = entry.get("response") or {}
-        status = str(answer.get("status", ""))
-        if not status.startswith("2"):
-            code = int(status.split()[0]) if status[:3].isdigit() else 500
-            raise error_for(
-                "GET",
-                client.url_for(batch["entry"][index]["request"]["url"].split("?")[0]),
-                code,
-                answer.get("outcome"),
-            )
-        found = [e["resource"] for e in (entry.get("resource") or {}).get("entry") or [] if "resource" in e]
-        is_submission = submission_id is not None and index == len(batch["entry"]) - 1
-        (hits if is_submission else resources).extend(found)
-    return PatientRecord(patient_id, first["resource"], _dedupe(resources), hits)
+    """One batch request (`view`: what it covers); with `submission_id`, also that submission if it
+    was already recorded (a double submit). Raises PatientNotFound, or the FHIR error of any
+    failed entry (the same as a plain read's: 401, 403, ...)."""
+    urls = q.patient_record(patient_id, view)
+    if submission_id:
+        urls.append(q.submission(patient_id, submission_id))
+    try:
+        answers = client.batch(urls)
+    except FhirNotFound as error:
+        if error.url == client.url_for(q.patient(patient_id)):
+            raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.") from None
+        raise
+    patient, *searches = (answer or {} for answer in answers)
+    found = [[e["resource"] for e in bundle.get("entry") or [] if "resource" in e] for bundle in searches]
+    hits = found.pop() if submission_id else []
+    return PatientRecord(patient_id, patient, _dedupe([r for rs in found for r in rs]), hits)
 
 
 def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[Resource]:
     """Several resources of one type in one batch round trip (missing ones are left out)."""
-    if not ids:
-        return []
-    batch = {
-        "resourceType": "Bundle",
-        "type": "batch",
-        "entry": [_get(f"{resource_type}/{rid}") for rid in ids],
-    }
-    return [
-        entry["resource"]
-        for entry in client.transaction(batch).get("entry") or []
-        if str((entry.get("response") or {}).get("status", "")).startswith("2") and entry.get("resource")
-    ]
+    return [found for found in client.batch(q.by_id(resource_type, ids), missing_ok=True) if found]
 
 
 def _dedupe(resources: list[Resource]) -> list[Resource]:

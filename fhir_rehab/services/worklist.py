@@ -14,6 +14,7 @@ from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.lifecycle import IllegalTransition, resume_status
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.roles import coordinator_refusal
+from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import is_review_task
@@ -29,8 +30,14 @@ from fhir_rehab.resources.worklist import (
 from fhir_rehab.services.errors import ServiceError, StaleVersion
 from fhir_rehab.services.writes import add_provenance, commit
 
-ACTIONS = ("claim", "assign", "start", "hold", "resume", "complete", "cancel", "note")
-TARGETS = {"start": "in-progress", "hold": "on-hold", "complete": "completed", "cancel": "cancelled"}
+ACTIONS = ("claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel", "note")
+TARGETS = {
+    "accept": "accepted",
+    "start": "in-progress",
+    "hold": "on-hold",
+    "complete": "completed",
+    "cancel": "cancelled",
+}
 NEEDS_REASON = frozenset({"hold", "cancel", "note"})
 MAX_REASON = 500
 _PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
@@ -57,6 +64,9 @@ class Intent:
     action: str
     reason: str = ""
     owner: str | None = None  # assign: a Practitioner reference
+    # claim/assign of a Task someone else owns: whose claim the user knowingly takes over
+    # (the owner they saw). Without it the change is refused, so nobody loses a claim unwarned.
+    takeover_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,15 +97,13 @@ class Done:
 
 def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
     """The Task with its patient (one search), and its latest Provenance if the scopes allow."""
-    bundle = client.search("Task", [("_id", task_id), ("_include", "Task:patient")])
+    bundle = client.search(*q.tasks_with_patients([task_id]))
     rows = parse_rows(program, bundle)
     if not rows:
         raise FhirNotFound(f"Task {task_id} was not found.")
     by, at = None, None
     try:
-        found = client.search(
-            "Provenance", [("target", f"Task/{task_id}"), ("_sort", "-_lastUpdated"), ("_count", "1")]
-        )
+        found = client.search(*q.latest_provenance(f"Task/{task_id}"))
     except FhirUnavailable:
         raise
     except FhirError:  # e.g. 403: a coordinator may create Provenance but not read it
@@ -178,12 +186,27 @@ def _apply(
                 if intent.action == "claim"
                 else "Choose a practitioner."
             )
+        holder = task.get("owner") or {}
+        if holder.get("reference") not in (None, owner, actor.reference) and (
+            intent.takeover_of != holder.get("reference")
+        ):
+            raise _refuse(
+                f"{holder.get('display') or holder.get('reference')} has this task now. Confirm "
+                "that you want to take it from them before your change is applied."
+            )
         name = actor.display if intent.action == "claim" else _practitioner_name(client, owner, owner_name)
         updated = set_owner(task, {"reference": owner, "display": name}, now)
         if intent.action == "claim" and status in ("requested", "received"):
             # R4: the owner agreeing to do a requested task is what "accepted" means.
             updated = change_task_status(updated, "accepted", now)
         return updated, ("Task claimed." if intent.action == "claim" else f"Assigned to {name}.")
+    if intent.action == "accept":
+        owner = (task.get("owner") or {}).get("reference")
+        if not actor.reference or owner != actor.reference:
+            raise _refuse("Only the person a task is assigned to can accept it; claim it first.")
+        if status not in ("requested", "received"):
+            raise _refuse(f"Only a requested task can be accepted; this one is {status}.")
+        return change_task_status(task, "accepted", now), "Task accepted."
     reason = intent.reason.strip()
     if intent.action == "note" and not reason:
         raise _refuse("Write the note first.")

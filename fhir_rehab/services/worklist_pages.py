@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient, next_link
-from fhir_rehab.fhir.errors import FhirError, FhirNotFound
+from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
-from fhir_rehab.resources.wire import Resource
+from fhir_rehab.resources import queries as q
+from fhir_rehab.resources.wire import Resource, ref_id
 from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
     build_count_urls,
     build_streams,
     count_of,
+    held_stages_query,
     parse_rows,
     parse_screens,
     patient_name,
@@ -26,7 +28,6 @@ from fhir_rehab.services.errors import ServiceError
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 
 PAGE_SIZE = 20
-MAX_PRACTITIONERS = 50
 
 
 class WorklistExpired(ServiceError):
@@ -53,10 +54,12 @@ class Cursor:
     counts: dict[str, int]
     practitioners: list[tuple[str, str]]
     number: int = 1
+    held: list[str] = field(default_factory=list)  # programs on hold already shown (CarePlan ids)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "filters": self.filters,
+            "held": list(self.held),
             "counts": self.counts,
             "number": self.number,
             "practitioners": [list(p) for p in self.practitioners],
@@ -76,6 +79,7 @@ class Cursor:
             dict(data["counts"]),
             [(str(a), str(b)) for a, b in data.get("practitioners") or []],
             int(data.get("number", 1)),
+            [str(h) for h in data.get("held") or []],
         )
 
 
@@ -90,41 +94,25 @@ class WorklistPage:
     following: Cursor | None
 
 
-def _searchset(entry: Resource, what: str) -> Resource:
-    answer = entry.get("response") or {}
-    if not str(answer.get("status", "")).startswith("2"):
-        raise FhirError(f"worklist {what} failed: HTTP {answer.get('status')}", outcome=answer.get("outcome"))
-    return entry.get("resource") or {}
-
-
 def _first_page(
     client: FhirClient, program: Program, filters: Filters, me: str | None, now: datetime, page_size: int
 ) -> Cursor:
-    """Every stream's first page, the counts and the practitioners: one batch round trip."""
+    """Every stream's first page, the counts and the practitioners: one batch round trip. A
+    failed entry raises what a plain read would (401: relaunch, 403: not granted, ...)."""
     streams = build_streams(program, filters, me, now, page_size)
-    counts = build_count_urls(program, filters, me)
-    urls = (
-        [s.url() for s in streams] + [url for _, url in counts] + [f"Practitioner?_count={MAX_PRACTITIONERS}"]
-    )
-    batch = {
-        "resourceType": "Bundle",
-        "type": "batch",
-        "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
-    }
-    entries = client.transaction(batch).get("entry") or []
-    if len(entries) != len(urls):
-        raise FhirError("The FHIR server answered the worklist batch incompletely.")
-    states = []
-    for stream, entry in zip(streams, entries, strict=False):
-        bundle = _searchset(entry, "search")
-        states.append(StreamState(stream.key, next_link(bundle), parse_rows(program, bundle)))
+    counts = build_count_urls(program, filters, me, now)
+    urls = [s.url() for s in streams] + [url for _, url in counts] + [q.practitioners()]
+    answers = [answer or {} for answer in client.batch(urls)]
+    states = [
+        StreamState(stream.key, next_link(bundle), parse_rows(program, bundle))
+        for stream, bundle in zip(streams, answers, strict=False)
+    ]
     totals: dict[str, int] = {}
-    for (status, _), entry in zip(counts, entries[len(streams) :], strict=False):
-        totals[status] = totals.get(status, 0) + (count_of(_searchset(entry, "count")) or 0)
-    people = _searchset(entries[-1], "practitioners")
+    for (status, _), bundle in zip(counts, answers[len(streams) :], strict=False):
+        totals[status] = totals.get(status, 0) + (count_of(bundle) or 0)
     practitioners = [
         (f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
-        for r in (e.get("resource") or {} for e in people.get("entry") or [])
+        for r in (e.get("resource") or {} for e in answers[-1].get("entry") or [])
         if r.get("resourceType") == "Practitioner"
     ]
     return Cursor(filters.key(), states, totals, practitioners)
@@ -159,13 +147,19 @@ def read_worklist(
         if not heads:
             break
         best = min(heads, key=lambda s: s.rows[0].sort_key())
-        rows.append(best.rows.pop(0))
+        row = best.rows.pop(0)
+        if row.groups_by_program:
+            if row.careplan_id in state.held:
+                continue  # its program is on the list already (this page or an earlier one)
+            state.held.append(row.careplan_id or "")
+        rows.append(row)
     stale = [r.task_id for r in rows if r.task_id in kept]
     if stale:
         rows = _refresh(client, program, rows, stale)
+    rows = _count_held_stages(client, rows)
     more = any(s.rows or s.next for s in state.streams)
     following = (
-        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1)
+        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1, state.held)
         if more
         else None
     )
@@ -181,11 +175,28 @@ def _follow(client: FhirClient, program: Program, url: str) -> tuple[list[WorkRo
     return parse_rows(program, bundle), next_link(bundle)
 
 
+def _count_held_stages(client: FhirClient, rows: list[WorkRow]) -> list[WorkRow]:
+    """How many stages each held program on the page has on hold: one search for the page."""
+    plans = sorted({r.careplan_id for r in rows if r.groups_by_program and r.careplan_id})
+    if not plans:
+        return rows
+    bundle = client.search("Task", held_stages_query(plans))
+    held: dict[str, int] = {}
+    for entry in bundle.get("entry") or []:
+        task = entry.get("resource") or {}
+        for based in task.get("basedOn") or []:
+            plan = ref_id(based, "CarePlan")
+            if plan in plans:
+                held[plan] = held.get(plan, 0) + 1
+    return [
+        replace(r, stage_count=max(1, held.get(r.careplan_id or "", 1))) if r.groups_by_program else r
+        for r in rows
+    ]
+
+
 def _refresh(client: FhirClient, program: Program, rows: list[WorkRow], stale: list[str]) -> list[WorkRow]:
     """Re-read rows fetched on an earlier page (their version may have moved on since)."""
-    bundle = client.search(
-        "Task", [("_id", ",".join(stale)), ("_include", "Task:patient"), ("_count", str(len(stale)))]
-    )
+    bundle = client.search(*q.tasks_with_patients(stale))
     current = {r.task_id: r for r in parse_rows(program, bundle)}
     return [
         current.get(r.task_id, r) if r.task_id in stale else r
@@ -206,9 +217,7 @@ class Timeline:
 def read_program_record(client: FhirClient, patient_id: str, *, with_goals: bool = False) -> PatientRecord:
     """The coordinator's view of one patient in one batch: no Conditions (their scopes do not
     cover them), every screen for the timeline, every review; Goals when the scopes allow."""
-    return read_patient_record(
-        client, patient_id, conditions=False, screens=20, goals=with_goals, open_reviews_only=False
-    )
+    return read_patient_record(client, patient_id, view=replace(q.COORDINATOR_VIEW, goals=with_goals))
 
 
 def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:

@@ -34,6 +34,7 @@ from fhir_rehab.services.review import record_review, resume_program, stop_progr
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
+from fhir_rehab.web.pictures import exercise_picture
 from fhir_rehab.web.safety import hold_of
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
@@ -80,7 +81,12 @@ def _record() -> tuple[LaunchContext, Any, PatientRecord]:
 
 
 def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
-    return render_template(template, patient=record.patient, program=PROGRAM, **context), status
+    return (
+        render_template(
+            template, patient=record.patient, program=PROGRAM, picture=exercise_picture, **context
+        ),
+        status,
+    )
 
 
 @bp.get("")

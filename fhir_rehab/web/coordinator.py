@@ -84,6 +84,8 @@ def _state_actions(row: WorkRow, me: str | None) -> list[str]:
     out = []
     if row.status in OPEN and me and row.owner != me:
         out.append("claim")
+    if row.status in ("requested", "received") and me and row.owner == me:
+        out.append("accept")  # assigned to me: R4 "accepted" is the owner agreeing to do it
     if "in-progress" in allowed and row.status != "on-hold":
         out.append("start")
     if row.status == "on-hold" and not row.red_flag_hold:
@@ -185,7 +187,10 @@ def act(task_id: str) -> Any:
     client = fhir_client_for_launch(launch)
     actor = actor_for_launch(launch, client)
     intent = Intent(
-        request.form.get("action", ""), request.form.get("reason", ""), request.form.get("owner") or None
+        request.form.get("action", ""),
+        request.form.get("reason", ""),
+        request.form.get("owner") or None,
+        request.form.get("takeover_of") or None,
     )
     try:
         done = change_task(

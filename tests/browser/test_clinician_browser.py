@@ -2,8 +2,8 @@
 
 import pytest
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
-from fhir_rehab.sandbox.runner import SandboxStack
 
 pytestmark = pytest.mark.browser
 

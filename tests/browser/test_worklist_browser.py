@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services import program as svc
 
 pytestmark = pytest.mark.browser

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
 

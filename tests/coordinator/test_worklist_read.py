@@ -148,3 +148,14 @@ def test_a_next_link_off_the_base_is_refused(own_fhir, world):
         stream.next = "http://evil.example/fhir/Task?_offset=1"
     with pytest.raises(FhirOutsideBase):
         page(own_fhir, world, page_size=1, cursor=cursor)
+
+
+def test_counts_honour_every_filter(own_fhir, world):
+    # Overdue: only the stat review (5 h old, due after 4 h) and the 40-day-old stage 1.
+    overdue = page(own_fhir, world, overdue=True).counts
+    assert overdue["requested"] == 1 and overdue["ready"] == 1
+    for status, count in overdue.items():  # each chip counts what its list shows
+        assert len(page(own_fhir, world, overdue=True, status=status).rows) == count, status
+    both = page(own_fhir, world, overdue=True, priority="stat").counts
+    assert both["requested"] == 1 and both["ready"] == 0
+    assert page(own_fhir, world, stage=2, owner="me").counts["ready"] == 1

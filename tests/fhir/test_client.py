@@ -1,5 +1,7 @@
 """The FHIR client: status -> exception, retries only where safe, the base URL fence."""
 
+import json
+
 import pytest
 import requests
 import responses
@@ -8,6 +10,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import (
     FhirAuthError,
     FhirConflict,
+    FhirError,
     FhirForbidden,
     FhirInvalid,
     FhirNotFound,
@@ -187,3 +190,64 @@ def test_conditional_create_and_if_match_on_the_real_server(fhir, run_tag):
     with pytest.raises(FhirConflict):
         fhir.update({**current, "status": "cancelled"}, if_match=first.version_id)
     assert fhir.read("Task", current["id"])["status"] == "in-progress"
+
+
+def _batch_answer(*statuses):
+    """A batch-response Bundle: one entry per status, a searchset for 2xx, an outcome otherwise."""
+    entries = []
+    for status in statuses:
+        if status.startswith("2"):
+            entries.append(
+                {"resource": {"resourceType": "Bundle", "type": "searchset"}, "response": {"status": status}}
+            )
+        else:
+            entries.append({"response": {"status": status, "outcome": OUTCOME}})
+    return {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
+
+
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        ("401 Unauthorized", FhirAuthError),
+        ("403 Forbidden", FhirForbidden),
+        ("404 Not Found", FhirNotFound),
+        ("410 Gone", FhirNotFound),
+        ("400", FhirInvalid),
+        ("503 Service Unavailable", FhirUnavailable),
+        ("no status at all", FhirUnavailable),
+    ],
+)
+@responses.activate
+def test_a_failed_batch_entry_raises_what_a_plain_read_would(client, status, error):
+    responses.add(responses.POST, BASE, json=_batch_answer("200 OK", status))
+    with pytest.raises(error) as caught:
+        client.batch(["Task?status=ready", "Practitioner?_count=50"])
+    assert caught.value.url == f"{BASE}/Practitioner"  # the entry that failed, without its query
+    assert caught.value.diagnostics() == ["boom"]
+    sent = responses.calls[0].request
+    body = json.loads(sent.body)
+    assert body["type"] == "batch"
+    assert [e["request"] for e in body["entry"]] == [
+        {"method": "GET", "url": "Task?status=ready"},
+        {"method": "GET", "url": "Practitioner?_count=50"},
+    ]
+
+
+@responses.activate
+def test_batch_answers_in_order_and_missing_ok_gives_none_for_404(client):
+    responses.add(responses.POST, BASE, json=_batch_answer("200 OK", "404 Not Found", "201"))
+    found = client.batch(["Goal/1", "Goal/2", "Goal/3"], missing_ok=True)
+    assert [f and f["resourceType"] for f in found] == ["Bundle", None, "Bundle"]
+    assert client.batch([]) == [] and len(responses.calls) == 1  # nothing to read: no request
+
+
+@responses.activate
+def test_a_batch_answered_short_or_without_resources_is_an_error(client):
+    responses.add(responses.POST, BASE, json=_batch_answer("200 OK"))
+    with pytest.raises(FhirError, match="batch of 2 with 1 entries"):
+        client.batch(["Task", "Goal"])
+    responses.replace(
+        responses.POST, BASE, json={"resourceType": "Bundle", "entry": [{"response": {"status": "200"}}]}
+    )
+    with pytest.raises(FhirError, match="without a resource"):
+        client.batch(["Task"])

@@ -48,7 +48,7 @@ def test_program_shape():
         assert stage.goals and stage.education and stage.progression.describe()
         for exercise in stage.exercises:
             assert exercise.dosage.describe()
-    assert SCIATICA_PROGRAM.canonical.endswith("|1.0.0")
+    assert SCIATICA_PROGRAM.canonical.endswith("|1.1.0")
     keys = [e.key for s in SCIATICA_PROGRAM.stages for e in s.exercises]
     assert len(keys) == len(set(keys)), "exercise keys must be unique"
 

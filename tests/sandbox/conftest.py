@@ -14,10 +14,10 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc.jwk import KeySet, RSAKey
 
+from ehr_sandbox.fhir_server import LocalFhirServer
+from ehr_sandbox.runner import SandboxStack
+from ehr_sandbox.settings import ClientRegistration
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.app import ClientRegistration
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
-from fhir_rehab.sandbox.runner import SandboxStack
 
 REDIRECT = "http://127.0.0.1:9/callback"  # never contacted: tests read the Location header
 TAG_SYSTEM = "https://fhir-rehab.org/fhir/CodeSystem/run"

@@ -11,9 +11,9 @@ from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from flask import Flask, jsonify
 from joserfc.jwk import RSAKey
 
-from fhir_rehab.sandbox.app import ClientRegistration
-from fhir_rehab.sandbox.fhir_server import free_port
-from fhir_rehab.sandbox.runner import ServerThread
+from ehr_sandbox.fhir_server import free_port
+from ehr_sandbox.runner import ServerThread
+from ehr_sandbox.settings import ClientRegistration
 from tests.sandbox.conftest import JWT, REDIRECT, Seeded, Smart, query_of
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

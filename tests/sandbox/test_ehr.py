@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.faults import Fault
 from tests.sandbox.conftest import Seeded, Smart, query_of
 
 

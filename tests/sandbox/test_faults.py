@@ -6,7 +6,7 @@ import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 
-from fhir_rehab.sandbox.faults import AUTHORIZE_FAULTS, Fault
+from ehr_sandbox.faults import AUTHORIZE_FAULTS, Fault
 from tests.sandbox.conftest import Seeded, Smart, fhir_get, query_of
 
 

@@ -7,8 +7,9 @@ import json
 import pytest
 import requests
 
-from fhir_rehab.sandbox.app import SandboxSettings, create_sandbox_app
-from fhir_rehab.sandbox.fhir_server import free_port
+from ehr_sandbox.app import create_sandbox_app
+from ehr_sandbox.fhir_server import free_port
+from ehr_sandbox.settings import SandboxSettings
 from tests.sandbox.conftest import TAG_SYSTEM, Seeded, Smart, fhir_get
 
 CONDITION_SCOPE = "launch patient/Condition.cruds patient/Patient.rs"

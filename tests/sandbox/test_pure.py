@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_rehab.sandbox.auth.access import (
+from ehr_sandbox.auth.access import (
     authorize_interaction,
     check_resource,
     classify_entry,
     classify_request,
 )
-from fhir_rehab.sandbox.auth.errors import AccessDenied, UnsupportedRequest
-from fhir_rehab.sandbox.auth.scopes import Access, is_covered, parse_resource_scope
+from ehr_sandbox.auth.scopes import Access, is_covered, parse_resource_scope
+from ehr_sandbox.errors import AccessDenied, UnsupportedRequest
 
 
 @pytest.mark.parametrize(

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import requests
 
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox import command
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer
-from fhir_rehab.sandbox.runner import (
-    SEED_IDENTIFIER,
-    SandboxStack,
-    seed_fallback_patients,
-    seed_patients,
-)
+from ehr_sandbox import command
+from ehr_sandbox.errors import ConfigurationError
+from ehr_sandbox.fhir_server import LocalFhirServer
+from ehr_sandbox.runner import APP_FACTORY, APP_SEED, SandboxStack, load_object
+from fhir_rehab import cli
 from tests.sandbox.conftest import Seeded
 
 
@@ -60,27 +55,27 @@ def test_register_confidential_client_defaults_to_the_app(stack: SandboxStack) -
     assert stack.runtime.store.get_client("extra-jwt") is not None
 
 
-def test_fallback_seed_creates_two_patients_once(fhir: FhirClient) -> None:
-    try:
-        first = seed_fallback_patients(fhir)
-        again = seed_fallback_patients(fhir)
-        assert len(first) == 2 and [p.patient_id for p in first] == [p.patient_id for p in again]
-        assert fhir.read("Patient", first[0].patient_id)["identifier"][0]["system"] == SEED_IDENTIFIER
-    finally:
-        for patient in fhir.search_all("Patient", {"identifier": f"{SEED_IDENTIFIER}|"}):
-            if patient["identifier"][0]["value"].startswith("sandbox-"):
-                fhir.delete("Patient", patient["id"])
+def test_the_sandbox_reaches_the_app_through_its_public_names() -> None:
+    import fhir_rehab
+    from fhir_rehab.services import seed
+
+    assert load_object(APP_FACTORY) is fhir_rehab.create_app
+    assert load_object(APP_SEED) is seed.seed_demo_patients
+    with pytest.raises(ConfigurationError, match="package.module:name"):
+        load_object("fhir_rehab.create_app")
 
 
-def test_default_seed_falls_back_without_the_seed_service(
-    fhir: FhirClient, monkeypatch: pytest.MonkeyPatch
+def test_the_cli_hands_the_sandbox_its_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    calls = []
-    monkeypatch.setitem(sys.modules, "fhir_rehab.services.seed", None)  # import fails
-    monkeypatch.setattr(
-        "fhir_rehab.sandbox.runner.seed_fallback_patients", lambda client: calls.append(client) or ["seeded"]
-    )
-    assert seed_patients(fhir) == ["seeded"] and calls == [fhir]
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(command, "run", lambda args: seen.append(args) or 0)
+    assert cli.main(["sandbox", "--auto-approve", "--port", "8123", "--data-dir", str(tmp_path)]) == 0
+    assert seen[0].auto_approve and seen[0].port == 8123 and seen[0].data_dir == tmp_path
+    assert cli.main(["sandbox", "--help"]) == 0
+    assert "usage: fhir-rehab sandbox" in capsys.readouterr().out
+    assert cli.main(["sandbox", "--bogus"]) == 2 and len(seen) == 1
+    assert cli.main(["seed", "--fhir-base", "http://x", "--bogus"]) == 2  # others still refuse
 
 
 def test_command_starts_prints_and_stops(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services.seed import seed_demo_patients
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -32,7 +32,7 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     assert started.url.endswith("/patient/program")
     assert "Program started" in started.text
     assert "Stage 1: Assessment and pain control" in started.text
-    assert "Seated sciatic nerve glide" in started.text and "twice a day" in started.text
+    assert "Nerve glide lying down" in started.text and "twice a day" in started.text
 
     again = browser.http.post(f"{stack.app_url}/patient/start", data=form)
     assert "already running" in again.text  # a double click starts nothing twice

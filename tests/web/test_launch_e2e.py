@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from fhir_rehab.sandbox.runner import SandboxStack
+from ehr_sandbox.runner import SandboxStack
 from tests.web.conftest import Browser
 
 

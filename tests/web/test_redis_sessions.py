@@ -7,8 +7,8 @@ import time
 import pytest
 import redis
 
-from fhir_rehab.sandbox.fhir_server import free_port
-from fhir_rehab.sandbox.runner import SandboxStack
+from ehr_sandbox.fhir_server import free_port
+from ehr_sandbox.runner import SandboxStack
 from tests.web.conftest import Browser
 
 

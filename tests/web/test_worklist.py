@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.sandbox.runner import SandboxStack
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
 from tests.web.conftest import CSRF
@@ -331,3 +331,97 @@ def test_after_an_action_the_redirect_stays_on_the_worklist(coordinator, backing
     )
     assert response.status_code == 302
     assert response.headers["Location"] in ("/worklist", f"{coordinator.stack.app_url}/worklist")
+
+
+def test_the_assign_list_preselects_nobody(coordinator, backing):
+    patient, name = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    body = coordinator.row_for(patient).body
+    select = re.search(r'<select id="owner-[^"]+" name="owner" required>(.*?)</select>', body, re.S).group(1)
+    options = re.findall(r"<option([^>]*)>", select)
+    assert options[0] == ' value="" selected' and all("selected" not in o for o in options[1:])
+    refused = coordinator.act(coordinator.row_for(patient), "assign", owner="")
+    assert "Not changed: Choose a practitioner." in text(refused)
+
+
+def test_apply_my_change_warns_before_taking_another_persons_claim(stack, backing):
+    patient, name = start_program(backing)
+    first, second = Coordinator(stack, "coordinator-robin"), Coordinator(stack, "coordinator-dana")
+    for person in (first, second):
+        person.launch()
+        person.open(stage="1", status="ready", owner="unassigned")
+    first.act(first.row_for(patient), "claim")
+    lost = second.act(second.row_for(patient), "claim")
+    assert lost.status_code == 409
+    page = text(lost)
+    assert "Robin Reyes has this task now. Applying your change takes it from them" in page
+    assert re.search(
+        r'<input type="checkbox" name="takeover_of" value="Practitioner/[^"]+" required>', lost.text
+    )
+    data = {
+        "csrf_token": CSRF.search(lost.text).group(1),
+        "version": re.search(r'name="version" value="([^"]+)"', lost.text).group(1),
+        "action": "claim",
+        "return_to": "/worklist",
+    }
+    task_id = re.search(r'action="/worklist/task/([^"]+)"', lost.text).group(1)
+    unconfirmed = second.http.post(f"{stack.app_url}/worklist/task/{task_id}", data=data, timeout=30)
+    assert "Robin Reyes has this task now" in text(unconfirmed)
+    assert backing.read("Task", task_id)["owner"]["display"] == "Robin Reyes"
+    takeover = re.search(r'name="takeover_of" value="([^"]+)"', lost.text).group(1)
+    confirmed = second.http.post(
+        f"{stack.app_url}/worklist/task/{task_id}", data={**data, "takeover_of": takeover}, timeout=30
+    )
+    assert "Task claimed." in confirmed.text
+    assert backing.read("Task", task_id)["owner"]["display"] == "Dana Okoye"
+
+
+def test_held_program_review_words_and_timeline(coordinator, backing):
+    patient, name = start_program(backing)
+    svc.record_screen(
+        backing,
+        SCIATICA_PROGRAM,
+        patient,
+        {**ALL_ABSENT, "saddle-anaesthesia": True},
+        Actor(),
+        "s-" + patient,
+    )
+    svc.record_oswestry(backing, patient, 44, Actor(), str(uuid.uuid4()))
+    coordinator.open(status="on-hold", stage="")
+    held = [r for r in coordinator.rows() if f'/worklist/patient/{patient}"' in r.body]
+    assert len(held) == 1 and "5 stages of this program on hold" in held[0].body
+    coordinator.open(status="requested")
+    review = coordinator.row_for(patient)
+    assert "For: Saddle anaesthesia" in review.body
+    page = coordinator.open(review.patient_href)
+    assert "44 %" in page.text and "baseline" in page.text
+    from fhir_rehab.services.review import stop_program
+
+    stop_program(backing, SCIATICA_PROGRAM, patient, Actor(), "Referred to surgery")
+    page = coordinator.open(review.patient_href)
+    assert re.findall(r'<td class="started">([^<]*)</td>', page.text) == ["—"] * 5
+    assert re.findall(r'<td class="ended">([^<]*)</td>', page.text) == ["—"] * 5
+
+
+@pytest.mark.parametrize(
+    "status,code,words",
+    [
+        ("403 Forbidden", 403, "The EHR did not grant the app access to this data."),
+        ("401 Unauthorized", 401, "Relaunch the app from the EHR."),
+    ],
+)
+def test_a_refused_entry_of_the_worklist_batch_is_told_as_such(coordinator, monkeypatch, status, code, words):
+    """HAPI authorizes batch entries one by one (the sandbox refuses whole requests): a refused
+    entry is the same page as a refused request, not "the EHR did not answer as expected"."""
+    real = FhirClient.transaction
+
+    def refuse_practitioners(self, bundle):
+        answer = real(self, bundle)
+        if bundle.get("type") == "batch" and "Practitioner?" in bundle["entry"][-1]["request"]["url"]:
+            answer["entry"][-1] = {"response": {"status": status}}
+        return answer
+
+    monkeypatch.setattr(FhirClient, "transaction", refuse_practitioners)
+    page = coordinator.open()
+    assert page.status_code == code
+    assert words in text(page) and "did not answer as expected" not in text(page)

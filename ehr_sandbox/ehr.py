@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
+from ehr_sandbox.auth.models import LaunchContext
+from ehr_sandbox.auth.server import current_runtime
+from ehr_sandbox.auth.users import USERS, find_user
+from ehr_sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
-from fhir_rehab.sandbox.auth.models import LaunchContext
-from fhir_rehab.sandbox.auth.server import current_runtime
-from fhir_rehab.sandbox.auth.users import USERS, find_user
-from fhir_rehab.sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
 
 bp = Blueprint("sandbox_ehr", __name__, url_prefix="/ehr")
 MAX_PATIENTS = 200

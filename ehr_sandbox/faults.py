@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ehr_sandbox.errors import UnknownFault
+
 
 class Fault(StrEnum):
     """One simulated failure, chosen on the EHR page and bound to the launch id."""
@@ -43,10 +45,6 @@ AUTHORIZE_FAULTS = frozenset(
 )
 
 NO_FAULT = "none"
-
-
-class UnknownFault(ValueError):
-    """The fault name is not one of `Fault`."""
 
 
 def parse_fault(name: str | None) -> Fault | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,59 +16,30 @@ from flask import Flask
 from joserfc.jwk import RSAKey
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from ehr_sandbox.app import create_sandbox_app
+from ehr_sandbox.auth.server import EXTENSION, SandboxRuntime
+from ehr_sandbox.errors import ConfigurationError
+from ehr_sandbox.fhir_server import LocalFhirServer, free_port
+from ehr_sandbox.settings import DEFAULT_ALLOWED_SCOPE, ClientRegistration, SandboxSettings
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.app import (
-    DEFAULT_ALLOWED_SCOPE,
-    ClientRegistration,
-    SandboxSettings,
-    create_sandbox_app,
-)
-from fhir_rehab.sandbox.auth.server import EXTENSION, SandboxRuntime
-from fhir_rehab.sandbox.fhir_server import LocalFhirServer, free_port
 
 HOST = "127.0.0.1"
-SEED_IDENTIFIER = "https://fhir-rehab.org/fhir/identifier/synthetic-patient"
+# The sandbox reaches the app only through these two public names, imported when the stack starts.
+APP_FACTORY = "fhir_rehab:create_app"
+APP_SEED = "fhir_rehab.services.seed:seed_demo_patients"
 SeedFunction = Callable[[FhirClient], Sequence[Any]]
 
 
-@dataclass(frozen=True)
-class SeededPatient:
-    """A patient the fallback seed created (the real seed returns its own objects)."""
+def load_object(spec: str) -> Any:
+    """The object a "package.module:name" string names (as gunicorn and entry points do).
 
-    patient_id: str
-    name: str
-
-
-def seed_patients(client: FhirClient) -> Sequence[Any]:
-    """The demo seed (fhir_rehab.services.seed), or two plain synthetic patients without it."""
-    try:
-        from fhir_rehab.services.seed import seed_demo_patients  # type: ignore[import-not-found]
-    except ImportError:
-        return seed_fallback_patients(client)
-    return seed_demo_patients(client)  # type: ignore[no-any-return]
-
-
-def seed_fallback_patients(client: FhirClient) -> list[SeededPatient]:
-    """Two synthetic Patients, created once per FHIR server (conditional create on identifier)."""
-    people = [
-        ("sandbox-1", "Avery", "Sample", "female", "1971-04-12"),
-        ("sandbox-2", "Jordan", "Example", "male", "1958-09-30"),
-    ]
-    seeded = []
-    for key, given, family, gender, born in people:
-        patient = {
-            "resourceType": "Patient",
-            "active": True,
-            "gender": gender,
-            "birthDate": born,
-            "identifier": [{"system": SEED_IDENTIFIER, "value": key}],
-            "name": [{"use": "official", "given": [given], "family": family}],
-        }
-        created = client.create(patient, if_none_exist=f"identifier={SEED_IDENTIFIER}|{key}")
-        body = created.body or {}
-        patient_id = body.get("id") or (created.location or "").split("Patient/")[-1].split("/")[0]
-        seeded.append(SeededPatient(str(patient_id), f"{given} {family}"))
-    return seeded
+    >>> load_object("os.path:join")("a", "b")
+    'a/b'
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigurationError(f"{spec!r} is not of the form 'package.module:name'")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 class PathOnlyRequestHandler(WSGIRequestHandler):
@@ -120,10 +91,12 @@ class SandboxStack:
         access_token_lifetime: int = 3600,
         start_app: bool = True,
         app_config: Mapping[str, Any] | None = None,
+        app_factory: str = APP_FACTORY,
     ) -> None:
         self._given_fhir_base = fhir_base
         self._data_dir = data_dir
-        self._seed = seed or seed_patients
+        self._seed = seed
+        self._app_factory = app_factory
         self.auto_approve = auto_approve
         self.ehr_port = ehr_port or free_port()
         self.app_port = app_port or free_port()
@@ -183,7 +156,7 @@ class SandboxStack:
     def runtime(self) -> SandboxRuntime:
         if self.sandbox_app is None:
             raise RuntimeError("The stack is not started.")
-        return self.sandbox_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+        return self.sandbox_app.extensions[EXTENSION]
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> SandboxStack:
@@ -192,7 +165,8 @@ class SandboxStack:
             if not self._given_fhir_base:
                 self._fhir = LocalFhirServer(self._data_dir, port=self._fhir_port).start()
             backing = FhirClient(self.backing_fhir_base, backoff=0.1)
-            self.patients = list(self._seed(backing))
+            seed: SeedFunction = self._seed or load_object(APP_SEED)
+            self.patients = list(seed(backing))
             registration, app_auth_config = self._app_client(Path(self._tmp.name))
             settings = SandboxSettings(
                 self.backing_fhir_base,
@@ -300,8 +274,6 @@ class SandboxStack:
         return ClientRegistration(self.client_id, [self.redirect_uri], self.client_scope), {}
 
     def _create_app(self, auth_config: Mapping[str, Any]) -> Flask:
-        from fhir_rehab import create_app
-
         assert self._tmp is not None  # noqa: S101 - start() made it
         config = {
             "ISS_ALLOWLIST": [self.fhir_base],
@@ -313,4 +285,5 @@ class SandboxStack:
             **auth_config,
             **self._app_config,
         }
-        return create_app(config)
+        app: Flask = load_object(self._app_factory)(config)
+        return app

@@ -1,14 +1,13 @@
-"""The sandbox EHR Flask app: settings and `create_sandbox_app` (EHR pages, SMART auth, FHIR proxy)."""
+"""How a sandbox EHR runs: its settings and the apps registered with its authorization server."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, redirect
 from joserfc.jwk import RSAKey
-from werkzeug.wrappers import Response
+
+from ehr_sandbox.errors import ConfigurationError
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
 # What a client may ask for unless its registration says otherwise: every SMART scope.
@@ -36,11 +35,11 @@ class ClientRegistration:
 
     def __post_init__(self) -> None:
         if self.auth_method not in AUTH_METHODS:
-            raise ValueError(f"auth_method must be one of {AUTH_METHODS}")
+            raise ConfigurationError(f"auth_method must be one of {AUTH_METHODS}")
         if self.auth_method == "client_secret_basic" and not self.client_secret:
-            raise ValueError("client_secret_basic needs a client_secret")
+            raise ConfigurationError("client_secret_basic needs a client_secret")
         if self.auth_method == "private_key_jwt" and not (self.jwks or self.jwks_uri):
-            raise ValueError("private_key_jwt needs jwks or jwks_uri")
+            raise ConfigurationError("private_key_jwt needs jwks or jwks_uri")
 
     @property
     def client_type(self) -> str:
@@ -80,36 +79,3 @@ class SandboxSettings:
     def key(self) -> RSAKey:
         assert self.signing_key is not None  # set in __post_init__  # noqa: S101
         return self.signing_key
-
-
-def create_sandbox_app(settings: SandboxSettings) -> Flask:
-    """Build the sandbox EHR: EHR pages, its SMART authorization server and the FHIR proxy."""
-    from fhir_rehab.sandbox.auth.server import SandboxRuntime
-
-    app = Flask(__name__, static_folder=None)
-    app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-        # The app under test runs on another port of the same host: cookies ignore ports.
-        SESSION_COOKIE_NAME="fhir_rehab_sandbox_session",
-        SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,
-    )
-    runtime = SandboxRuntime.create(settings)
-    runtime.init_app(app)
-    register_blueprints(app)
-    return app
-
-
-def register_blueprints(app: Flask) -> None:
-    """The EHR pages, the authorization server and the FHIR proxy."""
-    from fhir_rehab.sandbox.auth.views import bp as auth_bp
-    from fhir_rehab.sandbox.ehr import bp as ehr_bp
-    from fhir_rehab.sandbox.proxy import bp as proxy_bp
-
-    app.register_blueprint(ehr_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(proxy_bp)
-
-    @app.get("/")
-    def index() -> Response:
-        return redirect("/ehr/")

@@ -12,9 +12,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProte
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from flask import Flask, current_app
 
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.sandbox.app import SandboxSettings
-from fhir_rehab.sandbox.auth.grants import (
+from ehr_sandbox.auth.grants import (
     PrivateKeyJwt,
     S256CodeChallenge,
     SandboxCodeGrant,
@@ -23,11 +21,13 @@ from fhir_rehab.sandbox.auth.grants import (
     SmartLaunch,
     TokenContext,
 )
-from fhir_rehab.sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
-from fhir_rehab.sandbox.auth.scopes import split_scopes, wants_refresh_token
-from fhir_rehab.sandbox.auth.store import SandboxStore
-from fhir_rehab.sandbox.auth.users import USERS, ensure_practitioner, find_user
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
+from ehr_sandbox.auth.scopes import split_scopes, wants_refresh_token
+from ehr_sandbox.auth.store import SandboxStore
+from ehr_sandbox.auth.users import USERS, ensure_practitioner, find_user
+from ehr_sandbox.faults import Fault
+from ehr_sandbox.settings import SandboxSettings
+from fhir_rehab.fhir.client import FhirClient
 
 EXTENSION = "fhir_rehab_sandbox"
 
@@ -180,4 +180,4 @@ class SandboxRuntime:
 
 def current_runtime() -> SandboxRuntime:
     """The runtime of the sandbox app handling the current request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]

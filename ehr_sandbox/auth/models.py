@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 
-from fhir_rehab.sandbox.auth.scopes import is_covered, is_known_scope, split_scopes
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.auth.scopes import is_covered, is_known_scope, split_scopes
+from ehr_sandbox.faults import Fault
 
 if TYPE_CHECKING:
-    from fhir_rehab.sandbox.app import ClientRegistration
+    from ehr_sandbox.settings import ClientRegistration
 
 CODE_LIFETIME_SECONDS = 600  # RFC 6749 4.1.2: "A maximum ... lifetime of 10 minutes is RECOMMENDED"
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fhir_rehab.sandbox.auth.errors import AccessDenied, UnsupportedRequest
-from fhir_rehab.sandbox.auth.scopes import Access, access_for
+from ehr_sandbox.auth.scopes import Access, access_for
+from ehr_sandbox.errors import AccessDenied, UnsupportedRequest
 
 Params = tuple[tuple[str, str], ...]
 

@@ -6,11 +6,28 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from fhir_rehab.sandbox.fhir_server import FhirServerError
-from fhir_rehab.sandbox.runner import SandboxStack
+from ehr_sandbox.errors import FhirServerError
+from ehr_sandbox.runner import SandboxStack
+
+DESCRIPTION = (
+    "Start the local FHIR server, seed synthetic patients, start the sandbox EHR and the app; "
+    "Ctrl-C stops all."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`fhir-rehab sandbox [options]` (the `fhir_rehab.tools` entry point named "sandbox")."""
+    parser = argparse.ArgumentParser(prog="fhir-rehab sandbox", description=DESCRIPTION)
+    add_arguments(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # 0 on --help, 2 on a usage error
+        return int(exc.code or 0)
+    return run(args)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,15 +1,34 @@
-"""Sandbox errors; each says how the proxy answers. Messages never carry tokens."""
+"""The sandbox's errors, under their own root (not the app's); messages never carry tokens.
+
+Errors the proxy answers with say how: an HTTP `status` and an OperationOutcome issue `code`.
+"""
 
 from __future__ import annotations
 
-from fhir_rehab.errors import FhirRehabError
 
-
-class SandboxError(FhirRehabError):
-    """Root of the sandbox's own errors."""
+class SandboxError(Exception):
+    """Root of every error the sandbox raises on purpose; `user_message` is safe to show."""
 
     status = 500
     code = "exception"
+    user_message = "The sandbox failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.user_message)
+        if message:
+            self.user_message = message
+
+
+class ConfigurationError(SandboxError, ValueError):
+    """A sandbox setting or client registration is not usable."""
+
+
+class UnknownFault(SandboxError, ValueError):
+    """A fault name the sandbox does not simulate."""
+
+
+class FhirServerError(SandboxError, RuntimeError):
+    """The local FHIR server could not be started."""
 
 
 class AccessDenied(SandboxError):

@@ -10,23 +10,23 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from fhir_rehab.fhir.errors import FhirError
-from fhir_rehab.sandbox.auth.discovery import (
+from ehr_sandbox.auth.discovery import (
     SMART_STYLE,
     openid_configuration,
     public_jwks,
     smart_configuration,
 )
-from fhir_rehab.sandbox.auth.scopes import describe_scope, split_scopes
-from fhir_rehab.sandbox.auth.server import SandboxRuntime, current_runtime
-from fhir_rehab.sandbox.ehr import (
+from ehr_sandbox.auth.scopes import describe_scope, split_scopes
+from ehr_sandbox.auth.server import SandboxRuntime, current_runtime
+from ehr_sandbox.ehr import (
     USER_KEY,
     PatientSummary,
     find_patient,
     list_patients,
     render_page_error,
 )
-from fhir_rehab.sandbox.faults import AUTHORIZE_FAULTS, Fault, describe_fault
+from ehr_sandbox.faults import AUTHORIZE_FAULTS, Fault, describe_fault
+from fhir_rehab.fhir.errors import FhirError
 
 bp = Blueprint("sandbox_auth", __name__)
 Page = Response | tuple[str, int] | str
@@ -77,7 +77,7 @@ def authorize() -> Page:
     if approved and choose_patient and patient_id is None and patients:
         return render_page_error(400, "Authorization failed", "Choose a listed patient.")
     grant.selected_patient_id = patient_id
-    return runtime.authorization.create_authorization_response(  # type: ignore[no-any-return]
+    return runtime.authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )
 
@@ -115,7 +115,7 @@ def render_consent(runtime: SandboxRuntime, grant: Any, patients: list[PatientSu
 def render_oauth_error(runtime: SandboxRuntime, error: OAuth2Error) -> Page:
     """Redirect the error when authlib validated the redirect URI; otherwise show a page."""
     if error.redirect_uri:
-        return runtime.authorization.handle_error_response(None, error)  # type: ignore[no-any-return]
+        return runtime.authorization.handle_error_response(None, error)
     detail = f"{error.error}: {error.description}" if error.description else str(error.error)
     return render_page_error(400, "Authorization failed", detail)
 
@@ -123,7 +123,7 @@ def render_oauth_error(runtime: SandboxRuntime, error: OAuth2Error) -> Page:
 @bp.post("/auth/token")
 def issue_token() -> Response:
     """The token endpoint: authorization_code and refresh_token grants (authlib)."""
-    return current_runtime().authorization.create_token_response()  # type: ignore[no-any-return]
+    return current_runtime().authorization.create_token_response()
 
 
 @bp.get("/fhir/.well-known/smart-configuration")

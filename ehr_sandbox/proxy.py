@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from fhir_rehab.sandbox.auth.access import (
+from ehr_sandbox.auth.access import (
     Interaction,
     authorize_interaction,
     check_patch,
@@ -22,8 +22,11 @@ from fhir_rehab.sandbox.auth.access import (
     classify_entry,
     classify_request,
 )
-from fhir_rehab.sandbox.auth.discovery import add_smart_security
-from fhir_rehab.sandbox.auth.errors import (
+from ehr_sandbox.auth.discovery import add_smart_security
+from ehr_sandbox.auth.models import AccessToken
+from ehr_sandbox.auth.scopes import Access, split_scopes
+from ehr_sandbox.auth.server import SandboxRuntime, current_runtime
+from ehr_sandbox.errors import (
     AccessDenied,
     BackingUnavailable,
     NotAuthenticated,
@@ -31,10 +34,7 @@ from fhir_rehab.sandbox.auth.errors import (
     SimulatedServerError,
     UnsupportedRequest,
 )
-from fhir_rehab.sandbox.auth.models import AccessToken
-from fhir_rehab.sandbox.auth.scopes import Access, split_scopes
-from fhir_rehab.sandbox.auth.server import SandboxRuntime, current_runtime
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.faults import Fault
 
 bp = Blueprint("sandbox_proxy", __name__)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -94,7 +94,7 @@ def authenticate(runtime: SandboxRuntime) -> AccessToken:
         )
     if token.context.fault is Fault.FHIR_SERVER_ERROR:
         raise SimulatedServerError("The FHIR server failed (simulated fault).")
-    return token  # type: ignore[no-any-return]
+    return token
 
 
 def invalid_token_header() -> str:

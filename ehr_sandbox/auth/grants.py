@@ -14,13 +14,13 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from fhir_rehab.sandbox.auth.models import AuthorizationCode, LaunchContext, RefreshGrant
-from fhir_rehab.sandbox.auth.scopes import split_scopes
-from fhir_rehab.sandbox.faults import Fault
+from ehr_sandbox.auth.models import AuthorizationCode, LaunchContext, RefreshGrant
+from ehr_sandbox.auth.scopes import split_scopes
+from ehr_sandbox.faults import Fault
 
 if TYPE_CHECKING:
-    from fhir_rehab.sandbox.app import SandboxSettings
-    from fhir_rehab.sandbox.auth.store import SandboxStore
+    from ehr_sandbox.auth.store import SandboxStore
+    from ehr_sandbox.settings import SandboxSettings
 
 # Token endpoint client authentication, most specific first; "none" is the public client.
 TOKEN_AUTH_METHODS = ["client_secret_basic", "private_key_jwt", "none"]
@@ -35,12 +35,12 @@ class SandboxCodeGrant(AuthorizationCodeGrant):
 
     @property
     def store(self) -> SandboxStore:
-        return self.server.store  # type: ignore[no-any-return]
+        return self.server.store
 
     def launch_context(self) -> LaunchContext:
         """The EHR launch's context, or a standalone one (a patient only for launch/patient)."""
         if self.smart_launch is not None:
-            return self.smart_launch.context  # type: ignore[no-any-return]
+            return self.smart_launch.context
         if "launch/patient" in split_scopes(self.request.scope):
             return LaunchContext(patient_id=self.selected_patient_id)
         return LaunchContext()
@@ -82,7 +82,7 @@ class SandboxRefreshGrant(RefreshTokenGrant):
         record = self.server.store.get_refresh_grant(refresh_token)
         if record is not None and record.context.fault is Fault.TOKEN_EXPIRED_REFRESH_TOKEN:
             raise InvalidGrantError("The refresh token has expired (simulated fault).")
-        return record  # type: ignore[no-any-return]
+        return record
 
     def authenticate_user(self, refresh_token: RefreshGrant) -> Any:
         return refresh_token.user

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from fhir_rehab.sandbox.auth.models import (
+from ehr_sandbox.auth.models import (
     AccessToken,
     AuthorizationCode,
     Client,
@@ -18,7 +18,7 @@ from fhir_rehab.sandbox.auth.models import (
 )
 
 if TYPE_CHECKING:
-    from fhir_rehab.sandbox.app import ClientRegistration
+    from ehr_sandbox.settings import ClientRegistration
 
 
 class SandboxStore:

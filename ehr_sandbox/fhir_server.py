@@ -13,11 +13,9 @@ from types import TracebackType
 
 import requests
 
+from ehr_sandbox.errors import FhirServerError
+
 SEKMET_VERSION = "0.1.1"
-
-
-class FhirServerError(RuntimeError):
-    """The local FHIR server could not be started."""
 
 
 def free_port() -> int:
