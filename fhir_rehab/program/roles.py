@@ -1,8 +1,8 @@
 """Who may do what to a Task: the coordinator's permissions (pure; README "Roles").
 
 A coordinator organises the work: claims, accepts (as owner), assigns, follows up and adds
-notes, and may put a stage on hold (and resume it, unless a red flag holds it). Clinical acts are the clinician's: closing,
-cancelling or holding a medical review (only a recorded review closes it), and completing or
+notes, and may put a stage on hold (and resume it, unless a red flag holds it). Clinical acts
+are the clinician's: closing, cancelling or holding a medical review (only a recorded review closes it), and completing or
 cancelling a clinical stage.
 """
 
