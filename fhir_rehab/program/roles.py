@@ -2,8 +2,8 @@
 
 A coordinator organises the work: claims, accepts (as owner), assigns, follows up and adds
 notes, and may put a stage on hold (and resume it, unless a red flag holds it). Clinical acts
-are the clinician's: closing, cancelling or holding a medical review (only a recorded review closes it), and completing or
-cancelling a clinical stage.
+are the clinician's: closing, cancelling or holding a medical review (only a recorded review
+closes it), and completing or cancelling a clinical stage.
 """
 
 from __future__ import annotations
