@@ -20,6 +20,8 @@ PATIENT_DATA_SCOPES = (
     "patient/Task.cruds",
     "patient/Goal.cruds",
     "patient/Provenance.cr",
+    # Names the signed-in clinician and whoever owns a medical review, in words.
+    "user/Practitioner.rs",
 )
 COORDINATOR_DATA_SCOPES = (
     "user/Task.rs",

@@ -9,7 +9,7 @@ closes it), and completing or cancelling a clinical stage.
 from __future__ import annotations
 
 COORDINATOR_ACTIONS: dict[str, frozenset[str]] = {
-    "review": frozenset({"claim", "accept", "assign", "note"}),
+    "review": frozenset({"claim", "accept", "assign", "start", "note"}),
     "stage": frozenset({"claim", "accept", "assign", "start", "hold", "resume", "note"}),
 }
 
@@ -20,7 +20,6 @@ _WHY = {
         "review",
         "hold",
     ): "a medical review cannot be put on hold; it stays on the list until a clinician records it",
-    ("review", "start"): "a clinician starts a review by opening it on the patient's page",
     ("review", "resume"): "a clinician records the review on the patient's page",
     (
         "stage",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -244,6 +245,23 @@ def _findings(description: str) -> str:
     return head.split(": ", 1)[-1].strip() or "red flags"
 
 
+def _person(reference: dict[str, Any]) -> str | None:
+    """A Reference's name for people: its display, never an id (None when nobody).
+
+    >>> _person({"reference": "Practitioner/1", "display": "Practitioner/1"})
+    'a practitioner'
+    >>> _person({"display": "Dr Lee"}), _person({})
+    ('Dr Lee', None)
+    """
+    display = str(reference.get("display") or "")
+    if display and not re.fullmatch(r"[A-Za-z]+/[A-Za-z0-9\-.]+", display):
+        return display
+    target = str(reference.get("reference") or display)
+    if not target:
+        return None
+    return "a practitioner" if target.startswith("Practitioner/") else "another user"
+
+
 def parse_review_task(task: Resource) -> ReviewState:
     owner = task.get("owner") or {}
     restriction = (task.get("restriction") or {}).get("period") or {}
@@ -253,13 +271,13 @@ def parse_review_task(task: Resource) -> ReviewState:
         status=str(task.get("status", "")),
         priority=task.get("priority"),
         findings=_findings(str(task.get("description") or "")),
-        owner_name=owner.get("display") or (owner.get("reference") and "another user") or None,
+        owner_name=_person(owner),
         owner=owner.get("reference"),
         authored=parse_instant(task.get("authoredOn")),
         due=parse_instant(restriction.get("end")),
         version=(task.get("meta") or {}).get("versionId"),
         outcome=outcome,
-        reviewer=owner.get("display") if outcome else None,
+        reviewer=_person(owner) if outcome else None,
     )
 
 

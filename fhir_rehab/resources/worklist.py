@@ -200,7 +200,7 @@ def build_count_urls(
     >>> from datetime import UTC, datetime
     >>> now = datetime(2026, 1, 1, tzinfo=UTC)
     >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == 7 * len(COUNTED)
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == (len(REVIEW_PRIORITY) + 5) * len(COUNTED)
     (True, True)
     """
     families: list[list[tuple[str, str]]] = []

@@ -171,7 +171,12 @@ def start_program(
     record = read_patient_record(client, patient_id)
     state = record.state(program)
     eligibility = check_eligibility(record)
-    if state.started and state.careplan_status in {"active", "on-hold"}:
+    if state.started and state.careplan_status == "on-hold":
+        raise ProgramRefused(
+            refusal_for(state.reviews, "start")
+            or "The program is on hold for a red flag: record a new clear screen, then resume it."
+        )
+    if state.started and state.careplan_status == "active":
         return StartResult(state, WriteResult(()), eligibility, already_started=True)
     if not eligibility.eligible or eligibility.match is None:
         raise ProgramRefused(f"Not eligible. {eligibility.reason}")

@@ -175,7 +175,6 @@ def test_claiming_a_requested_review_accepts_it(fhir, run_tag, coordinator):
         ("complete", "only a clinician closes a medical review"),
         ("cancel", "cannot be cancelled"),
         ("hold", "cannot be put on hold"),
-        ("start", "a clinician starts a review"),
     ],
 )
 def test_a_coordinator_cannot_close_cancel_or_hold_a_review(fhir, run_tag, coordinator, action, message):

@@ -108,6 +108,7 @@ def test_ehr_launch_scopes_exactly(launcher) -> None:
         "patient/Task.cruds",
         "patient/Goal.cruds",
         "patient/Provenance.cr",
+        "user/Practitioner.rs",
     ]
 
 

@@ -44,6 +44,7 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/Goal.write",
         "patient/Provenance.read",
         "patient/Provenance.write",
+        "user/Practitioner.read",
     ]
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)
     assert "user/Task.read" in coordinator and "user/Task.write" in coordinator
