@@ -180,7 +180,14 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
     state = read_patient_record(client, args.patient).state(SCIATICA_PROGRAM)
     if state.current is None:
         raise ProgramRefused("No stage is in progress for this patient.")
-    result = svc.complete_stage(client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args))
+    result = svc.complete_stage(
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        state.current.task_id,
+        _actor(args),
+        early_reason=args.early_reason,
+    )
     out.data.update(
         completed=f"Task/{state.current.task_id}",
         next=result.next_task,
@@ -322,7 +329,10 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
         score = add(name, cmd_score, f"record {what}")
         score.add_argument("--score", type=int, required=True, choices=range(top + 1), metavar=f"0-{top}")
         score.add_argument("--submission-id", help="idempotency key (default: a new one)")
-    add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
+    complete = add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
+    complete.add_argument(
+        "--early-reason", help="complete although the measured criteria are not met, for this reason"
+    )
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
     seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")
     add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions", patient=False)

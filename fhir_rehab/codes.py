@@ -210,6 +210,7 @@ RED_FLAG_QUESTIONS: dict[str, Code] = {
 BS_NOT_STARTED = Code(BUSINESS_STATUS, "not-started", "Not started")
 BS_IN_PROGRESS = Code(BUSINESS_STATUS, "in-progress", "Exercises under way")
 BS_COMPLETED = Code(BUSINESS_STATUS, "criteria-met", "Progression criteria met")
+BS_COMPLETED_EARLY = Code(BUSINESS_STATUS, "completed-early", "Completed early: criteria not met")
 BS_ON_HOLD = Code(BUSINESS_STATUS, "red-flag-review", "Awaiting medical review")
 BS_CANCELLED = Code(BUSINESS_STATUS, "stopped", "Stopped")
 

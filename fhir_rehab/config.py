@@ -29,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "DISCOVERY_TTL_SECONDS": 300,
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
-    "SCREEN_MAX_AGE_DAYS": 7,
+    "SCREEN_MAX_AGE_DAYS": 7,  # start and resume need a red-flag screen this recent
+    "STAGE_SCREEN_MAX_AGE_DAYS": 14,  # completing a stage needs a red-flag screen this recent
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
@@ -42,6 +43,7 @@ _TYPES: dict[str, type] = {
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,
+    "STAGE_SCREEN_MAX_AGE_DAYS": int,
     "WORKLIST_PAGE_SIZE": int,
 }
 _BOOLS = {"REQUIRE_PKCE_S256"}

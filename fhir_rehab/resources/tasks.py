@@ -123,3 +123,19 @@ def add_note(task: Resource, text: str, author: dict[str, str], now: datetime) -
     out.setdefault("note", []).append({"authorReference": author, "time": fhir_instant(now), "text": text})
     out["lastModified"] = fhir_instant(now)
     return out
+
+
+def mark_completed_early(task: Resource, reason: str, actor: Actor, now: datetime) -> Resource:
+    """A completed stage whose measured criteria were not met: businessStatus "completed early"
+    (never "criteria met"), the clinician's reason as statusReason and as a note."""
+    out = copy.deepcopy(task)
+    out["businessStatus"] = concept(c.BS_COMPLETED_EARLY)
+    out["statusReason"] = concept(c.BS_COMPLETED_EARLY, f"Completed early: {reason}")
+    out.setdefault("note", []).append(
+        {
+            "authorReference": actor.as_reference(),
+            "time": fhir_instant(now),
+            "text": f"Completed early: {reason}",
+        }
+    )
+    return out

@@ -40,7 +40,12 @@ from fhir_rehab.resources.observations import (
 )
 from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.state import parse_program_state
-from fhir_rehab.resources.tasks import advance_task, build_review_task, change_task_status
+from fhir_rehab.resources.tasks import (
+    advance_task,
+    build_review_task,
+    change_task_status,
+    mark_completed_early,
+)
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_by_ids, read_patient_record
@@ -315,6 +320,8 @@ def complete_stage(
     now: datetime | None = None,
     record: PatientRecord | None = None,
     advance_goals: bool = True,
+    early_reason: str | None = None,
+    max_screen_age_days: int = 14,
 ) -> StageResult:
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
     transaction, each update guarded by If-Match so a concurrent change fails it whole.
@@ -322,6 +329,10 @@ def complete_stage(
     `record` is the patient's program as already read (a coordinator reads it without the
     Conditions its scopes do not cover); `advance_goals=False` leaves the Goals as they are,
     for a user whose scopes do not include Goal updates.
+
+    Safety first: a clear red-flag screen from the last `max_screen_age_days` days is needed.
+    When the measured criteria are not met the stage completes only with `early_reason` (an
+    explicit confirmation): its businessStatus then says "completed early", with the reason.
     """
     now = now or utcnow()
     record = record or read_patient_record(client, patient_id)
@@ -333,8 +344,20 @@ def complete_stage(
         raise StageRefused("That stage is not the current stage of this program.")
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
+    _refuse_without_recent_screen(state, max_screen_age_days, now)
     check = check_progression(current.stage, state.pain, current.active_since, now, state.oswestry)
+    early = (early_reason or "").strip()
+    if check.unmet and not early:
+        raise StageRefused(
+            "The measured criteria are not met ("
+            + "; ".join(check.unmet)
+            + "). To complete the stage early, confirm it and give a reason."
+        )
+    if len(early) > MAX_EARLY_REASON:
+        raise StageRefused(f"Keep the reason under {MAX_EARLY_REASON} characters.")
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
+    if check.unmet:
+        task = mark_completed_early(task, early, actor, now)
     tx = Transaction()
     targets = [tx.update(task, if_match=current.version)]
     following = next((s for s in state.stages if s.stage.number > current.stage.number), None)
@@ -343,7 +366,7 @@ def complete_stage(
         targets.append(tx.update(ready, if_match=following.version))
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
-        note += "; criteria not yet met: " + "; ".join(check.unmet)
+        note += f" early ({early}); criteria not met: " + "; ".join(check.unmet)
     plan = note_stage_progress(record.get(f"CarePlan/{state.careplan_id}"), f"Task/{task_id}", note, now)
     if following is None:
         plan = end_care_plan(plan, "completed", now)
@@ -353,6 +376,25 @@ def complete_stage(
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+
+
+MAX_EARLY_REASON = 500
+
+
+def _refuse_without_recent_screen(state: ProgramState, max_age_days: int, now: datetime) -> None:
+    """Completing a stage needs a complete, clear red-flag screen from the last days."""
+    screen = state.latest_screen
+    if screen is None or screen.when is None or now - screen.when > timedelta(days=max_age_days):
+        raise StageRefused(
+            f"Completing a stage needs a red-flag screen from the last {max_age_days} days: "
+            "screen the patient first."
+        )
+    if not screen.clear:
+        raise StageRefused(
+            "The latest red-flag screen is not clear ("
+            + ("; ".join(f.label for f in screen.positives) or "; ".join(screen.problems()))
+            + "): screen the patient again before completing a stage."
+        )
 
 
 def _advance_goals(

@@ -242,6 +242,8 @@ def complete_stage() -> Response:
             request.form.get("task_id", ""),
             actor,
             expected_version=request.form.get("version") or None,
+            early_reason=request.form.get("early_reason") if request.form.get("early") == "yes" else None,
+            max_screen_age_days=current_app.config["STAGE_SCREEN_MAX_AGE_DAYS"],
         )
     except StaleVersion:
         flash(
@@ -257,7 +259,7 @@ def complete_stage() -> Response:
         " The next stage is ready." if result.next_task else " The program is complete."
     )
     if result.check.unmet:
-        message += " Criteria not yet met were noted on the plan: " + "; ".join(result.check.unmet)
+        message += " It was recorded as completed early, with your reason and the criteria not met."
     flash(message, "info")
     return redirect(url_for("clinician.program"))
 

@@ -46,7 +46,9 @@ def test_emergency_banner_and_review_form(page, stack, artifacts):
 
     screen(page, present=("rectal-fullness",))
     panel = page.locator("section.escalation")
-    assert panel.get_by_role("heading", name="Emergency: send the patient to the emergency department now").is_visible()
+    assert panel.get_by_role(
+        "heading", name="Emergency: send the patient to the emergency department now"
+    ).is_visible()
     background = panel.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(164, 22, 26)"  # solid red: unlike any other level
     assert "Task/" not in page.content()

@@ -35,7 +35,16 @@ def world(own_fhir):
     advanced = start_program(own_fhir, "adv", started=NOW - timedelta(days=20), key="eligible-snomed")
     first = stage_tasks(own_fhir, advanced)[0]
     change_task(own_fhir, PROGRAM, first["id"], version(first), Intent("start"), me, NOW)
-    complete_stage(own_fhir, PROGRAM, advanced, first["id"], me, now=NOW)
+    complete_stage(
+        own_fhir,
+        PROGRAM,
+        advanced,
+        first["id"],
+        me,
+        now=NOW,
+        early_reason="test world",
+        max_screen_age_days=30,
+    )
     second = stage_tasks(own_fhir, advanced)[1]
     change_task(own_fhir, PROGRAM, second["id"], version(second), Intent("claim"), me, NOW)
     urgent = escalate(own_fhir, "urgent", "night-pain", when=NOW - timedelta(hours=1))

@@ -183,7 +183,13 @@ def test_two_writers_racing_on_one_task_one_wins(cli, fhir, seeded):
         barrier.wait()
         try:
             svc.complete_stage(
-                fhir, SCIATICA_PROGRAM, patient, stage.task_id, Actor(), expected_version=stage.version
+                fhir,
+                SCIATICA_PROGRAM,
+                patient,
+                stage.task_id,
+                Actor(),
+                expected_version=stage.version,
+                early_reason="test",
             )
             outcomes.append("won")
         except StaleVersion:
@@ -207,8 +213,13 @@ def test_stage_completion_readies_the_next_in_one_transaction(cli, fhir, seeded)
     cli("start", "--patient", patient)
     cli("pain", "--patient", patient, "--score", "5")
     code, out = cli("complete-stage", "--patient", patient)
+    assert code == 1 and "To complete the stage early, confirm it and give a reason" in out["error"]
+    code, out = cli("complete-stage", "--patient", patient, "--early-reason", "Pain settled; back at work")
     assert code == 0 and out["next"]
     assert any("pain" in unmet for unmet in out["unmetCriteria"])
+    task = fhir.read("Task", out["completed"].split("/")[1])
+    assert task["businessStatus"]["coding"][0]["code"] == "completed-early"
+    assert task["statusReason"]["text"] == "Completed early: Pain settled; back at work"
     state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
     assert [s.status for s in state.stages][:3] == ["completed", "ready", "draft"]
     goals = [fhir.read("Goal", g) for g in state.goal_ids]

@@ -55,10 +55,18 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     program = browser.get("/patient/program").text
     task_id = program.split('name="task_id" value="')[1].split('"')[0]
     version = program.split('name="version" value="')[1].split('"')[0]
-    done = browser.post_form(
+    assert "The measured criteria are not met: complete the stage early?" in program
+    unconfirmed = browser.post_form(
         "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
     )
+    assert "To complete the stage early, confirm it and give a reason" in html.unescape(unconfirmed.text)
+    done = browser.post_form(
+        "/patient/program",
+        "/patient/stage/complete",
+        {"task_id": task_id, "version": version, "early": "yes", "early_reason": "Pain settled fast"},
+    )
     assert "Stage completed. The next stage is ready." in html.unescape(done.text)
+    assert "Completed early: Pain settled fast" in html.unescape(done.text)
     assert "Stage 2: Restoring mobility" in done.text
 
     stale = browser.post_form(
@@ -188,7 +196,7 @@ def test_hold_stop_banner_review_form_then_resume(browser, stack, fresh_patient)
     assert "Resume the program" in cleared.text
     resumed = browser.post_form("/patient/program", "/patient/program/resume", {})
     assert "The program is running again." in resumed.text
-    assert "Complete stage 1" in resumed.text and html.escape(EXERCISE) in resumed.text
+    assert "Complete stage 1 early" in resumed.text and html.escape(EXERCISE) in resumed.text
     assert browser.get("/patient/program/sheet").status_code == 200
 
 
