@@ -66,7 +66,7 @@ def proxy(path: str) -> Response:
         token = authenticate(runtime)
         post_check = authorize(runtime, token, path)
         response = forward(runtime, request.method, path, request.query_string.decode(), request.get_data())
-        if post_check and response.status_code == 200 and token.context.patient_id:
+        if post_check and 200 <= response.status_code < 300 and token.context.patient_id:
             check_resource(json_or_none(response.content), token.context.patient_id)
         return to_flask_response(runtime, response)
     except SandboxError as error:
@@ -102,7 +102,12 @@ def invalid_token_header() -> str:
 
 
 def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
-    """Check scopes and the patient compartment; True when the response must be checked too."""
+    """Check scopes and the patient compartment; True when the response must be checked too.
+
+    Under patient-level access every answer is checked, writes included: a conditional
+    create (or a transaction entry's `ifNoneExist`) can match, and return, another patient's
+    resource.
+    """
     scopes = split_scopes(token.scope)
     patient_id = token.context.patient_id
     params = list(request.args.items(multi=True))
@@ -115,7 +120,7 @@ def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
     if access is Access.PATIENT and patient_id:
         body = json_or_none(request.get_data()) if interaction.kind in ("c", "u") else None
         check_writes(runtime, interaction, body, patient_id, patch=request.method == "PATCH")
-        return interaction.kind == "r"
+        return True
     return False
 
 
@@ -134,7 +139,7 @@ def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str], pa
         if access is Access.PATIENT and patient_id:
             method = str((entry.get("request") or {}).get("method", "")).upper()
             check_writes(runtime, interaction, entry.get("resource"), patient_id, patch=method == "PATCH")
-            post_check = post_check or interaction.kind == "r"
+            post_check = True
     return post_check
 
 

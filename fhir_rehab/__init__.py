@@ -61,7 +61,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Each audience has its own blueprint (launch, clinician, coordinator)."""
+    """Each audience has its own blueprint (launch, clinician, coordinator, CDS Hooks clients)."""
+    from fhir_rehab.cds.views import bp as cds_bp
     from fhir_rehab.launch.views import bp as launch_bp
     from fhir_rehab.web.clinician import bp as clinician_bp
     from fhir_rehab.web.coordinator import bp as coordinator_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(launch_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(coordinator_bp)
+    app.register_blueprint(cds_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

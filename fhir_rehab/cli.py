@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -13,6 +14,13 @@ from typing import TYPE_CHECKING, Any
 # Only what building the argument parser needs is imported here: `fhir-rehab --help` and usage
 # errors must not pay for requests, flask, pydantic and the FHIR models (about half a second).
 # Each command imports what it uses when it runs.
+from fhir_rehab.fhir.ids import (
+    ACTOR_REFERENCE,
+    check_fhir_base,
+    check_timeout,
+    is_fhir_id,
+    is_submission_id,
+)
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, IncompleteScreen
 
 if TYPE_CHECKING:
@@ -21,6 +29,12 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RED_FLAG, EXIT_FHIR = 0, 1, 2, 3, 4
 TOOLS_GROUP = "fhir_rehab.tools"
+TOKEN_ENV = "FHIR_REHAB_TOKEN"  # noqa: S105 - the variable's name, not a token
+MAX_TOKEN_FILE_BYTES = 16_384
+
+
+class UsageError(Exception):
+    """A command-line input is unusable; the message says which and why (exit 2)."""
 
 
 class Output:
@@ -47,10 +61,71 @@ class Output:
 def _client(args: argparse.Namespace) -> RecordingClient:
     from fhir_rehab.cli_client import RecordingClient
 
-    token = args.token
+    token = read_token(args)
     return RecordingClient(
         args.fhir_base, token_provider=(lambda: token) if token else None, timeout=args.timeout
     )
+
+
+def read_token(args: argparse.Namespace) -> str | None:
+    """The bearer token: --token-file, else $FHIR_REHAB_TOKEN, else --token (visible in `ps`)."""
+    path = getattr(args, "token_file", None)
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_TOKEN_FILE_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(f"Cannot read the token file {path}: {exc.strerror or 'unreadable'}.") from None
+        try:
+            token = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            token = ""
+        if not token or len(raw) > MAX_TOKEN_FILE_BYTES or any(ch.isspace() for ch in token):
+            raise UsageError(f"The token file {path} must hold one token on one line.")
+        return token
+    return os.environ.get(TOKEN_ENV) or getattr(args, "token", None) or None
+
+
+def _fhir_base(value: str) -> str:
+    try:
+        return check_fhir_base(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout(value: str) -> float:
+    try:
+        return check_timeout(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _patient_id(value: str) -> str:
+    if not is_fhir_id(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a Patient id (1-64 letters, digits, '-' or '.'; not empty)."
+        )
+    return value
+
+
+def _submission_id(value: str) -> str:
+    if not is_submission_id(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a usable submission id (1-64 letters, digits, '-' or '.', e.g. a UUID)."
+        )
+    return value
+
+
+def _practitioner(value: str) -> str:
+    if not ACTOR_REFERENCE.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a reference like Practitioner/<id>.")
+    return value
+
+
+def _run_name(value: str) -> str:
+    if not is_fhir_id(value) or len(value) > 40:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a run name (1-40 letters, digits, '-' or '.').")
+    return value
 
 
 def _actor(args: argparse.Namespace) -> Any:
@@ -303,12 +378,21 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if fhir:
-            p.add_argument("--fhir-base", required=True, help="FHIR R4 base URL")
-            p.add_argument("--token", help="bearer access token for the FHIR server")
-            p.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+            p.add_argument("--fhir-base", required=True, type=_fhir_base, help="FHIR R4 base URL")
+            p.add_argument(
+                "--token-file",
+                help=f"file holding the bearer access token (or set ${TOKEN_ENV})",
+            )
+            p.add_argument(
+                "--token",
+                help=f"bearer access token; others can see it in `ps`: prefer ${TOKEN_ENV} or --token-file",
+            )
+            p.add_argument("--timeout", type=_timeout, default=20.0, help="seconds per request (0-3600)")
         if patient:
-            p.add_argument("--patient", required=True, help="Patient id")
-        p.add_argument("--practitioner", help="fhirUser of the person acting, e.g. Practitioner/1")
+            p.add_argument("--patient", required=True, type=_patient_id, help="Patient id")
+        p.add_argument(
+            "--practitioner", type=_practitioner, help="fhirUser of the person acting, e.g. Practitioner/1"
+        )
         if json_output:
             p.add_argument("--json", action="store_true", help="print one JSON object")
         p.set_defaults(handler=handler, json=False)
@@ -318,7 +402,7 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     screen = add("screen", cmd_screen, "record a red-flag screen (all seven questions)")
     screen.add_argument("--present", action="append", default=[], choices=RED_FLAG_KEYS)
     screen.add_argument("--absent", action="append", default=[], choices=RED_FLAG_KEYS)
-    screen.add_argument("--submission-id", help="idempotency key (default: a new one)")
+    screen.add_argument("--submission-id", type=_submission_id, help="idempotency key (default: a new one)")
     start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
     start.add_argument("--max-screen-age-days", type=int, default=7)
     add("show", cmd_show, "the program state")
@@ -328,13 +412,17 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     ):
         score = add(name, cmd_score, f"record {what}")
         score.add_argument("--score", type=int, required=True, choices=range(top + 1), metavar=f"0-{top}")
-        score.add_argument("--submission-id", help="idempotency key (default: a new one)")
+        score.add_argument(
+            "--submission-id", type=_submission_id, help="idempotency key (default: a new one)"
+        )
     complete = add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
     complete.add_argument(
         "--early-reason", help="complete although the measured criteria are not met, for this reason"
     )
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
-    seed.add_argument("--run", default="demo", help="seed run name (same name: same patients)")
+    seed.add_argument(
+        "--run", default="demo", type=_run_name, help="seed run name (same name: same patients)"
+    )
     add("publish", cmd_publish, "write the program's PlanDefinition and ActivityDefinitions", patient=False)
     demo = add(
         "demo",
@@ -345,9 +433,42 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
         json_output=False,
     )
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
-    demo.set_defaults(token=None, timeout=20.0, max_screen_age_days=7)
+    demo.set_defaults(token=None, token_file=None, timeout=20.0, max_screen_age_days=7)
     _add_server_commands(sub, wanted)
+    _add_cds_commands(sub)
     return parser
+
+
+def _add_cds_commands(sub: Any) -> None:
+    """`cds-feedback`: how often the CDS Hooks cards are taken (from the app's store)."""
+    report = sub.add_parser(
+        "cds-feedback",
+        help="how often the CDS Hooks cards are taken",
+        description="Count the CDS Hooks cards shown and the feedback received, per kind of card, "
+        "from the store the app uses (FHIR_REHAB_SESSION_REDIS_URL or FHIR_REHAB_CDS_STORE_DIR).",
+    )
+    report.add_argument("--json", action="store_true", help="print one JSON object")
+    report.set_defaults(handler=cmd_cds_feedback)
+
+
+def cmd_cds_feedback(args: argparse.Namespace, out: Output) -> int:
+    from fhir_rehab import create_app
+    from fhir_rehab.cds.feedback import count_feedback
+    from fhir_rehab.cds.runtime import get_cds_runtime
+
+    store = get_cds_runtime(create_app()).store
+    rows = count_feedback(store.feedback(), store.issued_cards())
+    if args.json:
+        print(json.dumps([{**vars(r), "taken": r.taken} for r in rows], indent=2))
+        return EXIT_OK
+    print(f"{'card':<18} {'shown':>6} {'accepted':>9} {'overridden':>11} {'taken':>6}")
+    for r in rows:
+        print(f"{r.kind:<18} {r.shown:>6} {r.accepted:>9} {r.overridden:>11} {r.taken:>6}")
+        for reason, n in sorted(r.reasons.items(), key=lambda item: -item[1]):
+            print(f"    overridden: {reason} ({n})")
+    if not rows:
+        print("No CDS Hooks cards shown yet.")
+    return EXIT_OK
 
 
 def _add_server_commands(sub: Any, wanted: str | None) -> None:
@@ -394,8 +515,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
 
     out = Output(getattr(args, "json", False))
+    if getattr(args, "token", None):
+        print(
+            f"fhir-rehab: warning: --token is visible to other users of this machine (ps); "
+            f"use ${TOKEN_ENV} or --token-file",
+            file=sys.stderr,
+        )
     try:
         return int(args.handler(args, out))
+    except UsageError as exc:
+        return _fail(out, EXIT_USAGE, str(exc))
     except IncompleteScreen as exc:
         return _fail(out, EXIT_USAGE, str(exc))
     except (PatientNotFound, FhirNotFound) as exc:
@@ -406,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(out, EXIT_FHIR, f"FHIR server error: {exc}")
     except (ServiceError, ResourceError, FhirRehabError) as exc:
         return _fail(out, EXIT_REFUSED, str(exc))
+    except KeyboardInterrupt:
+        return _fail(out, EXIT_REFUSED, "interrupted")
+    except Exception as exc:  # no traceback for a user: say what failed, in one line
+        return _fail(out, EXIT_REFUSED, f"unexpected error ({type(exc).__name__}); nothing more was done")
 
 
 def _fail(out: Output, code: int, message: str) -> int:

@@ -206,6 +206,16 @@ RED_FLAG_QUESTIONS: dict[str, Code] = {
     )
 }
 
+# CDS Hooks cards (never written to FHIR): `source.topic` and the card's `overrideReasons`.
+CDS_TOPIC_SUGGEST = app_code("cds-suggest-program", "Sciatica program suggestion")
+CDS_TOPIC_REVIEW = app_code("cds-red-flag-review", "Open red-flag review")
+CDS_TOPIC_RUNNING = app_code("cds-program-running", "Sciatica program progress")
+CDS_OVERRIDE_REASONS = (
+    app_code("cds-override-declined", "Patient declines a physiotherapy program"),
+    app_code("cds-override-elsewhere", "Already in physiotherapy elsewhere"),
+    app_code("cds-override-not-now", "Not appropriate at this visit"),
+)
+
 # Stage milestones (Task.businessStatus).
 BS_NOT_STARTED = Code(BUSINESS_STATUS, "not-started", "Not started")
 BS_IN_PROGRESS = Code(BUSINESS_STATUS, "in-progress", "Exercises under way")

@@ -16,7 +16,8 @@ DEFAULTS: dict[str, Any] = {
     # Server-side session store: filesystem by default, Redis when SESSION_REDIS_URL is set.
     "SESSION_DIR": None,  # default: <instance path>/sessions
     "SESSION_REDIS_URL": None,
-    "SESSION_LIFETIME_SECONDS": 8 * 3600,
+    "SESSION_LIFETIME_SECONDS": 8 * 3600,  # absolute: a launch lasts at most this long
+    "SESSION_IDLE_TIMEOUT_SECONDS": 30 * 60,  # signed out after this long without a request
     # SMART launch
     "ISS_ALLOWLIST": [],  # FHIR base URLs the app accepts as `iss`
     "DEFAULT_ISS": None,  # standalone launch without ?iss=
@@ -36,23 +37,37 @@ DEFAULTS: dict[str, Any] = {
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator
     "TOKEN_REFRESH_LEEWAY_SECONDS": 60,  # refresh the access token this long before it expires
+    # CDS Hooks 2.0 service (fhir_rehab/cds). Trusted CDS clients, by JWT `iss`:
+    # {"<iss>": {"jwks_url": "...", "jku": ["..."], "jwks": {...}, "fhir_servers": ["..."]}}
+    "CDS_TRUSTED_CLIENTS": {},
+    "CDS_STORE_DIR": None,  # jti, cards, feedback without Redis; default: "cds" beside SESSION_DIR
+    "CDS_FHIR_TIMEOUT_SECONDS": 5.0,  # a hook must answer fast: reads from fhirServer give up sooner
+    "CDS_JWT_MAX_LIFETIME_SECONDS": 600,  # refuse a client JWT whose exp lies further ahead
+    "CDS_JWKS_TTL_SECONDS": 300,
 }
 
 _TYPES: dict[str, type] = {
     "SESSION_LIFETIME_SECONDS": int,
+    "SESSION_IDLE_TIMEOUT_SECONDS": int,
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,
     "STAGE_SCREEN_MAX_AGE_DAYS": int,
     "WORKLIST_PAGE_SIZE": int,
+    "CDS_FHIR_TIMEOUT_SECONDS": float,
+    "CDS_JWT_MAX_LIFETIME_SECONDS": int,
+    "CDS_JWKS_TTL_SECONDS": int,
 }
 _BOOLS = {"REQUIRE_PKCE_S256"}
 _LISTS = {"ISS_ALLOWLIST"}
+_JSON = {"CDS_TRUSTED_CLIENTS"}
 
 
 def _parse(name: str, raw: str) -> Any:
     if name in _BOOLS:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if name in _JSON:
+        return json.loads(raw)
     if name in _LISTS:
         raw = raw.strip()
         return json.loads(raw) if raw.startswith("[") else [p for p in raw.split() if p]

@@ -85,7 +85,7 @@ class Client(ClientMixin):
         return expected is not None and secrets.compare_digest(expected.encode(), client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if endpoint == "token":
+        if endpoint in ("token", "revocation"):
             return method == self.registration.auth_method
         return True
 

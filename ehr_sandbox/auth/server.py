@@ -22,6 +22,7 @@ from ehr_sandbox.auth.grants import (
     TokenContext,
 )
 from ehr_sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
+from ehr_sandbox.auth.revocation import SandboxRevocation
 from ehr_sandbox.auth.scopes import split_scopes, wants_refresh_token
 from ehr_sandbox.auth.store import SandboxStore
 from ehr_sandbox.auth.users import USERS, ensure_practitioner, find_user
@@ -131,6 +132,7 @@ class SandboxRuntime:
             ],
         )
         server.register_grant(SandboxRefreshGrant, [context])
+        server.register_endpoint(SandboxRevocation)
         resources = ResourceProtector()
         resources.register_token_validator(SandboxBearerValidator(store))
         runtime = cls(settings, store, server, resources)
@@ -151,6 +153,10 @@ class SandboxRuntime:
     @property
     def token_url(self) -> str:
         return f"{self.settings.public_url}/auth/token"
+
+    @property
+    def revocation_url(self) -> str:
+        return f"{self.settings.public_url}/auth/revoke"
 
     @property
     def jwks_url(self) -> str:

@@ -106,6 +106,18 @@ class SandboxStore:
             record = self._refresh.get(token)
             return None if record is None or record.revoked else record
 
+    def revoke_grant(self, code: str | None) -> None:
+        """Revoke every access and refresh token that came from one authorization code."""
+        if code is None:
+            return
+        with self._lock:
+            for access in self._access.values():
+                if access.code == code:
+                    access.revoked = True
+            for refresh in self._refresh.values():
+                if refresh.code == code:
+                    refresh.revoked = True
+
     # -- private_key_jwt assertions ------------------------------------------------------
     def use_jti(self, client_id: str, jti: str, expires_at: float) -> bool:
         """Record an assertion id; False when it was seen before (RFC 7523 3, replay)."""

@@ -126,14 +126,20 @@ def issue_token() -> Response:
     return current_runtime().authorization.create_token_response()
 
 
+@bp.post("/auth/revoke")
+def revoke_token() -> Response:
+    """RFC 7009 token revocation (authlib): the app calls it when a user signs out."""
+    return current_runtime().authorization.create_endpoint_response("revocation")  # type: ignore[no-any-return]
+
+
 @bp.get("/fhir/.well-known/smart-configuration")
 def smart_config() -> Response:
     runtime = current_runtime()
-    return jsonify(
-        smart_configuration(
-            runtime.settings.fhir_base, runtime.authorize_url, runtime.token_url, runtime.jwks_url
-        )
+    document = smart_configuration(
+        runtime.settings.fhir_base, runtime.authorize_url, runtime.token_url, runtime.jwks_url
     )
+    document["revocation_endpoint"] = runtime.revocation_url  # RFC 7009
+    return jsonify(document)
 
 
 @bp.get("/fhir/.well-known/openid-configuration")

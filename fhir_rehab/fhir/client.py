@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -20,6 +20,7 @@ from fhir_rehab.fhir.errors import (
     FhirInvalid,
     FhirNotFound,
     FhirOutsideBase,
+    FhirRedirected,
     FhirUnavailable,
 )
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+NOT_MODIFIED = 304  # an answer to a conditional read, not a redirect
 MAX_RETRY_AFTER_SECONDS = 30.0
 
 Resource = dict[str, Any]
@@ -129,17 +131,25 @@ class FhirClient:
 
     # -- URLs ----------------------------------------------------------------------------
     def url_for(self, path_or_url: str) -> str:
-        """A relative path joins the base; an absolute URL must lie under the base."""
+        """A relative path joins the base; the result must lie under the base.
+
+        Checked after normalisation: `.` and `..` segments are resolved (RFC 3986 5.2.4),
+        both as sent and percent-decoded, so `<base>/../x` and `<base>/%2e%2e/x` are refused.
+        Scheme, userinfo, host and port must equal the base's. Returns the normalised URL.
+        """
         if "://" not in path_or_url:
-            return f"{self.base_url}/{path_or_url.lstrip('/')}"
+            path_or_url = f"{self.base_url}/{path_or_url.lstrip('/')}"
         base, url = urlsplit(self.base_url), urlsplit(path_or_url)
-        same_origin = (url.scheme, url.netloc) == (base.scheme, base.netloc)
         base_path = base.path.rstrip("/")
-        if not same_origin or not (url.path == base_path or url.path.startswith(base_path + "/")):
+        path = _resolve_dots(url.path)
+        outside = (url.scheme, url.netloc) != (base.scheme, base.netloc) or not all(
+            p == base_path or p.startswith(base_path + "/") for p in (path, _resolve_dots(unquote(url.path)))
+        )
+        if outside:
             raise FhirOutsideBase(
                 f"Refusing to follow a URL outside the FHIR base {self.base_url}", url=path_or_url
             )
-        return path_or_url
+        return urlunsplit((url.scheme, url.netloc, path, url.query, url.fragment))
 
     # -- the one request method ----------------------------------------------------------
     def request(
@@ -159,7 +169,7 @@ class FhirClient:
             send_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
         if headers:
             send_headers.update(headers)
-        attempts = 1 + (self.max_retries if method in SAFE_METHODS else 0)
+        attempts = 1 + (self.max_retries if is_read(method, json) else 0)
         for attempt in range(attempts):
             token = self.token_provider() if self.token_provider else None
             if token:
@@ -167,13 +177,26 @@ class FhirClient:
             self.request_count += 1
             try:
                 resp = self.http.request(
-                    method, url, params=params, json=json, headers=send_headers, timeout=self.timeout
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=send_headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,  # a redirect would re-send the body and the token
                 )
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt + 1 < attempts:
+            except requests.RequestException as exc:
+                transient = isinstance(exc, requests.Timeout | requests.ConnectionError)
+                if transient and attempt + 1 < attempts:
                     self.sleep(self.backoff * 2**attempt)
                     continue
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+                kind = (
+                    "timed out"
+                    if isinstance(exc, requests.Timeout)
+                    else "could not be reached"
+                    if transient
+                    else f"could not be asked ({type(exc).__name__})"
+                )
                 raise FhirUnavailable(f"The FHIR server {kind} ({method} {_path(url)}).", url=url) from None
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 self.sleep(_retry_after_seconds(resp.headers.get("Retry-After"), self.backoff * 2**attempt))
@@ -182,6 +205,15 @@ class FhirClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _to_response(self, method: str, url: str, resp: requests.Response) -> FhirResponse:
+        if 300 <= resp.status_code < 400 and resp.status_code != NOT_MODIFIED:
+            location = resp.headers.get("Location") or "(no Location header)"
+            raise FhirRedirected(
+                f"{method} {_path(url)} -> HTTP {resp.status_code} redirect to {location}; "
+                "not followed, nothing re-sent",
+                status=resp.status_code,
+                url=url,
+                location=resp.headers.get("Location"),
+            )
         body = _json_or_none(resp)
         if resp.status_code >= 400:
             raise error_for(method, url, resp.status_code, body)
@@ -296,6 +328,43 @@ class FhirClient:
         if response.body is None:
             raise FhirError("The FHIR server answered without a JSON body.", status=response.status)
         return response.body
+
+
+def is_read(method: str, body: Any = None) -> bool:
+    """A request that changes nothing, so a retry is safe: GET, HEAD, or a batch of reads.
+
+    >>> is_read("GET"), is_read("POST", {"resourceType": "Bundle", "type": "transaction"})
+    (True, False)
+    >>> is_read("POST", {"resourceType": "Bundle", "type": "batch",
+    ...                  "entry": [{"request": {"method": "GET", "url": "Patient/1"}}]})
+    True
+    """
+    method = method.upper()
+    if method in SAFE_METHODS:
+        return True
+    if method != "POST" or not isinstance(body, dict):
+        return False
+    if body.get("resourceType") != "Bundle" or body.get("type") != "batch":
+        return False
+    entries = body.get("entry") or []
+    return bool(entries) and all(
+        isinstance(e, dict)
+        and isinstance(e.get("request"), dict)
+        and str(e["request"].get("method", "")).upper() in SAFE_METHODS
+        for e in entries
+    )
+
+
+def _resolve_dots(path: str) -> str:
+    """The path with `.` and `..` segments resolved (RFC 3986 5.2.4, via urljoin).
+
+    >>> _resolve_dots("/fhir/../../steal/Task"), _resolve_dots("/fhir/Task/./1")
+    ('/steal/Task', '/fhir/Task/1')
+    """
+    if not path:
+        return path
+    # One leading slash: urljoin would read `//host/...` as another authority.
+    return urlsplit(urljoin("http://h/", "/" + path.lstrip("/"))).path
 
 
 def next_link(bundle: Resource) -> str | None:

@@ -76,3 +76,17 @@ class FhirOutsideBase(FhirError):
     """A URL (for example a paging link) points outside the FHIR base: refused."""
 
     user_message = "The FHIR server returned a link outside its own base URL."
+
+
+class FhirRedirected(FhirError):
+    """Stop: the server answered with a redirect (3xx). It is never followed, so neither the
+    request body nor the bearer token goes to the other address; `location` names it."""
+
+    user_message = (
+        "The FHIR server tried to send the request to another address. The app does not "
+        "follow such redirects, so nothing was sent there. Contact your administrator."
+    )
+
+    def __init__(self, message: str | None = None, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location

@@ -57,6 +57,8 @@ def begin_authorization(
     pending = {
         "iss": config.iss,
         "token_endpoint": config.token_endpoint,
+        "revocation_endpoint": config.revocation_endpoint,
+        "ehr_launch": launch is not None,
         "jwks_uri": config.jwks_uri,
         "issuer": config.issuer or config.iss,
         "verifier": verifier if pkce else None,

@@ -25,6 +25,7 @@ class SmartConfiguration:
     jwks_uri: str | None
     capabilities: tuple[str, ...]
     code_challenge_methods: tuple[str, ...]
+    revocation_endpoint: str | None = None  # RFC 7009, where the server offers it
 
     @property
     def supports_s256(self) -> bool:
@@ -53,6 +54,11 @@ def parse_smart_configuration(iss: str, document: Any) -> SmartConfiguration:
     ):
         raise InsecureServer("The EHR's sign-in service does not use HTTPS. Contact your administrator.")
     issuer = document.get("issuer")
+    revocation = document.get("revocation_endpoint")
+    if not (isinstance(revocation, str) and _is_http_url(revocation)):
+        revocation = None
+    elif urlsplit(iss).scheme == "https" and urlsplit(revocation).scheme != "https":
+        revocation = None  # never send a token in clear text
     return SmartConfiguration(
         iss=iss,
         authorization_endpoint=str(endpoints[0]),
@@ -61,6 +67,7 @@ def parse_smart_configuration(iss: str, document: Any) -> SmartConfiguration:
         jwks_uri=jwks_uri,
         capabilities=_strings(document.get("capabilities")),
         code_challenge_methods=_strings(document.get("code_challenge_methods_supported")),
+        revocation_endpoint=revocation,
     )
 
 

@@ -111,3 +111,22 @@ class RelaunchRequired(FhirAuthError):
         "Your session with the EHR has expired. Close this window and open the "
         "app again from the EHR to continue."
     )
+
+
+class NoPatientContext(LaunchError):
+    """An EHR launch whose token response names no patient: refused, never a worklist."""
+
+    http_status = 502
+    user_message = (
+        "The EHR did not say which patient to open, so the app did not open. Open the app "
+        "again from the patient's chart; if it keeps happening, contact your administrator."
+    )
+
+
+class SessionEnded(RelaunchRequired):
+    """The session timed out (idle, or past its absolute lifetime) or was signed out."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        if message:
+            self.user_message = message

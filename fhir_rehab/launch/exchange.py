@@ -15,6 +15,7 @@ from fhir_rehab.launch.errors import (
     AuthorizationDenied,
     AuthorizationFailed,
     IdTokenInvalid,
+    NoPatientContext,
     TokenExchangeFailed,
 )
 from fhir_rehab.launch.idtoken import JwksCache, has_kid, token_kid, validate_id_token
@@ -120,7 +121,12 @@ def build_launch(
     except ValueError:
         raise TokenExchangeFailed() from None
     token["token_endpoint"] = pending["token_endpoint"]
+    token["revocation_endpoint"] = pending.get("revocation_endpoint")
     patient = _fhir_id(response.get("patient"))
+    if pending.get("ehr_launch") and patient is None:
+        # An EHR launch is always for a patient's chart: never fall back to the worklist.
+        log.warning("launch refused: EHR launch with no patient in the token response")
+        raise NoPatientContext()
     encounter = _fhir_id(response.get("encounter"))
     fhir_user = (claims or {}).get("fhirUser") or (claims or {}).get("profile")
     context = LaunchContext(

@@ -82,6 +82,9 @@ def build_oauth_session(
     else:
         secret, auth_method = None, "none"  # a public client sends only its client_id
     session = OAuth2Session(settings.client_id, secret, token_endpoint_auth_method=auth_method, **kwargs)
+    # Never follow a redirect from the token endpoint: a 307 would re-send the code, the
+    # PKCE verifier and the client's credentials to the other address (TooManyRedirects).
+    session.max_redirects = 0
     if settings.private_key_path:
         session.register_client_auth_method(ShortLivedPrivateKeyJWT(settings.key_id, clock))
     return session
@@ -129,6 +132,26 @@ def refresh_access_token(
     finally:
         session.close()
     return normalize_token(dict(response), now=clock(), previous_refresh_token=refresh_token)
+
+
+def revoke_tokens(settings: LaunchSettings, endpoint: str, token: dict[str, Any], *, clock: Clock) -> bool:
+    """Revoke the refresh token, then the access token (RFC 7009); True when both that were
+    held were accepted. Failures are swallowed: signing out must work when the server does not."""
+    session = build_oauth_session(settings, clock=clock, pkce=False)
+    accepted = True
+    try:
+        for hint in ("refresh_token", "access_token"):
+            value = token.get(hint)
+            if not value:
+                continue
+            try:
+                answer = session.revoke_token(endpoint, value, token_type_hint=hint)
+                accepted = accepted and answer.status_code == 200
+            except TOKEN_ERRORS:
+                accepted = False
+    finally:
+        session.close()
+    return accepted
 
 
 # Everything a token request can raise: transport, HTTP status, OAuth `error`, bad JSON.

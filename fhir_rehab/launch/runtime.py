@@ -13,6 +13,7 @@ from flask import Flask, Response, session
 
 from fhir_rehab.launch.discovery import DiscoveryCache
 from fhir_rehab.launch.idtoken import JwksCache
+from fhir_rehab.launch.lifetime import touch_interval
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import (
     LAUNCH_KEY,
@@ -85,13 +86,15 @@ def save_sessions_only_when_changed(app: Flask, runtime: LaunchRuntime) -> None:
     stores it again, extending its lifetime, so an active user is not logged out.
     """
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    # The stamp is also the last activity the idle timeout reads (launch/lifetime.py).
+    every = touch_interval(LaunchSettings.from_config(app.config).idle_timeout, TOUCH_EVERY_SECONDS)
 
     @app.after_request
     def touch(response: Response) -> Response:
         if session.get(LAUNCH_KEY) is None:
             return response  # nothing worth keeping alive
         now = int(runtime.clock())
-        if now - int(session.get(TOUCHED_KEY) or 0) >= TOUCH_EVERY_SECONDS:
+        if now - int(session.get(TOUCHED_KEY) or 0) >= every:
             session[TOUCHED_KEY] = now
         return response
 

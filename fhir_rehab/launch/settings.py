@@ -37,6 +37,8 @@ class LaunchSettings:
     standalone_role: str
     refresh_leeway: int
     fhir_timeout: float
+    idle_timeout: int = 30 * 60
+    session_lifetime: int = 8 * 3600
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LaunchSettings:
@@ -59,6 +61,8 @@ class LaunchSettings:
             standalone_role=str(config.get("STANDALONE_ROLE") or "clinician"),
             refresh_leeway=int(config.get("TOKEN_REFRESH_LEEWAY_SECONDS", 60)),
             fhir_timeout=float(config.get("FHIR_TIMEOUT_SECONDS", 20.0)),
+            idle_timeout=int(config.get("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)),
+            session_lifetime=int(config.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         )
 
     @property

@@ -5,21 +5,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, request, session
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session
 from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from fhir_rehab.launch.authorize import begin_authorization, remember_pending, take_pending
 from fhir_rehab.launch.context import current_launch
-from fhir_rehab.launch.errors import BadLaunchRequest, StateMismatch, UnknownIssuer
+from fhir_rehab.launch.errors import BadLaunchRequest, SessionEnded, StateMismatch, UnknownIssuer
 from fhir_rehab.launch.exchange import (
     build_launch,
     exchange_code,
     raise_for_authorization_error,
     verify_id_token,
 )
-from fhir_rehab.launch.oauth import public_jwks
-from fhir_rehab.launch.runtime import get_runtime, init_launch
+from fhir_rehab.launch.lifetime import SIGNED_IN_AT_KEY, rotate_session_id, session_end_reason
+from fhir_rehab.launch.oauth import public_jwks, revoke_tokens
+from fhir_rehab.launch.runtime import TOUCHED_KEY, get_runtime, init_launch
 from fhir_rehab.launch.scopes import parse_role
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import LAUNCH_KEY, PENDING_KEY, TOKEN_KEY
@@ -31,6 +32,8 @@ bp = Blueprint("launch", __name__, template_folder="templates")
 PATIENT_HOME = "/patient"  # the clinician's pages (another blueprint)
 WORKLIST_HOME = "/worklist"  # the coordinator's pages (another blueprint)
 MAX_LAUNCH_PARAM = 2048
+# Endpoints that work without a live session: an ended one is cleared and they go on.
+SESSIONLESS = frozenset({"launch.launch", "launch.callback", "launch.jwks", "launch.logout", "static"})
 
 
 @bp.record_once
@@ -42,6 +45,27 @@ def _setup(state: BlueprintSetupState) -> None:
 def _inject_launch() -> dict[str, Any]:
     """Templates get `launch_context` (for the patient banner and the EHR style link)."""
     return {"launch_context": current_launch()}
+
+
+@bp.before_app_request
+def _end_timed_out_sessions() -> None:
+    """Idle timeout and absolute lifetime, checked on the server before every request."""
+    if LAUNCH_KEY not in session:
+        return
+    settings = _settings()
+    reason = session_end_reason(
+        session,
+        get_runtime(current_app).clock(),
+        last_seen_key=TOUCHED_KEY,
+        idle_timeout=settings.idle_timeout,
+        lifetime=settings.session_lifetime,
+    )
+    if reason is None:
+        return
+    log.info("session ended: %s", "idle" if "without activity" in reason else "lifetime")
+    session.clear()  # deleted from the store, and the cookie, when the response goes out
+    if request.endpoint not in SESSIONLESS:
+        raise SessionEnded(reason)
 
 
 def _settings() -> LaunchSettings:
@@ -100,14 +124,35 @@ def callback() -> Response:
         response, pending, settings=settings, jwks_cache=runtime.jwks, http=runtime.http, now=runtime.clock()
     )
     context, token = build_launch(response, pending, claims, settings=settings, now=runtime.clock())
-    # A new session id for the signed-in session (no fixation); the old one is deleted.
-    regenerate = getattr(current_app.session_interface, "regenerate", None)
-    if callable(regenerate):
-        regenerate(session)
+    # A new session id at every login, the first included (no fixation); the old one is deleted.
+    rotate_session_id(current_app.session_interface, session)
     session[LAUNCH_KEY] = context.to_session()
     session[TOKEN_KEY] = token
+    session[SIGNED_IN_AT_KEY] = session[TOUCHED_KEY] = int(now)
     log.info("launch complete: %s context", "patient" if context.patient_id else "no patient")
     return redirect(PATIENT_HOME if context.patient_id else WORKLIST_HOME, code=302)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out: the session is deleted on the server, and where the authorization server
+    offers revocation (RFC 7009) the refresh and access tokens are revoked there too."""
+    token = session.get(TOKEN_KEY)
+    had_launch = LAUNCH_KEY in session
+    session.clear()
+    revoked = False
+    if isinstance(token, dict) and token.get("revocation_endpoint"):
+        runtime = get_runtime(current_app)
+        revoked = revoke_tokens(_settings(), token["revocation_endpoint"], token, clock=runtime.clock)
+        log.info("sign-out: tokens %s", "revoked" if revoked else "not revoked (the server refused)")
+    else:
+        log.info("sign-out%s", ": the server offers no revocation" if token else "")
+    response = current_app.response_class(
+        render_template("launch/signed_out.html", revoked=revoked, had_launch=had_launch),
+        mimetype="text/html",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/.well-known/jwks.json")

@@ -16,8 +16,9 @@ class ProgramRefused(ServiceError):
 
 
 class PatientNotFound(ServiceError):
-    """Tell the user: no such patient on this FHIR server."""
+    """Tell the user: no such patient on this FHIR server (a 404 page)."""
 
+    http_status = 404
     user_message = "The patient was not found on the FHIR server."
 
 
@@ -38,3 +39,9 @@ class ReviewRefused(ServiceError):
 
     user_message = "The medical review cannot be recorded."
     http_status = 409
+
+
+class PatientDataUnavailable(ServiceError):
+    """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
+
+    user_message = "The patient's data could not be obtained from the prefetch or the FHIR server."

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.program.review import OUTCOMES, Outcome, ReviewState
@@ -83,6 +84,10 @@ def stop_program(
     now = now or utcnow()
     if not reason.strip():
         raise ProgramRefused("Give a reason for stopping the program.")
+    try:
+        reason = check_free_text(reason, what="The reason")
+    except ValueError as exc:
+        raise ProgramRefused(str(exc)) from None
     record = read_patient_record(client, patient_id)
     state = record.state(program)
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:

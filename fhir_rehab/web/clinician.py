@@ -20,6 +20,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.ids import check_free_text, is_submission_id
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
 from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.progression import check_progression
@@ -40,6 +41,15 @@ from fhir_rehab.web.safety import hold_of
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 PROGRAM = SCIATICA_PROGRAM
+DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
+
+
+def _submission_id(form: Any) -> str | None:
+    """The form's submission id (a new one when absent), or None when it is malformed."""
+    value = form.get("submission_id")
+    if not value:
+        return str(uuid.uuid4())
+    return value if is_submission_id(value) else None
 
 
 @bp.before_request
@@ -125,7 +135,17 @@ def _parse_answers(form: Any) -> dict[str, bool]:
 def screen_submit() -> Any:
     launch, client, record = _record()
     answers = _parse_answers(request.form)
-    submission_id = request.form.get("submission_id") or str(uuid.uuid4())
+    submission_id = _submission_id(request.form)
+    if submission_id is None:
+        return _page(
+            "clinician/screen.html",
+            record,
+            status=400,
+            flags=RED_FLAGS,
+            answers=answers,
+            submission_id=str(uuid.uuid4()),
+            errors=[DAMAGED_FORM],
+        )
     try:
         screen_red_flags(answers)
     except IncompleteScreen:
@@ -217,13 +237,17 @@ def record_score(kind: str) -> Response:
     except ValueError:
         flash(f"{name} must be a whole number from 0 to {top}.", "error")
         return redirect(url_for("clinician.program"))
+    submission_id = _submission_id(request.form)
+    if submission_id is None:
+        flash(DAMAGED_FORM, "error")
+        return redirect(url_for("clinician.program"))
     launch, client, record = _record()
     result = record_fn(
         client,
         launch.patient_id or "",
         score,
         actor_for_launch(launch, client),
-        request.form.get("submission_id") or str(uuid.uuid4()),
+        submission_id,
         record.state(PROGRAM).careplan_id,
     )
     flash(f"{name} {score}{unit} recorded." if result.created else "That score was already recorded.", "info")
@@ -292,8 +316,12 @@ def resume() -> Response:
 @bp.post("/program/stop")
 @require_launch
 def stop() -> Response:
+    try:
+        reason = check_free_text(request.form.get("reason", ""), what="The reason")
+    except ValueError as exc:
+        flash(f"Not stopped: {exc}", "error")
+        return redirect(url_for("clinician.program"))
     patient, client, actor = _acting()
-    reason = request.form.get("reason", "")
     return _change_program(
         lambda: stop_program(client, PROGRAM, patient, actor, reason), "The program was stopped."
     )

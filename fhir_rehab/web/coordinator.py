@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from flask import (
     url_for,
 )
 
+from fhir_rehab.fhir.ids import is_fhir_id
 from fhir_rehab.launch.context import (
     LaunchContext,
     current_launch,
@@ -60,7 +60,6 @@ bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
 PROGRAM = SCIATICA_PROGRAM
 CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
 MAX_CURSORS = 10  # each holds at most a page of rows per search: the session stays small
-RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 
 
 def _launch() -> LaunchContext:
@@ -172,8 +171,10 @@ def worklist() -> Any:
 def _return_to() -> str:
     """Back to the worklist page the form came from; never anywhere else."""
     target = request.form.get("return_to") or ""
+    if len(target) > 2000 or not target.isprintable() or "\\" in target:
+        return url_for("coordinator.worklist")  # CR/LF or other controls: never into a header
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/worklist") or "\\" in target:
+    if parts.scheme or parts.netloc or not parts.path.startswith("/worklist"):
         return url_for("coordinator.worklist")
     return target
 
@@ -181,8 +182,9 @@ def _return_to() -> str:
 @bp.post("/task/<task_id>")
 @require_launch
 def act(task_id: str) -> Any:
-    if not RESOURCE_ID.match(task_id):
+    if not is_fhir_id(task_id):
         abort(404)
+    return_to = _return_to()  # decided before anything is written
     launch = _launch()
     client = fhir_client_for_launch(launch)
     actor = actor_for_launch(launch, client)
@@ -210,19 +212,19 @@ def act(task_id: str) -> Any:
             conflict=conflict,
             current=conflict.current,
             intent=conflict.intent,
-            return_to=_return_to(),
+            return_to=return_to,
             actor=actor,
             now=utcnow(),
         ), 409
     else:
         flash(done.message, "info")
-    return redirect(_return_to())
+    return redirect(return_to)
 
 
 @bp.get("/patient/<patient_id>")
 @require_launch
 def timeline(patient_id: str) -> Any:
-    if not RESOURCE_ID.match(patient_id):
+    if not is_fhir_id(patient_id):
         abort(404)
     launch = _launch()
     client = fhir_client_for_launch(launch)

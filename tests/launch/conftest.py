@@ -24,6 +24,7 @@ AUTH_BASE = "https://auth.example"
 AUTHORIZE_URL = f"{AUTH_BASE}/authorize"
 TOKEN_URL = f"{AUTH_BASE}/token"
 JWKS_URL = f"{AUTH_BASE}/jwks"
+REVOKE_URL = f"{AUTH_BASE}/revoke"
 CLIENT_ID = "rehab-test-client"
 PATIENT = "p1"
 START = 1_700_000_000.0
@@ -80,6 +81,7 @@ class FakeAuthServer:
         self.token_error: tuple[int, dict[str, Any]] | None = None
         self.refresh_error: tuple[int, dict[str, Any]] | None = None
         self.on_refresh: Callable[[], None] | None = None
+        self.revocations: list[dict[str, Any]] = []
         self.fhir_rejects_all = False
         self._seq = itertools.count(1)
 
@@ -95,6 +97,7 @@ class FakeAuthServer:
             callback=lambda req: (200, {}, json.dumps({"keys": [self.key.as_dict(private=False)]})),
         )
         self.rsps.add_callback(responses.POST, TOKEN_URL, callback=self._token)
+        self.rsps.add_callback(responses.POST, REVOKE_URL, callback=self._revoke)
         self.rsps.add_callback(responses.GET, f"{ISS}/Patient/{PATIENT}", callback=self._patient)
 
     # -- the authorization endpoint, driven by the test (the browser step) ------------------
@@ -132,6 +135,14 @@ class FakeAuthServer:
         if "openid" in authorized["scope"].split():
             body["id_token"] = self.sign_id_token(nonce=authorized.get("nonce"))
         return 200, {}, json.dumps(body)
+
+    def _revoke(self, request: Any) -> tuple[int, dict[str, str], str]:
+        """RFC 7009: the token is invalid from now on; 200 whatever it was."""
+        form = {k: v[0] for k, v in parse_qs(request.body or "").items()}
+        self.revocations.append(form)
+        self.refresh_tokens.discard(form.get("token", ""))
+        self.valid_access_tokens.discard(form.get("token", ""))
+        return 200, {}, ""
 
     def _new_tokens(self, scope: str) -> dict[str, Any]:
         n = next(self._seq)
@@ -258,6 +269,12 @@ def add_test_views(app: Flask) -> None:
             "scopes": list(launch.scopes),
             "encounter": launch.encounter_id,
         }
+
+    @app.get("/_test/csrf")
+    def csrf_token() -> str:
+        from flask_wtf.csrf import generate_csrf
+
+        return str(generate_csrf())
 
     @app.get("/_test/boom")
     def boom() -> str:

@@ -101,9 +101,9 @@ def test_jwks_is_404_without_a_key(client) -> None:
     assert client.get("/.well-known/jwks.json").status_code == 404
 
 
-def test_launch_without_patient_goes_to_worklist(launcher, auth_server, client) -> None:
+def test_standalone_launch_without_patient_goes_to_worklist(launcher, auth_server, client) -> None:
     auth_server.token_extra = {}
-    done = launcher.ehr_launch()
+    done = launcher.callback(launcher.authorize(iss=ISS, role="coordinator"))
     assert done.headers["Location"] == "/worklist"
     assert client.get("/_test/whoami").get_json()["patient"] is None
 
