@@ -240,6 +240,7 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
         _actor(args),
         args.submission_id or str(uuid.uuid4()),
         state.careplan_id,
+        state=state,
     )
     out.say(f"{args.command} {args.score} recorded: {', '.join(write.refs)}")
     return out.finish(EXIT_OK, client, write.refs)

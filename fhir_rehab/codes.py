@@ -164,6 +164,10 @@ APP_BILATERAL = app_code("bilateral-symptoms", "Sciatica symptoms in both legs")
 APP_WORSENING_PAIN = app_code("worsening-pain", "Unrelenting pain worsening despite therapy")
 APP_TRAUMA = app_code("trauma", "Pain following trauma or a fall")
 APP_MEDICAL_REVIEW = app_code("urgent-medical-review", "Urgent medical review for red flags")
+# Follow-ups the program raises (program.triggers): a new red-flag screen after a pain flare, and
+# a progress review after four weeks without improvement (not a red flag, lower priority).
+APP_RESCREEN = app_code("repeat-red-flag-screen", "Repeat the red-flag screen (pain flare)")
+APP_PROGRESS_REVIEW = app_code("progress-review", "Clinical review: no improvement in 4 weeks")
 APP_EXERCISE_INPUT = app_code("exercise", "Prescribed exercise")
 APP_CORE_STABILITY = app_code("core-stability", "Core stability exercise")
 APP_NEURAL_MOBILISATION = app_code("neural-mobilisation", "Neural mobilisation")

@@ -121,6 +121,16 @@ class StageState:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """An open follow-up Task the program raised (repeat screen, progress review)."""
+
+    task_id: str
+    code: str
+    status: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
 class ProgramState:
     """Everything the app knows about one patient's program, rebuilt from FHIR."""
 
@@ -137,6 +147,7 @@ class ProgramState:
     oswestry: tuple[Score, ...] = ()
     review_task_ids: tuple[str, ...] = field(default_factory=tuple)  # open red-flag reviews
     reviews: tuple[ReviewState, ...] = field(default_factory=tuple)  # every review read
+    follow_ups: tuple[FollowUp, ...] = field(default_factory=tuple)  # open follow-ups
     episodes: int = 0  # how many program CarePlans the patient has had, this one included
 
     @property

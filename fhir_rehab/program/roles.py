@@ -11,24 +11,23 @@ from __future__ import annotations
 COORDINATOR_ACTIONS: dict[str, frozenset[str]] = {
     "review": frozenset({"claim", "accept", "assign", "start", "note"}),
     "stage": frozenset({"claim", "accept", "assign", "start", "hold", "resume", "note"}),
+    "followup": frozenset({"claim", "accept", "assign", "start", "note"}),
 }
 
+_REVIEW_HOLD = "a medical review cannot be put on hold; it stays on the list until a clinician records it"
+_STAGE_DONE = "completing a stage is a clinical decision: the clinician completes it on the patient's page"
+_STAGE_STOP = "stopping therapy is a clinical decision: the clinician stops the program on the patient's page"
+_FOLLOW_UP = "a follow-up closes itself: the repeated screen or the clinician's recorded review"
 _WHY = {
     ("review", "complete"): "only a clinician closes a medical review, by recording it on the patient's page",
     ("review", "cancel"): "a medical review cannot be cancelled; a clinician records its outcome",
-    (
-        "review",
-        "hold",
-    ): "a medical review cannot be put on hold; it stays on the list until a clinician records it",
+    ("review", "hold"): _REVIEW_HOLD,
     ("review", "resume"): "a clinician records the review on the patient's page",
-    (
-        "stage",
-        "complete",
-    ): "completing a stage is a clinical decision: the clinician completes it on the patient's page",
-    (
-        "stage",
-        "cancel",
-    ): "stopping therapy is a clinical decision: the clinician stops the program on the patient's page",
+    ("stage", "complete"): _STAGE_DONE,
+    ("stage", "cancel"): _STAGE_STOP,
+    ("followup", "complete"): _FOLLOW_UP,
+    ("followup", "cancel"): _FOLLOW_UP,
+    ("followup", "hold"): _FOLLOW_UP,
 }
 
 

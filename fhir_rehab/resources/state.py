@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact
 from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
-from fhir_rehab.program.progression import ProgramState, Score, ScreenSummary, StageState
+from fhir_rehab.program.progression import FollowUp, ProgramState, Score, ScreenSummary, StageState
 from fhir_rehab.program.redflags import SCREEN_V1, SCREEN_VERSIONS, ScreenVersion
 from fhir_rehab.program.review import ReviewState, outcome_for_code
 from fhir_rehab.resources.definitions import exercise_definition_url, stage_definition_url
@@ -231,7 +232,21 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
 
 
 def is_review_task(task: Resource) -> bool:
+    """A red-flag medical review Task."""
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
+
+
+FOLLOW_UP_CODES = {
+    (c.APP_RESCREEN.system, c.APP_RESCREEN.code),
+    (c.APP_PROGRESS_REVIEW.system, c.APP_PROGRESS_REVIEW.code),
+}
+
+
+def follow_up_code(task: Resource) -> str | None:
+    """The follow-up a Task is (repeat screen, progress review), or None."""
+    return next(
+        (code for system, code in codes_of(task.get("code")) if (system, code) in FOLLOW_UP_CODES), None
+    )
 
 
 def _findings(description: str) -> str:
@@ -284,7 +299,16 @@ def parse_review_task(task: Resource) -> ReviewState:
 def parse_program_state(program: Program, patient_id: str, resources: list[Resource]) -> ProgramState:
     """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
     tasks = _by_type(resources, "Task")
-    review_states = tuple(parse_review_task(t) for t in tasks if is_review_task(t))
+    review_states = tuple(parse_review_task(t) for t in tasks if is_review_task(t)) + tuple(
+        replace(parse_review_task(t), red_flag=False)
+        for t in tasks
+        if follow_up_code(t) == c.APP_PROGRESS_REVIEW.code and t.get("status") in ACTIONABLE_STATUSES
+    )
+    follow_ups = tuple(
+        FollowUp(t["id"], code, t["status"], (t.get("meta") or {}).get("versionId"))
+        for t in tasks
+        if (code := follow_up_code(t)) and t.get("status") in ACTIONABLE_STATUSES
+    )
     reviews = tuple(r.task_id for r in review_states if r.status in ACTIONABLE_STATUSES)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
@@ -299,6 +323,7 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
             oswestry=oswestry,
             review_task_ids=reviews,
             reviews=review_states,
+            follow_ups=follow_ups,
         )
     stages = {}
     for task in tasks:
@@ -320,5 +345,6 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
         oswestry=oswestry,
         review_task_ids=reviews,
         reviews=review_states,
+        follow_ups=follow_ups,
         episodes=len(ours),
     )

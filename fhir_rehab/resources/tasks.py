@@ -139,3 +139,51 @@ def mark_completed_early(task: Resource, reason: str, actor: Actor, now: datetim
         }
     )
     return out
+
+
+FOLLOW_UP_DUE = {c.APP_RESCREEN.code: timedelta(days=1), c.APP_PROGRESS_REVIEW.code: timedelta(days=7)}
+FOLLOW_UP_PRIORITY = {c.APP_RESCREEN.code: "urgent", c.APP_PROGRESS_REVIEW.code: "routine"}
+
+
+def build_follow_up_task(
+    code: c.Code,
+    reason: str,
+    patient_id: str,
+    care_plan_id: str | None,
+    actor: Actor,
+    now: datetime,
+    key: str,
+) -> Resource:
+    """A follow-up the program raises for the worklist: repeat the red-flag screen after a pain
+    flare (urgent, due in a day; the next screen closes it), or a progress review after four
+    weeks without improvement (routine, due in a week; a clinician's recorded review closes it).
+    Its identifier is in the app's Task system, so the worklist finds and counts it."""
+    task: Resource = {
+        "resourceType": "Task",
+        "identifier": [{"system": c.TASK_IDENTIFIER, "value": key}],
+        "status": "requested",
+        "intent": "order",
+        "priority": FOLLOW_UP_PRIORITY[code.code],
+        "code": concept(code),
+        "description": f"{code.display}: {reason}.",
+        "for": ref("Patient", patient_id),
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "restriction": {
+            "period": {"start": fhir_instant(now), "end": fhir_instant(now + FOLLOW_UP_DUE[code.code])}
+        },
+    }
+    if care_plan_id:
+        task["basedOn"] = [ref("CarePlan", care_plan_id)]
+    return task
+
+
+def close_follow_up(task: Resource, done_by: str, now: datetime) -> Resource:
+    """A repeat-screen follow-up completed by the screen that answers it (output: the screen)."""
+    out = advance_task(task, "completed", now, reason="Red-flag screen repeated")
+    out["output"] = [
+        *(out.get("output") or []),
+        {"type": concept(c.APP_RED_FLAG_PANEL), "valueReference": {"reference": done_by}},
+    ]
+    return out

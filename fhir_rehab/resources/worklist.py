@@ -13,7 +13,14 @@ from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ScreenSummary
 from fhir_rehab.program.redflags import ESCALATIONS, LEVEL_ORDER, Level
-from fhir_rehab.resources.state import is_review_task, parse_screen_panel, parse_stage_task, red_flag_panels
+from fhir_rehab.resources.state import (
+    follow_up_code,
+    is_review_task,
+    parse_screen_panel,
+    parse_stage_task,
+    red_flag_panels,
+)
+from fhir_rehab.resources.tasks import FOLLOW_UP_DUE
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
@@ -162,6 +169,26 @@ def build_streams(
                         due,
                     )
                 )
+    if filters.stage is None:
+        # Follow-ups the program raised (repeat screen, progress review), beside the stages.
+        wanted = [("priority", filters.priority)] if filters.priority else []
+        due = FOLLOW_UP_DUE[c.APP_RESCREEN.code]
+        out.append(
+            Stream(
+                "follow-up",
+                len(REVIEW_PRIORITY),
+                (
+                    (
+                        "code",
+                        f"{c.APP_CODES}|{c.APP_RESCREEN.code},{c.APP_CODES}|{c.APP_PROGRESS_REVIEW.code}",
+                    ),
+                    *wanted,
+                    *overdue(due),
+                    *common,
+                ),
+                due,
+            )
+        )
     for stage in program.stages:
         if filters.stage not in (None, stage.number):
             continue
@@ -200,7 +227,7 @@ def build_count_urls(
     >>> from datetime import UTC, datetime
     >>> now = datetime(2026, 1, 1, tzinfo=UTC)
     >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == (len(REVIEW_PRIORITY) + 5) * len(COUNTED)
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == (len(REVIEW_PRIORITY) + 6) * len(COUNTED)
     (True, True)
     """
     families: list[list[tuple[str, str]]] = []
@@ -323,7 +350,8 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     if not is_app_task(task):
         return None
     review = is_review_task(task)
-    stage = None if review else parse_stage_task(program, task)
+    follow_up = follow_up_code(task)
+    stage = None if review or follow_up else parse_stage_task(program, task)
     patient_id = ref_id(task.get("for"), "Patient")
     owner = task.get("owner") or {}
     reason = task.get("statusReason") or {}
@@ -332,7 +360,7 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     return WorkRow(
         task_id=task["id"],
         version=(task.get("meta") or {}).get("versionId"),
-        kind="review" if review else "stage",
+        kind="review" if review else "followup" if follow_up else "stage",
         status=task["status"],
         priority=priority,
         title=(

@@ -10,9 +10,10 @@ from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.model import Program
-from fhir_rehab.program.progression import ProgramState, ProgressionCheck, check_progression
+from fhir_rehab.program.progression import ProgramState, ProgressionCheck, Score, check_progression
 from fhir_rehab.program.redflags import ScreenOutcome, ScreenStatus, screen_red_flags
 from fhir_rehab.program.review import refusal_for
+from fhir_rehab.program.triggers import flare_of, no_improvement, rescreen_needed
 from fhir_rehab.resources.bundle import (
     Transaction,
     identifier_criteria,
@@ -42,8 +43,10 @@ from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
     advance_task,
+    build_follow_up_task,
     build_review_task,
     change_task_status,
+    close_follow_up,
     mark_completed_early,
 )
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
@@ -110,6 +113,10 @@ def record_screen(
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
     targets = [response, panel, *members]
+    for follow_up in state.follow_ups:
+        if follow_up.code == c.APP_RESCREEN.code:  # this screen is what the follow-up asked for
+            done = close_follow_up(record.get(f"Task/{follow_up.task_id}"), panel, now)
+            targets.append(tx.update(done, if_match=follow_up.version))
     review = None
     if outcome.positive:
         review_key = f"{submission_id}.review"
@@ -249,6 +256,11 @@ def refuse_without_clear_screen(
         raise ProgramRefused(
             f"The latest red-flag screen is older than {max_age_days} days: screen the patient again."
         )
+    flare = rescreen_needed(state)
+    if flare:
+        raise ProgramRefused(
+            f"A pain score asks for a new red-flag screen ({flare.reason}): screen the patient again."
+        )
 
 
 # -- scores ----------------------------------------------------------------------------------
@@ -260,8 +272,14 @@ def record_pain(
     submission_id: str,
     care_plan_id: str | None = None,
     now: datetime | None = None,
+    *,
+    state: ProgramState | None = None,
 ) -> WriteResult:
-    """One pain 0-10 Observation plus Provenance; a resubmission finds the first one."""
+    """One pain 0-10 Observation plus Provenance; a resubmission finds the first one.
+
+    With the program's `state` (as the caller read it), a score that asks for a new red-flag
+    screen, or four weeks without improvement, raises its follow-up Task in the same transaction.
+    """
     now = now or utcnow()
     return _record_observation(
         client,
@@ -269,6 +287,9 @@ def record_pain(
         actor,
         submission_id,
         now,
+        state,
+        Score(score, now),
+        None,
     )
 
 
@@ -280,8 +301,11 @@ def record_oswestry(
     submission_id: str,
     care_plan_id: str | None = None,
     now: datetime | None = None,
+    *,
+    state: ProgramState | None = None,
 ) -> WriteResult:
-    """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently."""
+    """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently (follow-ups
+    as for pain)."""
     now = now or utcnow()
     return _record_observation(
         client,
@@ -289,16 +313,88 @@ def record_oswestry(
         actor,
         submission_id,
         now,
+        state,
+        None,
+        Score(percent, now),
     )
 
 
 def _record_observation(
-    client: FhirClient, observation: Resource, actor: Actor, submission_id: str, now: datetime
+    client: FhirClient,
+    observation: Resource,
+    actor: Actor,
+    submission_id: str,
+    now: datetime,
+    state: ProgramState | None,
+    pain: Score | None,
+    oswestry: Score | None,
 ) -> WriteResult:
     tx = Transaction()
     obs = tx.create(observation, if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
-    add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    targets = [obs]
+    if state is not None:
+        targets += _raise_follow_ups(tx, state, actor, now, submission_id, pain, oswestry)
+    add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     return commit(client, tx)
+
+
+def _raise_follow_ups(
+    tx: Transaction,
+    state: ProgramState,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    pain: Score | None,
+    oswestry: Score | None,
+) -> list[str]:
+    """A repeat-screen follow-up for a pain flare; a progress review after four weeks in a stage
+    without improvement (once per stage). Only for a running program; never twice at once."""
+    current = state.current
+    if state.careplan_status != "active" or current is None:
+        return []
+    open_codes = {f.code for f in state.follow_ups}
+    since = current.active_since
+    targets = []
+    if pain is not None and c.APP_RESCREEN.code not in open_codes:
+        earlier = sorted((s for s in state.pain if since is None or s.when >= since), key=lambda s: s.when)
+        flare = flare_of(pain, earlier[0] if earlier else None)
+        if flare:
+            rescreen_key = f"{key}.rescreen"
+            targets.append(
+                tx.create(
+                    build_follow_up_task(
+                        c.APP_RESCREEN,
+                        flare.reason,
+                        state.patient_id,
+                        state.careplan_id,
+                        actor,
+                        now,
+                        rescreen_key,
+                    ),
+                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, rescreen_key),
+                )
+            )
+    if c.APP_PROGRESS_REVIEW.code not in open_codes:
+        pains = (*state.pain, pain) if pain else state.pain
+        scores = (*state.oswestry, oswestry) if oswestry else state.oswestry
+        why = no_improvement(pains, scores, since, now)
+        if why:
+            review_key = f"{current.task_id}.progress-review"  # once per stage
+            targets.append(
+                tx.create(
+                    build_follow_up_task(
+                        c.APP_PROGRESS_REVIEW,
+                        why,
+                        state.patient_id,
+                        state.careplan_id,
+                        actor,
+                        now,
+                        review_key,
+                    ),
+                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, review_key),
+                )
+            )
+    return targets
 
 
 # -- stage progression -------------------------------------------------------------------------
@@ -345,6 +441,11 @@ def complete_stage(
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
     _refuse_without_recent_screen(state, max_screen_age_days, now)
+    flare = rescreen_needed(state)
+    if flare:
+        raise StageRefused(
+            f"A pain score asks for a new red-flag screen first ({flare.reason}): screen the patient again."
+        )
     check = check_progression(current.stage, state.pain, current.active_since, now, state.oswestry)
     early = (early_reason or "").strip()
     if check.unmet and not early:

@@ -27,6 +27,7 @@ from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.review import OUTCOMES, parse_outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StageRefused, StaleVersion
@@ -209,6 +210,8 @@ def program() -> Any:
         record,
         state=state,
         hold=hold_of(state),
+        rescreen=rescreen_needed(state),
+        progress_reviews=[r for r in state.reviews if not r.red_flag and r.is_open],
         current=current,
         check=check,
         chart=pain_chart_svg(state.pain),
@@ -242,15 +245,23 @@ def record_score(kind: str) -> Response:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.program"))
     launch, client, record = _record()
+    state = record.state(PROGRAM)
     result = record_fn(
         client,
         launch.patient_id or "",
         score,
         actor_for_launch(launch, client),
         submission_id,
-        record.state(PROGRAM).careplan_id,
+        state.careplan_id,
+        state=state,
     )
     flash(f"{name} {score}{unit} recorded." if result.created else "That score was already recorded.", "info")
+    if any(ref.startswith("Task/") for ref in result.created):
+        flash(
+            "This score asks for a follow-up, now on the care team's worklist: see the notice on "
+            "the program page.",
+            "info",
+        )
     return redirect(url_for("clinician.program"))
 
 
