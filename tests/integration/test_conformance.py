@@ -35,6 +35,10 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, actor)
     svc.record_pain(fhir, patient, 4, actor, sid(), state_of(fhir, patient).careplan_id)
+    svc.record_pain(
+        fhir, patient, 9, actor, sid(), state=state_of(fhir, patient)
+    )  # a repeat-screen follow-up
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())  # closes it
     stage = state_of(fhir, patient).current
     svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, actor, early_reason="Fast recovery")
 
@@ -85,6 +89,8 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
         cd["code"] for r in resources if r["resourceType"] == "Observation" for cd in r["code"]["coding"]
     }
     assert "red-flag-review-outcome" in codes  # the recorded review is among what was validated
+    task_codes = {cd["code"] for r in resources if r["resourceType"] == "Task" for cd in r["code"]["coding"]}
+    assert "repeat-red-flag-screen" in task_codes  # and the follow-up
     assert len(plans) == 2 and len(provenance) >= 10
     for resource in resources:
         assert schema_errors(resource) == [], f"{resource['resourceType']}/{resource['id']}"

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, RED_FLAGS, screen_red_flags
+from fhir_rehab.program.review import OUTCOMES
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.bundle import Transaction, _parse_location
 from fhir_rehab.resources.careplan import (
@@ -27,7 +28,14 @@ from fhir_rehab.resources.observations import (
 )
 from fhir_rehab.resources.provenance import Actor, build_provenance
 from fhir_rehab.resources.questionnaire import build_screen_questionnaire
-from fhir_rehab.resources.tasks import build_review_task, change_task_status
+from fhir_rehab.resources.review import build_review_outcome, record_review_on_task
+from fhir_rehab.resources.tasks import (
+    build_follow_up_task,
+    build_review_task,
+    change_task_status,
+    close_follow_up,
+    mark_completed_early,
+)
 from fhir_rehab.resources.wire import to_wire
 from tests.support.schema import schema_errors
 
@@ -78,7 +86,35 @@ def every_built_resource():
         build_provenance(["Task/t1"], Actor(), NOW, activity=c.OPERATION_UPDATE, write_key="k4"),
         change_task_status(stage_task, "in-progress", NOW),
         change_task_status(stage_task, "on-hold", NOW, reason="Red flag", reason_code=c.APP_RED_FLAG_HOLD),
+        *review_resources(),
+        *follow_up_resources(),
+        mark_completed_early(
+            change_task_status(change_task_status(stage_task, "in-progress", NOW), "completed", NOW),
+            "Pain settled",
+            ACTOR,
+            NOW,
+        ),
     ]
+
+
+def review_resources():
+    """A recorded review: its outcome Observation and the review Task after each outcome."""
+    outcome = screen_red_flags({k: k == "trauma" for k in RED_FLAG_KEYS})
+    task = {**build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review", "cp1"), "id": "r1"}
+    out = []
+    for rule in OUTCOMES.values():
+        out.append(build_review_outcome(rule, "Seen.", "pat1", ACTOR, NOW, "r1", "Observation/p", "k"))
+        out.append(record_review_on_task(task, rule, "Observation/o1", ACTOR, NOW))
+    return out
+
+
+def follow_up_resources():
+    out = []
+    for code in (c.APP_RESCREEN, c.APP_PROGRESS_REVIEW):
+        task = build_follow_up_task(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
+        out.append(task)
+    out.append(close_follow_up(out[0], "Observation/p2", NOW))
+    return out
 
 
 @pytest.mark.parametrize("resource", every_built_resource(), ids=lambda r: f"{r['resourceType']}")

@@ -224,3 +224,33 @@ def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_p
     backing = FhirClient(stack.backing_fhir_base)
     pain = backing.search_all("Observation", {"patient": fresh_patient, "code": "http://loinc.org|72514-3"})
     assert pain == []
+
+
+def test_an_excluding_condition_says_why_and_what_to_do_instead(browser, stack, fresh_patient):
+    backing = FhirClient(stack.backing_fhir_base)
+    backing.create(
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": f"Patient/{fresh_patient}"},
+            "clinicalStatus": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+                ]
+            },
+            "code": {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                        "code": "M80.08XA",
+                        "display": "Age-related osteoporosis with current pathological vertebral fracture",
+                    }
+                ]
+            },
+        }
+    )
+    page = html.unescape(browser.launch_id(fresh_patient).text)
+    assert "Not eligible." in page and "A vertebral fracture is recorded" in page
+    assert "refer to the fracture or spinal team" in page
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    refused = browser.post_form("/patient", "/patient/start", {})
+    assert "Not eligible" in refused.text and "Program started" not in refused.text
