@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.redflags import ESCALATIONS, Escalation, level_for_priority
 
 
@@ -118,7 +119,7 @@ class ReviewState:
 
     @property
     def is_open(self) -> bool:
-        return self.status in {"requested", "received", "accepted", "ready", "in-progress", "on-hold"}
+        return self.status in ACTIONABLE_STATUSES
 
     def describe(self) -> str:
         """The review in plain words, naming who has it.
