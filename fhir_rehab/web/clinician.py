@@ -142,7 +142,7 @@ def screen_submit() -> Any:
             "clinician/screen.html",
             record,
             status=400,
-            flags=RED_FLAGS,
+            screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=str(uuid.uuid4()),
             errors=[DAMAGED_FORM],
