@@ -9,7 +9,9 @@ from werkzeug.wrappers import Response
 
 from ehr_sandbox.auth.server import SandboxRuntime
 from ehr_sandbox.auth.views import bp as auth_bp
+from ehr_sandbox.chart import bp as chart_bp
 from ehr_sandbox.ehr import bp as ehr_bp
+from ehr_sandbox.portal import bp as portal_bp
 from ehr_sandbox.proxy import bp as proxy_bp
 from ehr_sandbox.settings import SandboxSettings
 
@@ -31,8 +33,11 @@ def create_sandbox_app(settings: SandboxSettings) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The EHR pages, the authorization server and the FHIR proxy."""
+    """EHR pages (patient list, chart with CDS Hooks cards, patient portal), authorization server,
+    FHIR proxy."""
     app.register_blueprint(ehr_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(chart_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(proxy_bp)
 

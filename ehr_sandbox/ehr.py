@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from ehr_sandbox.auth.models import LaunchContext
 from ehr_sandbox.auth.server import current_runtime
-from ehr_sandbox.auth.users import USERS, find_user
+from ehr_sandbox.auth.users import PATIENT_USER_PREFIX, USERS, find_user
 from ehr_sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
@@ -30,7 +30,10 @@ def pick_user() -> None:
 
 @bp.app_context_processor
 def _inject_user() -> dict[str, Any]:
-    return {"signed_in": find_user(session.get(USER_KEY)).name}
+    key = session.get(USER_KEY)
+    if isinstance(key, str) and key.startswith(PATIENT_USER_PREFIX):
+        return {"signed_in": "a patient (portal)"}
+    return {"signed_in": find_user(key).name}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ehr_sandbox.auth.access import (
     Interaction,
     authorize_interaction,
     check_patch,
+    check_patient_user,
     check_resource,
     classify_entry,
     classify_request,
@@ -114,17 +115,29 @@ def authorize(runtime: SandboxRuntime, token: AccessToken, path: str) -> bool:
     if path.rstrip("/").endswith("/_search"):
         params += parse_qsl(request.get_data(as_text=True), keep_blank_values=True)
     interaction = classify_request(request.method, path, params)
+    patient_user = token.user.is_patient
     if interaction.kind == "batch":
-        return authorize_bundle(runtime, json_or_none(request.get_data()), scopes, patient_id)
+        return authorize_bundle(
+            runtime, json_or_none(request.get_data()), scopes, patient_id, patient_user=patient_user
+        )
     access = authorize_interaction(interaction, scopes, patient_id)
+    body = json_or_none(request.get_data()) if interaction.kind in ("c", "u") else None
+    if patient_user:
+        check_patient_user(interaction, access, body)
     if access is Access.PATIENT and patient_id:
-        body = json_or_none(request.get_data()) if interaction.kind in ("c", "u") else None
         check_writes(runtime, interaction, body, patient_id, patch=request.method == "PATCH")
         return True
     return False
 
 
-def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str], patient_id: str | None) -> bool:
+def authorize_bundle(
+    runtime: SandboxRuntime,
+    bundle: Any,
+    scopes: list[str],
+    patient_id: str | None,
+    *,
+    patient_user: bool = False,
+) -> bool:
     """Check every entry of a transaction or batch as if it were its own request."""
     if (
         not isinstance(bundle, dict)
@@ -136,6 +149,8 @@ def authorize_bundle(runtime: SandboxRuntime, bundle: Any, scopes: list[str], pa
     for entry in bundle.get("entry") or []:
         interaction = classify_entry(entry, runtime.settings.fhir_base)
         access = authorize_interaction(interaction, scopes, patient_id)
+        if patient_user:
+            check_patient_user(interaction, access, entry.get("resource"))
         if access is Access.PATIENT and patient_id:
             method = str((entry.get("request") or {}).get("method", "")).upper()
             check_writes(runtime, interaction, entry.get("resource"), patient_id, patch=method == "PATCH")

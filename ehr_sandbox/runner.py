@@ -176,6 +176,7 @@ class SandboxStack:
                 auto_approve=self.auto_approve,
                 access_token_lifetime=self.access_token_lifetime,
                 patient_ids=self.patient_ids,
+                cds_services_url=f"{self.app_url}/cds-services" if self.start_app else None,
             )
             self.sandbox_app = create_sandbox_app(settings)
             self.runtime.all_users()  # the sandbox Practitioners, created now, reused later
@@ -282,6 +283,15 @@ class SandboxStack:
             "PUBLIC_URL": self.app_url,
             "SECRET_KEY": secrets.token_hex(32),
             "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
+            # The sandbox EHR is the app's one trusted CDS Hooks client: its JWT keys come from its
+            # published JWKS, and it may point the service only at its own FHIR base.
+            "CDS_TRUSTED_CLIENTS": {
+                self.sandbox_url: {
+                    "jwks_url": f"{self.sandbox_url}/ehr/cds/jwks",
+                    "jku": [f"{self.sandbox_url}/ehr/cds/jwks"],
+                    "fhir_servers": [self.fhir_base],
+                }
+            },
             **auth_config,
             **self._app_config,
         }

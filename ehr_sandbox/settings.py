@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from ehr_sandbox.errors import ConfigurationError
 
@@ -62,6 +62,10 @@ class SandboxSettings:
     # Seeded patients, first one first: a standalone launch/patient picks the first by default.
     patient_ids: list[str] = field(default_factory=list)
     timeout: float = 20.0
+    # CDS Hooks: the app's discovery URL (`{base}/cds-services`) and the key the EHR signs its
+    # CDS client JWTs with (ES384; published at `cds_jwks_url`).
+    cds_services_url: str | None = None
+    cds_key: ECKey | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.backing_fhir_base = self.backing_fhir_base.rstrip("/")
@@ -69,6 +73,19 @@ class SandboxSettings:
         if self.signing_key is None:
             key = RSAKey.generate_key(2048, private=True)
             self.signing_key = RSAKey.import_key(key.as_dict(private=True, kid=key.thumbprint()))
+        if self.cds_key is None:
+            ec = ECKey.generate_key("P-384", private=True)
+            self.cds_key = ECKey.import_key(ec.as_dict(private=True, kid=ec.thumbprint()))
+
+    @property
+    def cds_issuer(self) -> str:
+        """The `iss` of the EHR's CDS Hooks JWTs."""
+        return self.public_url
+
+    @property
+    def cds_jwks_url(self) -> str:
+        """Where the EHR publishes the public key of its CDS Hooks JWTs (the `jku`)."""
+        return f"{self.public_url}/ehr/cds/jwks"
 
     @property
     def fhir_base(self) -> str:

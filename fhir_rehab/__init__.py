@@ -58,18 +58,23 @@ def register_extensions(app: Flask) -> None:
     # 256-bit random values (secrets.token_urlsafe) that cannot be guessed.
     session_store.init_app(app)
     csrf.init_app(app)
+    from fhir_rehab.web.headers import init_security_headers
+
+    init_security_headers(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Each audience has its own blueprint (launch, clinician, coordinator, CDS Hooks clients)."""
+    """Each audience has its own blueprint (launch, clinician, coordinator, patient, CDS Hooks clients)."""
     from fhir_rehab.cds.views import bp as cds_bp
     from fhir_rehab.launch.views import bp as launch_bp
     from fhir_rehab.web.clinician import bp as clinician_bp
     from fhir_rehab.web.coordinator import bp as coordinator_bp
+    from fhir_rehab.web.patient import bp as patient_bp
 
     app.register_blueprint(launch_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(coordinator_bp)
+    app.register_blueprint(patient_bp)
     app.register_blueprint(cds_bp)
 
 

@@ -32,6 +32,7 @@ SEED_IDENTIFIER = f"{CANONICAL_BASE}/identifier/synthetic-patient"
 # so a denied finding never reads as a present one (README "Red-flag screen on the wire").
 RED_FLAG_QUESTION = f"{CANONICAL_BASE}/CodeSystem/red-flag-question"
 RED_FLAG_QUESTIONNAIRE = f"{CANONICAL_BASE}/Questionnaire/sciatica-red-flags"
+EXERCISE_CODES = f"{CANONICAL_BASE}/CodeSystem/exercise"  # the program's exercises, by key
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,14 @@ ODI_SOURCE_NOTE = (
     "confirm with your terminology service."
 )
 
+# Physical Activity IG 1.0.0 (HL7, STU1), ValueSet pa-observation-code-activity (expansion on
+# LOINC 2.73): "Exercise activity" names one session of exercise; its value is the kind.
+LOINC_EXERCISE_ACTIVITY = Code(LOINC, "73985-4", "Exercise activity")
+
 # -- HL7 terminology --------------------------------------------------------------------------
 CATEGORY_SURVEY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
 CATEGORY_EXAM = Code(OBSERVATION_CATEGORY, "exam", "Exam")
+CATEGORY_ACTIVITY = Code(OBSERVATION_CATEGORY, "activity", "Activity")  # the PA IG's category
 INTERPRETATION_POSITIVE = Code(INTERPRETATION, "POS", "Positive")
 INTERPRETATION_NEGATIVE = Code(INTERPRETATION, "NEG", "Negative")
 CLINICAL_PROTOCOL = Code(PLAN_DEFINITION_TYPE, "clinical-protocol", "Clinical Protocol")
@@ -209,6 +215,7 @@ RED_FLAG_QUESTIONS: dict[str, Code] = {
         ("night-pain", "Asked: constant pain at night"),
     )
 }
+APP_EXERCISE_DONE = app_code("exercise-done", "Exercise done in the session")
 
 # CDS Hooks cards (never written to FHIR): `source.topic` and the card's `overrideReasons`.
 CDS_TOPIC_SUGGEST = app_code("cds-suggest-program", "Sciatica program suggestion")

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_TIMEOUT_SECONDS": 30 * 60,  # signed out after this long without a request
     # SMART launch
     "ISS_ALLOWLIST": [],  # FHIR base URLs the app accepts as `iss`
+    "EHR_ORIGINS": [],  # origins allowed to frame the app (CSP frame-ancestors); default: the iss origins
     "DEFAULT_ISS": None,  # standalone launch without ?iss=
     "CLIENT_ID": "fhir-rehab",
     "CLIENT_SECRET": None,  # set for a confidential client using client_secret_basic
@@ -59,7 +60,7 @@ _TYPES: dict[str, type] = {
     "CDS_JWKS_TTL_SECONDS": int,
 }
 _BOOLS = {"REQUIRE_PKCE_S256"}
-_LISTS = {"ISS_ALLOWLIST"}
+_LISTS = {"ISS_ALLOWLIST", "EHR_ORIGINS"}
 _JSON = {"CDS_TRUSTED_CLIENTS"}
 
 

@@ -240,3 +240,36 @@ def check_patch(operations: Any) -> None:
         path = str(op.get("path", "")) if isinstance(op, dict) else ""
         if path.split("/")[1:2] and path.split("/")[1] in (*PATIENT_ELEMENTS, "id"):
             raise AccessDenied("A patient-level patch may not change the patient.")
+
+
+# What a patient's own token may never change: the plan the care team wrote, its Tasks
+# (stages and reviews) and its Goals. A patient adds their own reports (Observations) and may
+# ask the care team for something (a new Task in status "requested"), nothing more.
+CARE_TEAM_RESOURCES = frozenset({"CarePlan", "Task", "Goal", "PlanDefinition", "ActivityDefinition"})
+
+
+def check_patient_user(interaction: Interaction, access: Access, body: Any) -> None:
+    """Refuse what a signed-in patient may not do, whatever scopes were granted.
+
+    >>> check_patient_user(classify_request("POST", "Observation"), Access.PATIENT, {})
+    >>> check_patient_user(classify_request("PUT", "Task/1"), Access.PATIENT, {})
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    AccessDenied: A patient cannot change the care plan, its tasks or reviews.
+    >>> check_patient_user(classify_request("POST", "Task"), Access.PATIENT, {"status": "cancelled"})
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    AccessDenied: A patient can only ask the care team for something (a requested task).
+    """
+    if access is not Access.PATIENT:
+        raise AccessDenied("A patient's access reaches their own record only.")
+    rtype = interaction.resource_type or ""
+    if rtype not in CARE_TEAM_RESOURCES or interaction.kind in ("r", "s"):
+        return
+    if interaction.kind == "c" and rtype == "Task":
+        if not isinstance(body, dict) or body.get("status") != "requested":
+            raise AccessDenied("A patient can only ask the care team for something (a requested task).")
+        return
+    raise AccessDenied("A patient cannot change the care plan, its tasks or reviews.")

@@ -22,16 +22,26 @@ GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 
 @dataclass(frozen=True)
 class SandboxUser:
-    """An EHR user of the sandbox: a Practitioner in the backing FHIR server."""
+    """An EHR user of the sandbox: a Practitioner in the backing FHIR server, or a patient
+    signed in at the patient portal."""
 
     practitioner_id: str | None
     name: str = "Sandbox Practitioner"
+    patient_id: str | None = None  # a patient signed in at the portal: fhirUser Patient/<id>
 
     @property
     def fhir_user(self) -> str | None:
+        if self.patient_id:
+            return f"Patient/{self.patient_id}"
         return f"Practitioner/{self.practitioner_id}" if self.practitioner_id else None
 
+    @property
+    def is_patient(self) -> bool:
+        return bool(self.patient_id)
+
     def get_user_id(self) -> str:
+        if self.patient_id:
+            return f"patient-{self.patient_id}"
         return self.practitioner_id or "sandbox-user"
 
 

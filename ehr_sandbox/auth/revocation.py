@@ -24,7 +24,7 @@ class SandboxRevocation(RevocationEndpoint):
 
     @property
     def store(self) -> SandboxStore:
-        return self.server.store  # type: ignore[attr-defined, no-any-return]
+        return self.server.store
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
         # The hint only orders the look-ups (RFC 7009 2.1: the server may ignore it).

@@ -25,10 +25,11 @@ from ehr_sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
 from ehr_sandbox.auth.revocation import SandboxRevocation
 from ehr_sandbox.auth.scopes import split_scopes, wants_refresh_token
 from ehr_sandbox.auth.store import SandboxStore
-from ehr_sandbox.auth.users import USERS, ensure_practitioner, find_user
+from ehr_sandbox.auth.users import PATIENT_USER_PREFIX, USERS, ensure_practitioner, find_user
 from ehr_sandbox.faults import Fault
 from ehr_sandbox.settings import SandboxSettings
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirNotFound
 
 EXTENSION = "fhir_rehab_sandbox"
 
@@ -171,6 +172,8 @@ class SandboxRuntime:
     def current_user(self, key: str | None = None) -> SandboxUser:
         """A sandbox practitioner (the default one unless `key` picks another), created in the
         backing server on first use and reused."""
+        if key and key.startswith(PATIENT_USER_PREFIX):
+            return self.patient_user(key[len(PATIENT_USER_PREFIX) :])
         spec = find_user(key)
         with self._lock:
             if spec.key not in self._users:
@@ -178,6 +181,16 @@ class SandboxRuntime:
                     ensure_practitioner(self.backing_client(), spec.key), spec.name
                 )
             return self._users[spec.key]
+
+    def patient_user(self, patient_id: str) -> SandboxUser:
+        """A patient signed in at the portal (their Patient must exist in the backing server)."""
+        try:
+            patient = self.backing_client().read("Patient", patient_id)
+        except FhirNotFound:
+            return self.current_user()
+        names = patient.get("name") or [{}]
+        name = names[0].get("text") or " ".join([*names[0].get("given", []), names[0].get("family", "")])
+        return SandboxUser(None, name.strip() or "Patient", patient_id=str(patient.get("id") or patient_id))
 
     def all_users(self) -> list[SandboxUser]:
         """Every sandbox user, so each exists in the backing server."""

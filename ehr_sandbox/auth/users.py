@@ -9,6 +9,8 @@ from fhir_rehab.fhir.client import FhirClient
 # Under the app's canonical base (fhir_rehab.codes.CANONICAL_BASE): an identifier we own.
 USER_IDENTIFIER_SYSTEM = "https://fhir-rehab.org/fhir/identifier/sandbox-user"
 USER_IDENTIFIER_VALUE = "sandbox-practitioner"
+# The session's user key for a patient signed in at the patient portal: "patient:<Patient id>".
+PATIENT_USER_PREFIX = "patient:"
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def authorize() -> Page:
         return render_oauth_error(runtime, error)
     except FhirError:
         return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
+    if user.is_patient:
+        return authorize_patient(runtime, grant, user)
     choose_patient = grant.smart_launch is None and "launch/patient" in split_scopes(grant.request.scope)
     try:
         patients = (
@@ -82,6 +84,38 @@ def authorize() -> Page:
     )
 
 
+def authorize_patient(runtime: SandboxRuntime, grant: Any, user: Any) -> Page:
+    """A patient signed in at the portal: a standalone launch about themselves only, with
+    patient-level scopes (never user/ or system/ ones, never an EHR launch)."""
+    scopes = split_scopes(grant.request.scope)
+    wider = [s for s in scopes if s.startswith(("user/", "system/")) or s == "launch"]
+    if grant.smart_launch is not None or wider:
+        return render_page_error(
+            400,
+            "Authorization failed",
+            "A patient can grant an app access to their own record only (patient-level access).",
+        )
+    try:
+        if request.method == "GET" and not runtime.settings.auto_approve:
+            return render_consent(runtime, grant, [], patient_id=user.patient_id)
+        approved = request.method == "GET" or _approved()
+    except ValidationError:
+        return render_page_error(
+            400, "Authorization failed", "The consent form expired or was not sent by this page."
+        )
+    except FhirError:
+        return render_page_error(502, "FHIR server unavailable", UNAVAILABLE)
+    grant.selected_patient_id = user.patient_id if "launch/patient" in scopes else None
+    return runtime.authorization.create_authorization_response(
+        grant_user=user if approved else None, grant=grant
+    )
+
+
+def _approved() -> bool:
+    validate_csrf(request.form.get("csrf_token"))
+    return request.form.get("decision") == "approve"
+
+
 def read_decision(runtime: SandboxRuntime, patients: list[PatientSummary]) -> tuple[bool, str | None]:
     """Approve or deny, and the chosen patient (only from a POSTed, CSRF-checked form)."""
     listed = [p.id for p in patients]
@@ -93,12 +127,16 @@ def read_decision(runtime: SandboxRuntime, patients: list[PatientSummary]) -> tu
     return approved, chosen if chosen in listed else None
 
 
-def render_consent(runtime: SandboxRuntime, grant: Any, patients: list[PatientSummary]) -> str:
+def render_consent(
+    runtime: SandboxRuntime, grant: Any, patients: list[PatientSummary], patient_id: str | None = None
+) -> str:
     """The consent page: who asks, for what, about whom; Approve or Deny."""
     launch = grant.smart_launch
     patient = None
     if launch is not None and launch.context.patient_id:
-        patient = find_patient(runtime.backing_client(), launch.context.patient_id)
+        patient_id = launch.context.patient_id
+    if patient_id:
+        patient = find_patient(runtime.backing_client(), patient_id)
     scopes = [(s, describe_scope(s)) for s in split_scopes(grant.request.scope)]
     return render_template(
         "sandbox/consent.html",
@@ -129,7 +167,7 @@ def issue_token() -> Response:
 @bp.post("/auth/revoke")
 def revoke_token() -> Response:
     """RFC 7009 token revocation (authlib): the app calls it when a user signs out."""
-    return current_runtime().authorization.create_endpoint_response("revocation")  # type: ignore[no-any-return]
+    return current_runtime().authorization.create_endpoint_response("revocation")
 
 
 @bp.get("/fhir/.well-known/smart-configuration")

@@ -38,10 +38,16 @@ class LaunchContext:
     intent: str | None
     client_id: str
     expires_at: int | None
+    role: str = "clinician"  # clinician | coordinator | patient (who the launch is for)
 
     @property
     def has_patient(self) -> bool:
         return bool(self.patient_id)
+
+    @property
+    def is_patient_user(self) -> bool:
+        """The patient's own launch: fhirUser is the Patient in context."""
+        return self.role == "patient"
 
     def to_session(self) -> dict[str, Any]:
         data = asdict(self)
@@ -63,6 +69,7 @@ class LaunchContext:
             intent=data.get("intent"),
             client_id=str(data.get("client_id") or ""),
             expires_at=data.get("expires_at"),
+            role=str(data.get("role") or "clinician"),
         )
 
 

@@ -94,6 +94,16 @@ class IdTokenInvalid(LaunchError):
     )
 
 
+class NotThePatient(LaunchError):
+    """A patient launch whose signed-in user is not the patient in context."""
+
+    http_status = 403
+    user_message = (
+        "These pages open only for the signed-in patient's own record. Sign in to your "
+        "patient portal as yourself and open the app from there."
+    )
+
+
 class LaunchRequired(LaunchError):
     """A page needs a launch and the session has none."""
 

@@ -16,6 +16,7 @@ from fhir_rehab.launch.errors import (
     AuthorizationFailed,
     IdTokenInvalid,
     NoPatientContext,
+    NotThePatient,
     TokenExchangeFailed,
 )
 from fhir_rehab.launch.idtoken import JwksCache, has_kid, token_kid, validate_id_token
@@ -141,7 +142,11 @@ def build_launch(
         intent=response["intent"] if isinstance(response.get("intent"), str) else None,
         client_id=settings.client_id,
         expires_at=token["expires_at"],
+        role=str(pending.get("role") or "clinician"),
     )
+    if context.role == "patient" and (not patient or context.fhir_user != f"Patient/{patient}"):
+        # The patient pages are for the patient themselves: their fhirUser is the patient in context.
+        raise NotThePatient()
     return context, token
 
 

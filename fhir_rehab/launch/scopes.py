@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-Role = Literal["clinician", "coordinator"]
-ROLES: tuple[Role, ...] = ("clinician", "coordinator")
+Role = Literal["clinician", "coordinator", "patient"]
+ROLES: tuple[Role, ...] = ("clinician", "coordinator", "patient")
 
 # SMART App Launch 2.x, section "Scopes for requesting clinical data" (v2 syntax:
 # c=create r=read u=update d=delete s=search).
@@ -37,6 +37,17 @@ COORDINATOR_DATA_SCOPES = (
     "user/Goal.rs",
     "user/Goal.u",
 )
+# A patient's own standalone launch (SMART App Launch 2.x, "launch/patient" with patient-level
+# scopes): read the plan and its stages, add their own reports (Observations with Provenance),
+# and ask the care team for a review (create a Task). Never update or delete anything.
+PATIENT_SELF_SCOPES = (
+    "patient/Patient.rs",
+    "patient/CarePlan.rs",
+    "patient/Task.crs",
+    "patient/Observation.crs",
+    "patient/Provenance.c",
+)
+PATIENT_IDENTITY_SCOPES = ("openid", "fhirUser", "online_access")
 V2_CAPABILITY = "permission-v2"
 _READ, _WRITE = frozenset("rs"), frozenset("cud")
 
@@ -53,9 +64,14 @@ def build_scopes(role: Role, *, ehr_launch: bool, permission_v2: bool = True) ->
     True
     >>> build_scopes("coordinator", ehr_launch=False)[3:5]
     ['user/Task.rs', 'user/Task.u']
+    >>> build_scopes("patient", ehr_launch=False)[:3]
+    ['launch/patient', 'openid', 'fhirUser']
     >>> build_scopes("clinician", ehr_launch=True, permission_v2=False)[4:6]
     ['patient/Patient.read', 'patient/Condition.read']
     """
+    if role == "patient":  # a patient's own launch is always standalone
+        scopes = ["launch/patient", *PATIENT_IDENTITY_SCOPES, *PATIENT_SELF_SCOPES]
+        return scopes if permission_v2 else to_v1_scopes(scopes)
     if ehr_launch:
         context = ["launch"]
     elif role == "coordinator":

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("launch", __name__, template_folder="templates")
 
 PATIENT_HOME = "/patient"  # the clinician's pages (another blueprint)
+MY_HOME = "/me"  # the patient's own pages (another blueprint)
 WORKLIST_HOME = "/worklist"  # the coordinator's pages (another blueprint)
 MAX_LAUNCH_PARAM = 2048
 # Endpoints that work without a live session: an ended one is cleared and they go on.
@@ -130,6 +131,8 @@ def callback() -> Response:
     session[TOKEN_KEY] = token
     session[SIGNED_IN_AT_KEY] = session[TOUCHED_KEY] = int(now)
     log.info("launch complete: %s context", "patient" if context.patient_id else "no patient")
+    if context.is_patient_user:
+        return redirect(MY_HOME, code=302)
     return redirect(PATIENT_HOME if context.patient_id else WORKLIST_HOME, code=302)
 
 

@@ -21,6 +21,7 @@ class Score:
     value: int
     when: datetime
     observation_id: str = ""
+    by_patient: bool = False  # reported by the patient themselves (their own app)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,12 @@ class ProgramState:
             if state.is_open and state.status != "draft":
                 return state
         return None
+
+    @property
+    def paused(self) -> bool:
+        """No exercise now: the program is on hold, or an urgent review is open (a patient's
+        self-check opens one without changing the plan itself). Fails closed."""
+        return self.careplan_status == "on-hold" or bool(self.review_task_ids)
 
     @property
     def latest_pain(self) -> Score | None:

@@ -37,10 +37,13 @@ class RecordView:
     screens: int = 1
     goals: bool = True
     open_reviews_only: bool = True
+    sessions: bool = True  # the home exercise sessions the patient logged
 
 
 CLINICIAN_VIEW = RecordView()
 COORDINATOR_VIEW = RecordView(conditions=False, screens=20, goals=False, open_reviews_only=False)
+# The patient's own token: no Conditions, no Goals (not in their scopes).
+PATIENT_VIEW = RecordView(conditions=False, goals=False)
 
 
 def patient(patient_id: str) -> str:
@@ -67,6 +70,10 @@ def patient_record(patient_id: str, view: RecordView = CLINICIAN_VIEW) -> list[s
         f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100",
         f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50",
     ]
+    if view.sessions:  # newest first
+        queries.append(
+            f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code}&_sort=-date&_count=100"
+        )
     if view.conditions:
         queries.append(f"Condition?patient={p}&_count=100")
     return queries

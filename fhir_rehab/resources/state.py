@@ -227,7 +227,10 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
         value = obs.get("valueInteger", (obs.get("valueQuantity") or {}).get("value"))
         when = parse_instant(obs.get("effectiveDateTime"))
         if value is not None and when is not None and obs.get("status") != "entered-in-error":
-            scores.append(Score(int(value), when, obs.get("id", "")))
+            by_patient = any(
+                str((p or {}).get("reference", "")).startswith("Patient/") for p in obs.get("performer") or []
+            )
+            scores.append(Score(int(value), when, obs.get("id", ""), by_patient))
     return tuple(sorted(scores, key=lambda p: p.when))
 
 

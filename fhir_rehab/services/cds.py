@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from fhir_rehab.fhir.client import FhirClient, error_for
+from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError
 from fhir_rehab.program.model import Program
 from fhir_rehab.resources.cds_prefetch import Prefetch, check_prefetch, prefetch_queries, read_value
@@ -47,31 +47,13 @@ def gather_resources(patient_id: str, prefetch: Any, client: FhirClient | None) 
 def read_batch(client: FhirClient, queries: Mapping[str, str]) -> dict[str, Resource | None]:
     """Each query's answer (a resource or searchset), in one batch round trip."""
     keys = list(queries)
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "batch",
-        "entry": [{"request": {"method": "GET", "url": queries[k]}} for k in keys],
-    }
     try:
-        response = client.transaction(bundle)
-        entries = response.get("entry") or []
-        if len(entries) != len(keys):
-            raise PatientDataUnavailable("The FHIR server's batch answer does not match the request.")
-        out: dict[str, Resource | None] = {}
-        for key, entry in zip(keys, entries, strict=True):
-            answer = entry.get("response") or {}
-            status = str(answer.get("status", ""))
-            if not status.startswith("2"):
-                code = int(status.split()[0]) if status[:3].isdigit() else 500
-                raise error_for(
-                    "GET", client.url_for(queries[key].split("?")[0]), code, answer.get("outcome")
-                )
-            out[key] = entry.get("resource")
-        return out
+        answers = client.batch([queries[key] for key in keys])
     except FhirError as error:
         raise PatientDataUnavailable(
             f"The FHIR server could not be read ({error.status or 'no answer'})."
         ) from None
+    return dict(zip(keys, answers, strict=True))
 
 
 def answer_patient_view(

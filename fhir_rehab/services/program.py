@@ -40,6 +40,7 @@ from fhir_rehab.resources.observations import (
     build_screen_response,
 )
 from fhir_rehab.resources.provenance import Actor, provenance_criteria
+from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
     advance_task,
@@ -77,6 +78,9 @@ def record_screen(
     actor: Actor,
     submission_id: str,
     now: datetime | None = None,
+    *,
+    record_view: RecordView = CLINICIAN_VIEW,
+    hold_program: bool = True,
 ) -> ScreenResult:
     """Record every answer in one transaction: a QuestionnaireResponse, one Observation per
     question (question code, yes/no value) and the panel; a positive screen escalates.
@@ -84,10 +88,15 @@ def record_screen(
     Escalation writes a medical-review Task (its level's priority and due time) and puts the
     CarePlan and its open Tasks on hold (If-Match on each), all in the same transaction. A
     resubmission writes nothing.
+
+    The patient's own self-check passes `hold_program=False`: their token may not change the
+    plan or its Tasks, so it writes the screen and the review Task only, and the open review
+    pauses the program (ProgramState.paused) until a clinician records the review.
+    `record_view` is what the caller's scopes can read (resources.queries.RecordView).
     """
     outcome = screen_red_flags(answers)  # raises IncompleteScreen before any I/O
     now = now or utcnow()
-    record = read_patient_record(client, patient_id, submission_id)
+    record = read_patient_record(client, patient_id, submission_id, record_view)
     if record.submission_hits:
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
@@ -126,13 +135,14 @@ def record_screen(
             if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, review_key),
         )
         targets.append(review)
-        targets += _hold_program(tx, record, state, outcome, now)
+        if hold_program:
+            targets += _hold_program(tx, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     try:
         result = commit(client, tx)
     except StaleVersion:
         # A double submit racing this one put the program on hold first: nothing is lost.
-        if read_patient_record(client, patient_id, submission_id).submission_hits:
+        if read_patient_record(client, patient_id, submission_id, record_view).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
     review_ref = result.refs[review_index] if review else None
@@ -434,7 +444,7 @@ def complete_stage(
     record = record or read_patient_record(client, patient_id)
     state = record.state(program)
     current = state.current
-    if state.careplan_status == "on-hold":
+    if state.paused:
         raise StageRefused("The program is on hold for a red-flag review.")
     if current is None or current.task_id != task_id:
         raise StageRefused("That stage is not the current stage of this program.")

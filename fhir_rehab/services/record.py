@@ -7,10 +7,12 @@ from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirNotFound
+from fhir_rehab.program.adherence import ExerciseSession
 from fhir_rehab.program.eligibility import ConditionFact
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources import queries as q
+from fhir_rehab.resources.activity import parse_sessions
 from fhir_rehab.resources.queries import RecordView
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
@@ -47,6 +49,10 @@ class PatientRecord:
 
     def state(self, program: Program) -> ProgramState:
         return parse_program_state(program, self.patient_id, self.resources)
+
+    def sessions(self) -> tuple[ExerciseSession, ...]:
+        """The home exercise sessions the patient logged, oldest first."""
+        return parse_sessions(self.resources)
 
 
 def read_patient_record(

@@ -25,7 +25,8 @@ from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcn
 
 
 def _on_hold(state: ProgramState) -> None:
-    if state.careplan_id is None or state.careplan_status != "on-hold":
+    """On hold, or paused by an open review (raised by the patient's self-check)."""
+    if state.careplan_id is None or not state.paused or state.careplan_status not in ("active", "on-hold"):
         raise ProgramRefused("The program is not on hold.")
 
 

@@ -32,7 +32,9 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
     def y(value: int) -> float:
         return PAD_T + plot_h * (10 - value) / 10
 
-    summary = ", ".join(f"{s.when:%d %b}: {s.value}" for s in ordered[-12:])
+    summary = ", ".join(
+        f"{s.when:%d %b}: {s.value}{' (patient)' if s.by_patient else ''}" for s in ordered[-12:]
+    )
     parts = [
         f'<svg class="chart" role="img" aria-labelledby="pain-title pain-desc" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">',
@@ -51,10 +53,24 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
     points = " ".join(f"{x(s):.1f},{y(s.value):.1f}" for s in ordered)
     parts.append(f'<polyline points="{points}" fill="none" stroke="#0b5cad" stroke-width="2"/>')
     for s in ordered:
-        parts.append(
-            f'<circle cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
-            f"<title>{escape(f'{s.when:%d %b %Y %H:%M}: {s.value}/10')}</title></circle>"
+        # Clinic scores are filled circles; the patient's own reports are hollow diamonds
+        # (a shape, not only a colour, tells them apart), each with its source in words.
+        label = escape(
+            f"{s.when:%d %b %Y %H:%M}: {s.value}/10, "
+            + ("reported by the patient" if s.by_patient else "recorded in clinic")
         )
+        if s.by_patient:
+            cx, cy = x(s), y(s.value)
+            parts.append(
+                f'<polygon class="by-patient" points="{cx:.1f},{cy - 6:.1f} {cx + 6:.1f},{cy:.1f} '
+                f'{cx:.1f},{cy + 6:.1f} {cx - 6:.1f},{cy:.1f}" fill="#fff" stroke="#8a4b00" '
+                f'stroke-width="2"><title>{label}</title></polygon>'
+            )
+        else:
+            parts.append(
+                f'<circle class="in-clinic" cx="{x(s):.1f}" cy="{y(s.value):.1f}" r="4" fill="#0b5cad">'
+                f"<title>{label}</title></circle>"
+            )
     labels = [(ordered[0], "start" if len(ordered) > 1 else "middle")]
     if x(ordered[-1]) - x(ordered[0]) > 80:  # room for a second date label
         labels.append((ordered[-1], "end"))
@@ -64,4 +80,9 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
             f'fill="#555f6b">{s.when:%d %b}</text>'
         )
     parts.append("</svg>")
+    if any(s.by_patient for s in ordered):
+        parts.append(
+            '<p class="chart-legend"><span aria-hidden="true">&#9679;</span> recorded in clinic '
+            '<span aria-hidden="true">&#9671;</span> reported by the patient</p>'
+        )
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above

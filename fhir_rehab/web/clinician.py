@@ -23,6 +23,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.ids import check_free_text, is_submission_id
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
 from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.review import OUTCOMES, parse_outcome
@@ -73,7 +74,7 @@ def refuse_forms_for_another_patient() -> Response | None:
 
 def _launch() -> LaunchContext:
     launch = current_launch()
-    if launch is None or not launch.patient_id:
+    if launch is None or not launch.patient_id or launch.is_patient_user:
         raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
     return launch
 
@@ -205,6 +206,8 @@ def program() -> Any:
         if current
         else None
     )
+    since = min((s.active_since for s in state.stages if s.active_since), default=None)
+    adherence = weekly_adherence(record.sessions(), current.stage, utcnow(), since=since) if current else []
     return _page(
         "clinician/program.html",
         record,
@@ -214,6 +217,7 @@ def program() -> Any:
         progress_reviews=[r for r in state.reviews if not r.red_flag and r.is_open],
         current=current,
         check=check,
+        adherence=adherence,
         chart=pain_chart_svg(state.pain),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),

@@ -15,19 +15,20 @@ class Hold:
 
     escalation: Escalation | None  # None once every review is recorded and the screen is clear
     reviews: tuple[ReviewState, ...]
+    plan_on_hold: bool = True  # False: paused by a review the patient's self-check opened
 
     @property
     def can_resume(self) -> bool:
-        return not self.reviews
+        return not self.reviews and self.plan_on_hold
 
 
 def hold_of(state: ProgramState) -> Hold | None:
-    """The red-flag hold on this program, or None when it is not on hold.
+    """The red-flag hold on this program (on hold, or paused by an open review), or None.
 
     The advice is the most urgent level among the open reviews and the latest screen; an open
     review whose level cannot be read gets the emergency advice (fail closed).
     """
-    if state.careplan_status != "on-hold":
+    if not state.paused:
         return None
     reviews = blocking_reviews(state.reviews)
     levels = {r.escalation.level for r in reviews if r.escalation}
@@ -37,4 +38,4 @@ def hold_of(state: ProgramState) -> Hold | None:
     level = next((lv for lv in LEVEL_ORDER if lv in levels), None)
     if level is None and reviews:
         level = Level.EMERGENCY
-    return Hold(ESCALATIONS[level] if level else None, reviews)
+    return Hold(ESCALATIONS[level] if level else None, reviews, state.careplan_status == "on-hold")

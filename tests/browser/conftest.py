@@ -31,6 +31,9 @@ def chromium():
                 "--disable-component-update",
                 "--disable-gpu",
                 "--no-first-run",
+                # Pages the tests serve through page.route have no network address, so Chromium
+                # would treat them as public sites framing a loopback app and block the frame.
+                "--disable-features=LocalNetworkAccessChecks",
             ],
         )
         yield browser

@@ -19,7 +19,7 @@ def test_a_mistyped_snomed_code_is_caught():
 
 def test_loinc_codes_carry_a_valid_check_digit():
     loinc = [code for system, code in KNOWN_CODES if system == c.LOINC]
-    assert sorted(loinc) == ["72514-3", "97908-8", "97909-6"]
+    assert sorted(loinc) == ["72514-3", "73985-4", "97908-8", "97909-6"]
     assert all(loinc_valid(code) for code in loinc)
     assert not loinc_valid("72514-2")
 

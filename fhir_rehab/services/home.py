@@ -1,0 +1,111 @@
+"""The patient's own operations: read my program, log a session, report pain, Oswestry, self-check.
+
+Everything here runs on the patient's own token (patient-level scopes): it reads the plan and
+adds the patient's reports. It never updates the CarePlan, a Task or a review; a positive
+self-check writes the screen and a review Task for the care team (through the clinician's
+screen service), and the open review pauses the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fhir_rehab import codes as c
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.adherence import ExerciseSession
+from fhir_rehab.program.model import Program
+from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.resources.activity import build_exercise_session
+from fhir_rehab.resources.bundle import Transaction, identifier_criteria
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import PATIENT_VIEW
+from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.services.program import ScreenResult, record_screen
+from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+
+
+class ProgramPaused(ProgramRefused):
+    """Tell the patient: no exercise now, the care team is reviewing what they reported."""
+
+    user_message = (
+        "Your exercises are paused until your care team has reviewed what you reported. "
+        "Follow the advice you were given; they will contact you."
+    )
+
+
+@dataclass(frozen=True)
+class MyProgram:
+    """The patient's program as they see it, with the sessions they logged."""
+
+    record: PatientRecord
+    state: ProgramState
+    sessions: tuple[ExerciseSession, ...]
+
+
+def read_my_program(client: FhirClient, program: Program, patient_id: str) -> MyProgram:
+    """One batch round trip: the patient, their plan and stages, scores, screen, reviews, sessions."""
+    record = read_patient_record(client, patient_id, view=PATIENT_VIEW)
+    return MyProgram(record, record.state(program), record.sessions())
+
+
+def log_session(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    exercise_keys: Sequence[str],
+    actor: Actor,
+    submission_id: str,
+    now: datetime | None = None,
+) -> WriteResult:
+    """One session of the current stage's exercises (those ticked), with Provenance whose author
+    is the patient; a resubmission (same submission id) finds the first one."""
+    now = now or utcnow()
+    mine = read_my_program(client, program, patient_id)
+    state = mine.state
+    if state.paused:
+        raise ProgramPaused()
+    current = state.current
+    if current is None:
+        raise ProgramRefused("There is no stage to exercise for now.")
+    offered = {e.key: e for e in current.exercises or current.stage.exercises}
+    unknown = [k for k in exercise_keys if k not in offered]
+    if unknown or not exercise_keys:
+        raise ProgramRefused("Tick at least one of today's exercises.")
+    chosen = [offered[k] for k in dict.fromkeys(exercise_keys)]
+    tx = Transaction()
+    obs = tx.create(
+        build_exercise_session(
+            chosen, patient_id, actor, now, submission_id, state.careplan_id, current.task_id
+        ),
+        if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
+    )
+    add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    return commit(client, tx)
+
+
+def self_check(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    answers: Mapping[str, bool],
+    actor: Actor,
+    submission_id: str,
+    now: datetime | None = None,
+) -> ScreenResult:
+    """The clinician's red-flag screen, answered by the patient: the same questions, levels,
+    review Task and priority; the patient's token cannot hold the plan, so the open review
+    pauses it until a clinician records the review."""
+    return record_screen(
+        client,
+        program,
+        patient_id,
+        answers,
+        actor,
+        submission_id,
+        now,
+        record_view=PATIENT_VIEW,
+        hold_program=False,
+    )
