@@ -45,6 +45,7 @@ PATIENT_SELF_SCOPES = (
     "patient/CarePlan.rs",
     "patient/Task.crs",
     "patient/Observation.crs",
+    "patient/QuestionnaireResponse.crs",  # the self-check is a red-flag screen (QR + Observations)
     "patient/Provenance.c",
 )
 PATIENT_IDENTITY_SCOPES = ("openid", "fhirUser", "online_access")

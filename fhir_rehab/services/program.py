@@ -122,7 +122,7 @@ def record_screen(
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
     targets = [response, panel, *members]
-    for follow_up in state.follow_ups:
+    for follow_up in state.follow_ups if hold_program else ():  # a patient's token updates nothing
         if follow_up.code == c.APP_RESCREEN.code:  # this screen is what the follow-up asked for
             done = close_follow_up(record.get(f"Task/{follow_up.task_id}"), panel, now)
             targets.append(tx.update(done, if_match=follow_up.version))
