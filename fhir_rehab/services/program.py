@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ProgressionCheck, Score, check_progression
@@ -457,15 +458,16 @@ def complete_stage(
             f"A pain score asks for a new red-flag screen first ({flare.reason}): screen the patient again."
         )
     check = check_progression(current.stage, state.pain, current.active_since, now, state.oswestry)
-    early = (early_reason or "").strip()
+    try:
+        early = check_free_text(early_reason or "", max_chars=MAX_EARLY_REASON, what="The reason")
+    except ValueError as exc:
+        raise StageRefused(str(exc)) from None
     if check.unmet and not early:
         raise StageRefused(
             "The measured criteria are not met ("
             + "; ".join(check.unmet)
             + "). To complete the stage early, confirm it and give a reason."
         )
-    if len(early) > MAX_EARLY_REASON:
-        raise StageRefused(f"Keep the reason under {MAX_EARLY_REASON} characters.")
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
     if check.unmet:
         task = mark_completed_early(task, early, actor, now)

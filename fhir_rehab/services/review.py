@@ -131,11 +131,12 @@ def record_review(
     now = now or utcnow()
     if not (reviewer.reference or "").startswith("Practitioner/"):
         raise ReviewRefused("Only a clinician signed in as a practitioner can record a medical review.")
-    note = note.strip()
+    try:
+        note = check_free_text(note, max_chars=MAX_NOTE, what="The note")
+    except ValueError as exc:
+        raise ReviewRefused(str(exc)) from None
     if not note:
         raise ReviewRefused("Write a note: what you found and what you advised.")
-    if len(note) > MAX_NOTE:
-        raise ReviewRefused(f"Keep the note under {MAX_NOTE} characters.")
     rule = OUTCOMES[outcome]
     record = read_patient_record(client, patient_id)
     state = record.state(program)
