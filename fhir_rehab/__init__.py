@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
         session_dir = app.config.get("SESSION_DIR") or str(Path(app.instance_path) / "sessions")
         app.config["SESSION_TYPE"] = "cachelib"
         app.config["SESSION_CACHELIB"] = FileSystemCache(session_dir, threshold=10_000)
+        app.config["SESSION_FILE_DIR_RESOLVED"] = session_dir  # refresh locks live beside it
     app.config.setdefault("SESSION_PERMANENT", True)
     # No SESSION_USE_SIGNER: deprecated in flask-session 0.8, whose session ids are already
     # 256-bit random values (secrets.token_urlsafe) that cannot be guessed.

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator
     "TOKEN_REFRESH_LEEWAY_SECONDS": 60,  # refresh the access token this long before it expires
+    "ID_TOKEN_LEEWAY_SECONDS": 300,  # clock skew allowed on the id_token's iat/exp/nbf
+    "OPENID_PROMPT_CONSENT": False,  # add prompt=consent when asking an OpenID provider for offline_access
     # CDS Hooks 2.0 service (fhir_rehab/cds). Trusted CDS clients, by JWT `iss`:
     # {"<iss>": {"jwks_url": "...", "jku": ["..."], "jwks": {...}, "fhir_servers": ["..."]}}
     "CDS_TRUSTED_CLIENTS": {},
@@ -50,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
 _TYPES: dict[str, type] = {
     "SESSION_LIFETIME_SECONDS": int,
     "SESSION_IDLE_TIMEOUT_SECONDS": int,
+    "ID_TOKEN_LEEWAY_SECONDS": int,
+    "TOKEN_REFRESH_LEEWAY_SECONDS": int,
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,
@@ -59,7 +63,7 @@ _TYPES: dict[str, type] = {
     "CDS_JWT_MAX_LIFETIME_SECONDS": int,
     "CDS_JWKS_TTL_SECONDS": int,
 }
-_BOOLS = {"REQUIRE_PKCE_S256"}
+_BOOLS = {"REQUIRE_PKCE_S256", "OPENID_PROMPT_CONSENT"}
 _LISTS = {"ISS_ALLOWLIST", "EHR_ORIGINS"}
 _JSON = {"CDS_TRUSTED_CLIENTS"}
 

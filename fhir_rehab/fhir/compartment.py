@@ -7,17 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient, FhirResponse, Resource
-from fhir_rehab.fhir.errors import FhirForbidden, FhirNotFound
-
-
-class WrongPatientError(FhirForbidden):
-    """Stop: a resource sent or received belongs to another patient (or to no known patient)."""
-
-    user_message = (
-        "The app stopped because some data did not belong to the patient it was "
-        "launched for. Nothing further was shown or saved; relaunch from the EHR."
-    )
-
+from fhir_rehab.fhir.errors import FhirNotFound, WrongPatientError
 
 # Resources outside any patient compartment: definitions, people and places, containers.
 NON_PATIENT_TYPES = frozenset(
@@ -154,7 +144,7 @@ def check_belongs(resource: Resource, patient_id: str, *, base_url: str = "") ->
     >>> check_belongs({"resourceType": "Condition", "subject": {"reference": "Patient/p1"}}, "p1")
     >>> check_belongs({"resourceType": "Task", "for": {"reference": "Patient/p2"}}, "p1")
     Traceback (most recent call last):
-    fhir_rehab.fhir.compartment.WrongPatientError: Task.for does not reference the launch patient.
+    fhir_rehab.fhir.errors.WrongPatientError: Task.for does not reference the launch patient.
     """
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str):
@@ -208,7 +198,7 @@ def check_patch(operations: Any) -> None:
     >>> check_patch([{"op": "replace", "path": "/status", "value": "completed"}])
     >>> check_patch([{"op": "replace", "path": "/for/reference", "value": "Patient/x"}])
     Traceback (most recent call last):
-    fhir_rehab.fhir.compartment.WrongPatientError: A patch may not change who a resource is about.
+    fhir_rehab.fhir.errors.WrongPatientError: A patch may not change who a resource is about.
     """
     if operations is None:
         return

@@ -90,3 +90,18 @@ class FhirRedirected(FhirError):
     def __init__(self, message: str | None = None, *, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.location = location
+
+
+class WrongPatientError(FhirForbidden):
+    """Stop: a resource sent or received belongs to another patient (or to no known patient)."""
+
+    user_message = (
+        "The app stopped because some data did not belong to the patient it was "
+        "launched for. Nothing further was shown or saved; relaunch from the EHR."
+    )
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # The detail ("Task.for does not reference the launch patient") is for the log; the
+        # user reads what happened and what to do, in plain words.
+        self.user_message = type(self).user_message

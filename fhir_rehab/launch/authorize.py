@@ -42,6 +42,11 @@ def begin_authorization(
     state, nonce = new_secret(), new_secret()
     verifier = new_secret() + new_secret()  # 86 chars: within RFC 7636's 43..128
     oauth = build_oauth_session(settings, clock=lambda: now, redirect_uri=redirect_uri, pkce=pkce)
+    extra: dict[str, str] = {}
+    if settings.prompt_consent and {"openid", "offline_access"} <= set(scopes):
+        # OpenID Connect Core 1.0, 11: an OpenID provider issues a refresh token for
+        # offline_access only after prompt=consent (SMART servers do not need it).
+        extra["prompt"] = "consent"
     try:
         url, _ = oauth.create_authorization_url(
             config.authorization_endpoint,
@@ -51,6 +56,7 @@ def begin_authorization(
             aud=config.iss,
             launch=launch,
             nonce=nonce,
+            **extra,
         )
     finally:
         oauth.close()
@@ -59,8 +65,10 @@ def begin_authorization(
         "token_endpoint": config.token_endpoint,
         "revocation_endpoint": config.revocation_endpoint,
         "ehr_launch": launch is not None,
+        "userinfo_endpoint": config.userinfo_endpoint,
         "jwks_uri": config.jwks_uri,
         "issuer": config.issuer or config.iss,
+        "issuer_listed": config.issuer is not None,
         "verifier": verifier if pkce else None,
         "nonce": nonce,
         "redirect_uri": redirect_uri,

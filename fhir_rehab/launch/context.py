@@ -13,7 +13,7 @@ from fhir_rehab.fhir.client import FhirClient, FhirResponse
 from fhir_rehab.fhir.compartment import PatientCompartmentClient
 from fhir_rehab.fhir.errors import FhirAuthError
 from fhir_rehab.launch.errors import LaunchRequired, RelaunchRequired
-from fhir_rehab.launch.oauth import TOKEN_ERRORS, refresh_access_token
+from fhir_rehab.launch.oauth import TOKEN_ERRORS, describe_token_error, refresh_access_token
 from fhir_rehab.launch.runtime import get_runtime, get_session_store
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import LAUNCH_KEY
@@ -38,6 +38,7 @@ class LaunchContext:
     intent: str | None
     client_id: str
     expires_at: int | None
+    user_name: str | None = None  # the OpenID `name` claim, when the server sent one
     role: str = "clinician"  # clinician | coordinator | patient (who the launch is for)
 
     @property
@@ -69,6 +70,7 @@ class LaunchContext:
             intent=data.get("intent"),
             client_id=str(data.get("client_id") or ""),
             expires_at=data.get("expires_at"),
+            user_name=data.get("user_name") if isinstance(data.get("user_name"), str) else None,
             role=str(data.get("role") or "clinician"),
         )
 
@@ -134,8 +136,8 @@ def build_refresher(settings: LaunchSettings, clock: Callable[[], float]) -> Ref
             return refresh_access_token(
                 settings, token["token_endpoint"], token["refresh_token"], clock=clock
             )
-        except TOKEN_ERRORS:
-            raise RefreshError() from None
+        except TOKEN_ERRORS as exc:
+            raise RefreshError(describe_token_error(exc)) from None
 
     return refresh
 

@@ -26,6 +26,7 @@ class SmartConfiguration:
     capabilities: tuple[str, ...]
     code_challenge_methods: tuple[str, ...]
     revocation_endpoint: str | None = None  # RFC 7009, where the server offers it
+    userinfo_endpoint: str | None = None  # OpenID Connect UserInfo, where the server lists it
 
     @property
     def supports_s256(self) -> bool:
@@ -68,6 +69,7 @@ def parse_smart_configuration(iss: str, document: Any) -> SmartConfiguration:
         capabilities=_strings(document.get("capabilities")),
         code_challenge_methods=_strings(document.get("code_challenge_methods_supported")),
         revocation_endpoint=revocation,
+        userinfo_endpoint=_endpoint(iss, document.get("userinfo_endpoint")),
     )
 
 
@@ -107,6 +109,15 @@ class DiscoveryCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _endpoint(iss: str, value: Any) -> str | None:
+    """An optional endpoint: an http(s) URL, https when `iss` is (never a token in clear)."""
+    if not (isinstance(value, str) and _is_http_url(value)):
+        return None
+    if urlsplit(iss).scheme == "https" and urlsplit(value).scheme != "https":
+        return None
+    return value
 
 
 def _is_http_url(url: str) -> bool:

@@ -140,3 +140,22 @@ class SessionEnded(RelaunchRequired):
         super().__init__(message)
         if message:
             self.user_message = message
+
+
+class NoUserIdentity(LaunchError):
+    """A write needs an author and the EHR named no user (no fhirUser in id_token or UserInfo)."""
+
+    http_status = 403
+    user_message = (
+        "Nothing was saved: the EHR did not say who you are, so the app cannot record who "
+        "made this change. Ask your administrator to let the app receive your identity "
+        "(the openid and fhirUser scopes), then open the app again from the EHR."
+    )
+
+
+class RefreshError(LaunchError):
+    """The refresh request failed; carries no detail (the answer may echo a token). The token
+    provider turns it into RelaunchRequired, which is what the user sees."""
+
+    http_status = 401
+    user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."

@@ -20,7 +20,7 @@ from fhir_rehab.launch.errors import (
     TokenExchangeFailed,
 )
 from fhir_rehab.launch.idtoken import JwksCache, has_kid, token_kid, validate_id_token
-from fhir_rehab.launch.oauth import TOKEN_ERRORS, build_oauth_session, normalize_token
+from fhir_rehab.launch.oauth import TOKEN_ERRORS, build_oauth_session, describe_token_error, normalize_token
 from fhir_rehab.launch.settings import LaunchSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def exchange_code(
             kwargs["code_verifier"] = pending["verifier"]
         response = oauth.fetch_token(pending["token_endpoint"], grant_type="authorization_code", **kwargs)
     except TOKEN_ERRORS as exc:
-        log.warning("token exchange failed: %s", type(exc).__name__)
+        log.warning("token exchange failed: %s", describe_token_error(exc))
         raise TokenExchangeFailed() from None
     finally:
         oauth.close()
@@ -105,6 +105,8 @@ def verify_id_token(
         client_id=settings.client_id,
         nonce=pending["nonce"],
         now=now,
+        leeway=settings.id_token_leeway,
+        issuer_listed=pending.get("issuer_listed", True),
     )
 
 
@@ -129,12 +131,14 @@ def build_launch(
         log.warning("launch refused: EHR launch with no patient in the token response")
         raise NoPatientContext()
     encounter = _fhir_id(response.get("encounter"))
-    fhir_user = (claims or {}).get("fhirUser") or (claims or {}).get("profile")
+    identity = claims or {}
+    fhir_user = resolve_fhir_user(identity.get("fhirUser") or identity.get("profile"), pending["iss"])
     context = LaunchContext(
         iss=pending["iss"],
         patient_id=patient,
         encounter_id=encounter,
-        fhir_user=fhir_user if isinstance(fhir_user, str) else None,
+        fhir_user=fhir_user,
+        user_name=_user_name(identity),
         scopes=tuple(str(response.get("scope") or pending["scope"]).split()),
         need_patient_banner=response.get("need_patient_banner") is not False,
         smart_style_url=_http_url(response.get("smart_style_url")),
@@ -164,3 +168,94 @@ def _http_url(value: Any) -> str | None:
         return None
     parts = urlsplit(value)
     return value if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+# SMART App Launch 2.x, "fhirUser": a Practitioner, PractitionerRole, Patient or RelatedPerson.
+_USER_REFERENCE = re.compile(r"(Practitioner|PractitionerRole|Patient|RelatedPerson)/[A-Za-z0-9\-.]{1,64}")
+
+
+def resolve_fhir_user(value: Any, iss: str) -> str | None:
+    """`fhirUser` as a relative reference when it lies on the launch's FHIR base (absolute or
+    relative in the claim); an absolute URL elsewhere is kept; anything else is None.
+
+    >>> resolve_fhir_user("https://ehr/fhir/Practitioner/pr1", "https://ehr/fhir")
+    'Practitioner/pr1'
+    >>> resolve_fhir_user("Practitioner/pr1", "https://ehr/fhir")
+    'Practitioner/pr1'
+    >>> resolve_fhir_user("https://ehr/fhir/../Practitioner/x", "https://ehr/fhir") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    relative = value[len(iss) + 1 :] if value.startswith(iss.rstrip("/") + "/") else value
+    if _USER_REFERENCE.fullmatch(relative):
+        return relative
+    parts = urlsplit(value)
+    tail = "/".join(parts.path.rstrip("/").split("/")[-2:])
+    if parts.scheme == "https" and parts.netloc and _USER_REFERENCE.fullmatch(tail) and ".." not in value:
+        return value  # on another server: kept as the claim says, never read
+    return None
+
+
+def _user_name(claims: dict[str, Any]) -> str | None:
+    """The OpenID `name` claim (or given + family), short and printable, for display only."""
+    name = claims.get("name")
+    if not isinstance(name, str):
+        parts = [claims.get("given_name"), claims.get("family_name")]
+        name = " ".join(p for p in parts if isinstance(p, str))
+    name = " ".join(name.split())[:120] if isinstance(name, str) else ""
+    return name if name and name.isprintable() else None
+
+
+def userinfo_claims(
+    pending: dict[str, Any],
+    response: dict[str, Any],
+    claims: dict[str, Any],
+    *,
+    http: requests.Session,
+    timeout: float,
+) -> dict[str, Any]:
+    """The UserInfo claims (OpenID Connect Core 1.0, 5.3), for a server that puts `fhirUser`
+    there rather than in the id_token; {} when it offers none or answers otherwise. The
+    endpoint is the SMART configuration's, else the OpenID configuration's of the issuer."""
+    endpoint = pending.get("userinfo_endpoint") or _openid_userinfo_endpoint(
+        str(pending["issuer"]), http=http, timeout=timeout
+    )
+    if not endpoint:
+        return {}
+    try:
+        resp = http.get(
+            endpoint,
+            headers={"Authorization": f"Bearer {response['access_token']}", "Accept": "application/json"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        data = resp.json() if resp.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        log.warning("userinfo: no usable answer")
+        return {}
+    if data.get("sub") != claims.get("sub"):  # 5.3.2: must be the id_token's user
+        log.warning("userinfo refused: sub does not match the id_token's")
+        return {}
+    return data
+
+
+def _openid_userinfo_endpoint(issuer: str, *, http: requests.Session, timeout: float) -> str | None:
+    try:
+        resp = http.get(
+            issuer.rstrip("/") + "/.well-known/openid-configuration",
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        document = resp.json() if resp.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    endpoint = document.get("userinfo_endpoint") if isinstance(document, dict) else None
+    if not isinstance(endpoint, str) or _http_url(endpoint) is None:
+        return None
+    if urlsplit(issuer).scheme == "https" and urlsplit(endpoint).scheme != "https":
+        return None
+    return endpoint

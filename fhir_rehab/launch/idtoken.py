@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
 from fhir_rehab.launch.errors import IdTokenInvalid
 
 # Asymmetric algorithms only: an HS* id_token would be signed with our own client secret.
 ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384")
-CLOCK_SKEW_SECONDS = 60
+CLOCK_SKEW_SECONDS = 300  # the default of the ID_TOKEN_LEEWAY_SECONDS setting
+CLAIM_REASONS = {
+    "iss": "issuer mismatch",
+    "aud": "audience mismatch (not our client_id)",
+    "nonce": "nonce mismatch (not this launch's)",
+    "azp": "authorized party mismatch",
+}
+log = logging.getLogger(__name__)
 
 
 class JwksCache:
@@ -78,12 +87,53 @@ def has_kid(jwks: dict[str, Any], kid: str | None) -> bool:
     return kid is None or any(k.get("kid") == kid for k in jwks.get("keys") or [] if isinstance(k, dict))
 
 
+def refusal_reason(exc: Exception) -> str:
+    """What was wrong with an id_token, for the log (an operator must tell causes apart).
+
+    >>> from joserfc.errors import InvalidClaimError, MissingClaimError
+    >>> refusal_reason(InvalidClaimError("iss")), refusal_reason(MissingClaimError("nonce"))
+    ('issuer mismatch', 'missing claim nonce')
+    """
+    error = getattr(exc, "error", "")
+    claim = str(getattr(exc, "claim", None) or getattr(exc, "claim_name", None) or _quoted(exc))
+    if isinstance(exc, BadSignatureError):
+        return "bad signature (no key of the server's JWKS verifies it)"
+    if error == "missing_claim":
+        return f"missing claim {claim}"
+    if error == "invalid_claim" and claim in ("iat", "nbf"):
+        return "not valid yet: issued in the future beyond the clock leeway (clock skew?)"
+    if error == "invalid_claim":
+        return CLAIM_REASONS.get(claim, f"invalid claim {claim}")
+    if error == "expired_token":
+        return "expired (exp is past, beyond the clock leeway)"
+    if error == "invalid_token":
+        return "not valid yet: issued in the future beyond the clock leeway (clock skew?)"
+    if isinstance(exc, JoseError):
+        return f"undecodable or unsupported ({type(exc).__name__})"
+    return f"malformed ({type(exc).__name__})"
+
+
+def _quoted(exc: Exception) -> str:
+    """The claim named in quotes in an error's description ('iss'), or '?'."""
+    parts = str(getattr(exc, "description", "")).split("'")
+    return parts[1] if len(parts) >= 3 else "?"
+
+
 def validate_id_token(
-    id_token: str, jwks: dict[str, Any], *, issuer: str, client_id: str, nonce: str, now: float
+    id_token: str,
+    jwks: dict[str, Any],
+    *,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    now: float,
+    leeway: int = CLOCK_SKEW_SECONDS,
+    issuer_listed: bool = True,
 ) -> dict[str, Any]:
     """Verify the signature and the OIDC claims (iss, aud, exp, iat, nonce, azp); the claims.
 
-    OpenID Connect Core 1.0, 3.1.3.7 "ID Token Validation".
+    OpenID Connect Core 1.0, 3.1.3.7 "ID Token Validation". `leeway` is the clock skew allowed
+    on iat/exp/nbf. Each refusal logs its own reason.
     """
     try:
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
@@ -97,7 +147,11 @@ def validate_id_token(
             },
             params={"nonce": nonce, "client_id": client_id},
         )
-        claims.validate(now=int(now), leeway=CLOCK_SKEW_SECONDS)
-    except (JoseError, ValueError, KeyError, TypeError):
+        claims.validate(now=int(now), leeway=leeway)
+    except (JoseError, AuthlibBaseError, ValueError, KeyError, TypeError) as exc:
+        reason = refusal_reason(exc)
+        if reason == "issuer mismatch" and not issuer_listed:
+            reason += " (the SMART configuration lists no issuer, so the FHIR base was expected)"
+        log.warning("id_token refused: %s", reason)
         raise IdTokenInvalid() from None
     return dict(claims)

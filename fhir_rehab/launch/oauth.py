@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from joserfc.jwk import RSAKey
 from fhir_rehab.launch.settings import LaunchSettings
 
 CLIENT_ASSERTION_ALG = "RS384"  # SMART App Launch 2.x, "Asymmetric client authentication"
-CLIENT_ASSERTION_LIFETIME = 300  # the spec caps exp at five minutes after iat
+CLIENT_ASSERTION_LIFETIME = 300
+_OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,40}")  # the spec caps exp at five minutes after iat
 
 Clock = Callable[[], float]
 
@@ -152,6 +154,22 @@ def revoke_tokens(settings: LaunchSettings, endpoint: str, token: dict[str, Any]
     finally:
         session.close()
     return accepted
+
+
+def describe_token_error(exc: Exception) -> str:
+    """The OAuth error code (invalid_grant, invalid_client, ...) when the server sent one in
+    the expected shape, else the kind of failure; never the description (free text).
+
+    >>> from authlib.integrations.base_client import OAuthError
+    >>> describe_token_error(OAuthError(error="invalid_grant", description="code expired"))
+    'invalid_grant'
+    >>> describe_token_error(ValueError("x"))
+    'ValueError'
+    """
+    error = getattr(exc, "error", None)
+    if isinstance(error, str) and _OAUTH_ERROR_CODE.fullmatch(error):
+        return error
+    return type(exc).__name__
 
 
 # Everything a token request can raise: transport, HTTP status, OAuth `error`, bad JSON.

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -17,6 +18,7 @@ from fhir_rehab.launch.lifetime import touch_interval
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import (
     LAUNCH_KEY,
+    FileSessionLocks,
     FlaskSessionStore,
     RedisSessionLocks,
     SessionLocks,
@@ -68,6 +70,8 @@ def init_launch(app: Flask) -> LaunchRuntime:
     runtime = LaunchRuntime()
     if app.config.get("SESSION_REDIS") is not None:  # sessions in Redis: lock across workers
         runtime.locks = RedisSessionLocks(app.config["SESSION_REDIS"])
+    elif app.config.get("SESSION_FILE_DIR_RESOLVED"):  # files: a file lock across workers
+        runtime.locks = FileSessionLocks(Path(app.config["SESSION_FILE_DIR_RESOLVED"]) / "refresh-locks")
     app.extensions[EXTENSION_KEY] = runtime
     settings = LaunchSettings.from_config(app.config)
     configure_session_cookie(app.config, settings)

@@ -39,6 +39,8 @@ class LaunchSettings:
     fhir_timeout: float
     idle_timeout: int = 30 * 60
     session_lifetime: int = 8 * 3600
+    id_token_leeway: int = 300
+    prompt_consent: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LaunchSettings:
@@ -63,6 +65,8 @@ class LaunchSettings:
             fhir_timeout=float(config.get("FHIR_TIMEOUT_SECONDS", 20.0)),
             idle_timeout=int(config.get("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)),
             session_lifetime=int(config.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
+            id_token_leeway=int(config.get("ID_TOKEN_LEEWAY_SECONDS", 300)),
+            prompt_consent=bool(config.get("OPENID_PROMPT_CONSENT", False)),
         )
 
     @property

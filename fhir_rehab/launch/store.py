@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from redis.exceptions import LockError
@@ -106,3 +109,27 @@ class RedisSessionLocks(SessionLocks):
                         lock.release()
                     except LockError:  # expired meanwhile: another worker may own it now
                         pass
+
+
+class FileSessionLocks(SessionLocks):
+    """A file lock (flock) per session id: one refresh at a time across every worker process
+    that shares the file session store, as RedisSessionLocks does for Redis.
+
+    The kernel drops the lock when its holder dies, so a crashed worker cannot hold it.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def hold(self, sid: str) -> Iterator[None]:
+        with super().hold(sid):  # threads of this process queue locally first
+            name = hashlib.sha256(sid.encode()).hexdigest()[:32]  # no session id on disk
+            with open(self.directory / f"{name}.lock", "a+b") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -6,17 +6,13 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from fhir_rehab.launch.errors import RelaunchRequired
+from fhir_rehab.launch.errors import RefreshError, RelaunchRequired
 from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY, SessionLocks, SessionStore
 
 log = logging.getLogger(__name__)
 
 # (stored token) -> new token fields (access_token, refresh_token, expires_at); raises on failure.
 Refresher = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class RefreshError(Exception):
-    """The refresh request failed; carries no detail (the answer may echo a token)."""
 
 
 class SessionTokenProvider:
@@ -68,8 +64,11 @@ class SessionTokenProvider:
 
     # -- internals -------------------------------------------------------------------------
     def _expiring(self, token: dict[str, Any]) -> bool:
+        """Due for a refresh: within `leeway` of expiry when a refresh token can renew it;
+        without one the token is used until it really expires (nothing could replace it)."""
         expires_at = token.get("expires_at")
-        return expires_at is not None and self.clock() >= float(expires_at) - self.leeway
+        leeway = self.leeway if token.get("refresh_token") else 0
+        return expires_at is not None and self.clock() >= float(expires_at) - leeway
 
     def _refresh_once(self, *, seen: str, rejected: bool = False) -> dict[str, Any]:
         with self.locks.hold(self.sid):
@@ -87,8 +86,10 @@ class SessionTokenProvider:
                 raise RelaunchRequired()
             try:
                 fresh = self.refresher(dict(stored))
-            except RefreshError:
-                log.warning("token refresh failed; the launch ends (relaunch needed)")
+            except RefreshError as exc:
+                log.warning(
+                    "token refresh failed (%s); the launch ends (relaunch needed)", exc or "no detail"
+                )
                 self.end_launch(stored_session)
                 raise RelaunchRequired() from None
             token = {**stored, **fresh}

@@ -16,6 +16,7 @@ from fhir_rehab.launch.exchange import (
     build_launch,
     exchange_code,
     raise_for_authorization_error,
+    userinfo_claims,
     verify_id_token,
 )
 from fhir_rehab.launch.lifetime import SIGNED_IN_AT_KEY, rotate_session_id, session_end_reason
@@ -124,7 +125,13 @@ def callback() -> Response:
     claims = verify_id_token(
         response, pending, settings=settings, jwks_cache=runtime.jwks, http=runtime.http, now=runtime.clock()
     )
+    if claims is not None and not (claims.get("fhirUser") or claims.get("profile")):
+        # The OpenID default puts profile claims in UserInfo, not in the id_token.
+        extra = userinfo_claims(pending, response, claims, http=runtime.http, timeout=settings.http_timeout)
+        claims = {**extra, **claims, "fhirUser": extra.get("fhirUser") or extra.get("profile")}
     context, token = build_launch(response, pending, claims, settings=settings, now=runtime.clock())
+    if context.fhir_user is None:
+        log.warning("launch without a user identity: no fhirUser in the id_token or UserInfo")
     # A new session id at every login, the first included (no fixation); the old one is deleted.
     rotate_session_id(current_app.session_interface, session)
     session[LAUNCH_KEY] = context.to_session()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
-class IllegalTransition(ValueError):
-    """The R4 Task state machine does not allow this change."""
-
+from fhir_rehab.program.errors import IllegalTransition
 
 # R4 Task "state machine" (task.html#statemachine). `ready` replaces requested/received/accepted
 # when assignment is a given (our case: the program assigns the stage), so draft -> ready is the

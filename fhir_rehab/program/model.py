@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from fhir_rehab.codes import Code
@@ -219,6 +220,23 @@ class Program:
             if stage.key == key:
                 return stage
         raise KeyError(f"no stage {key!r} in {self.name}")
+
+    def window(self, number: int) -> tuple[timedelta, timedelta]:
+        """When stage `number` starts and is due, counted from the program's start: the stages
+        run one after another, each for its typical weeks. The one due-date rule (CarePlan
+        windows, Task.restriction.period and the worklist's due dates all come from it).
+
+        >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
+        >>> [offset.days for offset in p.window(2)]
+        [14, 35]
+        """
+        start = timedelta()
+        for stage in sorted(self.stages, key=lambda s: s.number):
+            end = start + timedelta(weeks=stage.typical_weeks)
+            if stage.number == number:
+                return start, end
+            start = end
+        raise KeyError(f"no stage {number} in {self.name}")
 
     def next_stage(self, number: int) -> Stage | None:
         later = [s for s in self.stages if s.number > number]

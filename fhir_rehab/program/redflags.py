@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.errors import IncompleteScreen
 
 
 class Level(StrEnum):
@@ -392,10 +393,6 @@ def level_for_priority(priority: str | None) -> Level | None:
         if escalation.priority == priority:
             return escalation.level
     return None
-
-
-class IncompleteScreen(ValueError):
-    """Not every question was answered (or an unknown key was given)."""
 
 
 @dataclass(frozen=True)

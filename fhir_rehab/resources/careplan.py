@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.model import Program, Stage
@@ -48,13 +48,12 @@ class PlannedStage:
 
 
 def plan_windows(program: Program, start: datetime) -> list[PlannedStage]:
-    """Consecutive windows of each stage's typical length."""
-    out, cursor = [], start
-    for stage in program.stages:
-        end = cursor + timedelta(weeks=stage.typical_weeks)
-        out.append(PlannedStage(stage, cursor, end))
-        cursor = end
-    return out
+    """Each stage's window from the program's `start` (Program.window: consecutive stages)."""
+    return [
+        PlannedStage(stage, start + begins, start + due)
+        for stage in program.stages
+        for begins, due in [program.window(stage.number)]
+    ]
 
 
 def build_care_plan(

@@ -21,3 +21,9 @@ class InvalidResource(ResourceError):
     """A resource failed validation against the FHIR R4 models."""
 
     user_message = "The FHIR server returned data the app could not read."
+
+
+class ScoreOutOfRange(ResourceError, ValueError):
+    """A score outside its scale reached the builder (the pages and the CLI check it first)."""
+
+    user_message = "The score is outside its scale."

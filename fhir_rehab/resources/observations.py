@@ -6,6 +6,7 @@ from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RedFlag, ScreenOutcome, ScreenVersion
+from fhir_rehab.resources.errors import ScoreOutOfRange
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
 
@@ -108,7 +109,7 @@ def build_pain_score(
     score: int, patient_id: str, actor: Actor, now: datetime, key: str, care_plan_id: str | None = None
 ) -> Resource:
     if not 0 <= score <= 10:
-        raise ValueError("pain score must be between 0 and 10")
+        raise ScoreOutOfRange("The pain score must be between 0 and 10.")
     obs = _observation(c.LOINC_PAIN_0_10, "Pain score (0-10)", patient_id, actor, now, key)
     obs["valueInteger"] = score
     if care_plan_id:
@@ -121,7 +122,7 @@ def build_oswestry_score(
 ) -> Resource:
     """Oswestry Disability Index score, 0-100 %; the code's single-source status is noted."""
     if not 0 <= percent <= 100:
-        raise ValueError("Oswestry score must be between 0 and 100")
+        raise ScoreOutOfRange("The Oswestry score must be between 0 and 100 %.")
     obs = _observation(c.LOINC_ODI_SCORE, None, patient_id, actor, now, key)
     obs["valueQuantity"] = {"value": percent, "unit": "%", "system": c.UCUM, "code": "%"}
     obs["note"] = [{"text": c.ODI_SOURCE_NOTE}]

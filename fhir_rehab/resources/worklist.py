@@ -108,21 +108,6 @@ class Stream:
         return f"Task?{urlencode(self.params)}"
 
 
-def stage_due_after(program: Program) -> dict[int, timedelta]:
-    """How long after the program starts (the stage Task's authoredOn) each stage is due,
-    as resources.careplan.plan_windows lays the stages out.
-
-    >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
-    >>> stage_due_after(p)[2].days
-    35
-    """
-    out, total = {}, timedelta()
-    for stage in program.stages:
-        total += timedelta(weeks=stage.typical_weeks)
-        out[stage.number] = total
-    return out
-
-
 def _owner(filters: Filters, me: str | None) -> list[tuple[str, str]]:
     if filters.owner == "me":
         return [("owner", me or "Practitioner/-")]  # no fhirUser: nothing is "mine"
@@ -192,7 +177,7 @@ def build_streams(
     for stage in program.stages:
         if filters.stage not in (None, stage.number):
             continue
-        due = stage_due_after(program)[stage.number]
+        due = program.window(stage.number)[1]  # after the program's start (the Task's authoredOn)
         wanted = [("priority", filters.priority)] if filters.priority else []
         out.append(
             Stream(

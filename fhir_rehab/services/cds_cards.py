@@ -90,7 +90,8 @@ def build_cards(resources: Sequence[Resource], ctx: CardContext, program: Progra
     reviews = sorted(open_reviews(resources), key=lambda r: (not r.critical, r.due or ctx.now))
     cards = [review_card(review, ctx, program) for review in reviews]
     if state.careplan_id is not None and state.careplan_status in LIVE_PLAN:
-        cards.append(running_card(state, ctx, program))
+        excluded = eligibility.reason if eligibility.contraindicated else None
+        cards.append(running_card(state, ctx, program, excluded))
     elif should_suggest(eligibility, state, reviews):
         cards.append(suggestion_card(eligibility, ctx, program))
     return cards
@@ -166,7 +167,10 @@ def review_card(review: Review, ctx: CardContext, program: Program) -> Card:
     }
 
 
-def running_card(state: ProgramState, ctx: CardContext, program: Program) -> Card:
+def running_card(
+    state: ProgramState, ctx: CardContext, program: Program, excluded: str | None = None
+) -> Card:
+    """The program's progress; a `warning` when a recorded Condition now rules the program out."""
     current = state.current
     total = len(program.stages)
     if state.careplan_status == "on-hold":
@@ -181,11 +185,15 @@ def running_card(state: ProgramState, ctx: CardContext, program: Program) -> Car
     else:
         summary, days = "Sciatica program running", ""
     lines = [f"**Stage:** {days}." if days else "", f"**Pain:** {describe_pain_trend(state.pain)}."]
+    if excluded:
+        summary = "Check the running sciatica program: a recorded condition rules it out"
+        days = ""
+        lines.insert(0, f"**{escape_markdown(excluded)}** Review the program in the app.")
     return {
         "uuid": card_uuid(ctx, RUNNING, state.careplan_id or ""),
         "summary": _clip(summary + (f", {days}" if days else "")),
         "detail": "\n\n".join(line for line in lines if line),
-        "indicator": "info",
+        "indicator": "warning" if excluded else "info",
         "source": _source(RUNNING, ctx, program),
         "links": [_link("Open the program in fhir-rehab", ctx)],
     }

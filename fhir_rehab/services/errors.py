@@ -41,6 +41,26 @@ class ReviewRefused(ServiceError):
     http_status = 409
 
 
+class WorklistRefused(ServiceError):
+    """Tell the user: this change is not allowed, and why (nothing was written)."""
+
+    user_message = "This change is not allowed."
+    http_status = 409
+
+
+class NotAppTask(ServiceError):
+    """Refused: the Task is not one fhir-rehab wrote, so the worklist does not touch it."""
+
+    user_message = "That Task does not belong to fhir-rehab; the worklist will not change it."
+    http_status = 403
+
+
+class WorklistExpired(ServiceError):
+    """Start again from the first page: the server no longer knows the paging link."""
+
+    user_message = "That page of the worklist has expired; here is the first page again."
+
+
 class PatientDataUnavailable(ServiceError):
     """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
 

@@ -27,7 +27,7 @@ from fhir_rehab.resources.worklist import (
     parse_rows,
     patient_name,
 )
-from fhir_rehab.services.errors import ServiceError, StaleVersion
+from fhir_rehab.services.errors import NotAppTask, StaleVersion, WorklistRefused
 from fhir_rehab.services.writes import add_provenance, commit
 
 ACTIONS = ("claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel", "note")
@@ -41,20 +41,6 @@ TARGETS = {
 NEEDS_REASON = frozenset({"hold", "cancel", "note"})
 MAX_REASON = 500
 _PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
-
-
-class WorklistRefused(ServiceError):
-    """Tell the user: this change is not allowed, and why (nothing was written)."""
-
-    user_message = "This change is not allowed."
-    http_status = 409
-
-
-class NotAppTask(ServiceError):
-    """Refused: the Task is not one fhir-rehab wrote, so the worklist does not touch it."""
-
-    user_message = "That Task does not belong to fhir-rehab; the worklist will not change it."
-    http_status = 403
 
 
 @dataclass(frozen=True)

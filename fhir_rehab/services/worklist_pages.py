@@ -24,16 +24,10 @@ from fhir_rehab.resources.worklist import (
     patient_name,
     review_rows,
 )
-from fhir_rehab.services.errors import ServiceError
+from fhir_rehab.services.errors import WorklistExpired
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 
 PAGE_SIZE = 20
-
-
-class WorklistExpired(ServiceError):
-    """Start again from the first page: the server no longer knows the paging link."""
-
-    user_message = "That page of the worklist has expired; here is the first page again."
 
 
 @dataclass

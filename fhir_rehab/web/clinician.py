@@ -83,7 +83,7 @@ def _acting() -> tuple[str, FhirClient, Actor]:
     """For a write: the launch patient, a client on the launch, and who is acting."""
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    return launch.patient_id or "", client, actor_for_launch(launch, client)
+    return launch.patient_id or "", client, actor_for_launch(launch, client, for_write=True)
 
 
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:
@@ -162,7 +162,12 @@ def screen_submit() -> Any:
             errors=[f"Answer: {f.question}" for f in missing],
         )
     result = svc.record_screen(
-        client, PROGRAM, launch.patient_id or "", answers, actor_for_launch(launch, client), submission_id
+        client,
+        PROGRAM,
+        launch.patient_id or "",
+        answers,
+        actor_for_launch(launch, client, for_write=True),
+        submission_id,
     )
     if result.repeated:
         flash("This screen was already recorded.", "info")
@@ -254,7 +259,7 @@ def record_score(kind: str) -> Response:
         client,
         launch.patient_id or "",
         score,
-        actor_for_launch(launch, client),
+        actor_for_launch(launch, client, for_write=True),
         submission_id,
         state.careplan_id,
         state=state,

@@ -158,6 +158,7 @@ def worklist() -> Any:
         actor=actor,
         program=PROGRAM,
         statuses=STATUSES,
+        open_statuses=OPEN,
         counted=COUNTED,
         owners=OWNERS,
         priorities=PRIORITIES,
@@ -187,7 +188,7 @@ def act(task_id: str) -> Any:
     return_to = _return_to()  # decided before anything is written
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    actor = actor_for_launch(launch, client)
+    actor = actor_for_launch(launch, client, for_write=True)
     intent = Intent(
         request.form.get("action", ""),
         request.form.get("reason", ""),

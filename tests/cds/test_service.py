@@ -206,3 +206,21 @@ def test_bad_requests_say_what_is_wrong(cds, keys, body, message):
     )
     assert response.status_code == 400
     assert message in response.get_json()["error"]
+
+
+def test_a_running_program_with_a_new_exclusion_warns(ask, fhir, eligible, run_tag):
+    svc.record_screen(fhir, SCIATICA_PROGRAM, eligible, CLEAR, ACTOR, f"{run_tag}-x")
+    svc.start_program(fhir, SCIATICA_PROGRAM, eligible, ACTOR)
+    fhir.create(
+        {
+            "resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": c.CONDITION_CLINICAL, "code": "active"}]},
+            "verificationStatus": {"coding": [{"system": c.CONDITION_VERIFICATION, "code": "confirmed"}]},
+            "code": {"coding": [c.Code(c.ICD10CM, "G83.4", "Cauda equina syndrome").as_coding()]},
+            "subject": {"reference": f"Patient/{eligible}"},
+        }
+    )
+    (card,) = ask(eligible)
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Check the running sciatica program")
+    assert "Cauda equina" in card["detail"]

@@ -21,8 +21,21 @@ def ref(target: str) -> dict:
     return {"reference": target}
 
 
-def test_wrong_patient_error_is_forbidden() -> None:
-    assert issubclass(WrongPatientError, FhirForbidden)
+@responses.activate
+def test_another_patients_record_stops_the_page_and_shows_none_of_it(app) -> None:
+    """What the user meets: a 403 page that says why, with nothing of the other patient."""
+    other = {"resourceType": "Patient", "id": "p2", "name": [{"family": "Stranger"}]}
+    responses.get(f"{BASE}/Patient/p2", json=other)
+    app.add_url_rule(
+        "/_test/read/<pid>", view_func=lambda pid: PatientCompartmentClient(BASE, ME).read("Patient", pid)
+    )
+    page = app.test_client().get("/_test/read/p2", headers={"Accept": "text/html"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "did not belong to the patient it was launched for" in body
+    assert "Stranger" not in body and "Patient/p2" not in body
+    with pytest.raises(FhirForbidden):  # callers that handle a refused read handle this too
+        PatientCompartmentClient(BASE, ME).read("Patient", "p2")
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_ehr_launch_public_client(launcher, auth_server, client) -> None:
     me = client.get("/_test/whoami").get_json()
     assert me["patient"] == PATIENT
     assert me["encounter"] == "e1"
-    assert me["fhirUser"] == f"{ISS}/Practitioner/pr1"
+    assert me["fhirUser"] == "Practitioner/pr1"  # the absolute claim, on the launch base: relative
     assert client.get("/_test/patient-id").get_data(as_text=True) == PATIENT
 
 

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from fhir_rehab.fhir.compartment import WrongPatientError
 from fhir_rehab.fhir.errors import (
     FhirAuthError,
     FhirConflict,
@@ -16,6 +15,7 @@ from fhir_rehab.fhir.errors import (
     FhirInvalid,
     FhirNotFound,
     FhirUnavailable,
+    WrongPatientError,
 )
 from fhir_rehab.launch.errors import LaunchRequired
 

@@ -52,10 +52,17 @@ def test_id_token_and_verifier_are_not_kept_anywhere_visible(launcher, auth_serv
         assert "id_token" not in str(dict(sess))
 
 
+def session_cookies(responses_) -> list[str]:
+    """The session cookies set; at least one must be (a test of flags on no cookie proves nothing)."""
+    cookies = set_cookies(responses_)
+    assert cookies, "no cookie was set"
+    assert all(cookie.startswith("fhir_rehab_session=") for cookie in cookies)
+    return cookies
+
+
 def test_cookie_flags_over_http(launcher) -> None:
     launcher.ehr_launch()
-    cookies = set_cookies(launcher.responses)
-    for cookie in cookies:
+    for cookie in session_cookies(launcher.responses):
         flags = [part.strip().lower() for part in cookie.split(";")]
         assert "httponly" in flags
         assert "samesite=lax" in flags
@@ -70,7 +77,7 @@ def test_cookie_flags_over_https(make_app, auth_server) -> None:
     params = auth_server.approve(response.headers["Location"])
     done = client.get("/launch/callback", query_string=params, base_url="https://rehab.example")
     assert done.status_code == 302
-    for cookie in set_cookies([response, done]):
+    for cookie in session_cookies([response, done]):
         flags = [part.strip().lower() for part in cookie.split(";")]
         assert "httponly" in flags
         assert "secure" in flags
