@@ -20,6 +20,10 @@ PATIENT_DATA_SCOPES = (
     "patient/Task.cruds",
     "patient/Goal.cruds",
     "patient/Provenance.cr",
+    # Each prescribed exercise is a ServiceRequest; the handout is filed as a DocumentReference
+    # when the EHR grants it (the app works without it).
+    "patient/ServiceRequest.cruds",
+    "patient/DocumentReference.cr",
     # Names the signed-in clinician and whoever owns a medical review, in words.
     "user/Practitioner.rs",
 )
@@ -36,6 +40,9 @@ COORDINATOR_DATA_SCOPES = (
     # Completing a stage advances its Goals; a conflict page names who changed the Task.
     "user/Goal.rs",
     "user/Goal.u",
+    # ... and its exercises (ServiceRequests) follow the stage.
+    "user/ServiceRequest.rs",
+    "user/ServiceRequest.u",
 )
 # A patient's own standalone launch (SMART App Launch 2.x, "launch/patient" with patient-level
 # scopes): read the plan and its stages, add their own reports (Observations with Provenance),

@@ -21,3 +21,13 @@ class IncompleteScreen(DomainError):
     """Not every question was answered (or an unknown key was given)."""
 
     user_message = "Every red-flag question needs an answer."
+
+
+class AssessmentError(DomainError):
+    """An assessment field is out of range; `field` names it for the form."""
+
+    user_message = "An assessment answer is out of range."
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name

@@ -155,6 +155,7 @@ class Progression:
     pain_readings: int = 2
     clinical: tuple[str, ...] = ()
     function_gain: int | None = None  # Oswestry points below the program's baseline
+    slr_gain: int | None = None  # straight-leg raise degrees better than at the assessment
 
     def describe(self) -> tuple[str, ...]:
         """All criteria as sentences, measured ones first."""
@@ -165,6 +166,11 @@ class Progression:
         if self.function_gain is not None:
             measured.append(
                 f"Oswestry Disability Index at least {self.function_gain} points below its baseline"
+            )
+        if self.slr_gain is not None:
+            measured.append(
+                f"Straight-leg raise at least {self.slr_gain} degrees better than at the assessment, "
+                "or no longer bringing on leg pain"
             )
         if self.min_days:
             measured.append(f"At least {self.min_days} days in this stage")

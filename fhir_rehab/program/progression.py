@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from fhir_rehab.program.assessment import Assessment, slr_improvement
 from fhir_rehab.program.lifecycle import OPEN_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
 from fhir_rehab.program.redflags import ScreenSummary
 from fhir_rehab.program.review import ReviewState
+from fhir_rehab.program.tailoring import Prescribed
 
 __all__ = ["ProgramState", "ProgressionCheck", "Score", "ScreenSummary", "StageState", "check_progression"]
 
@@ -42,6 +44,7 @@ def check_progression(
     started: datetime | None,
     now: datetime,
     oswestry: Sequence[Score] = (),
+    assessments: Sequence[Assessment] = (),
 ) -> ProgressionCheck:
     """Check a stage's measured progression criteria against the scores taken in it.
 
@@ -63,6 +66,13 @@ def check_progression(
             unmet.append(f"{label} (latest: {', '.join(str(p.value) for p in recent)})")
     if rule.function_gain is not None:
         _check_function(rule.function_gain, oswestry, met, unmet)
+    if rule.slr_gain is not None:
+        label = f"straight-leg raise at least {rule.slr_gain} degrees better than at the assessment"
+        if len(assessments) < 2:
+            unmet.append(f"{label} (needs the assessment and a re-assessment; {len(assessments)} recorded)")
+        else:
+            better, words = slr_improvement(assessments[0], assessments[-1], rule.slr_gain)
+            (met if better else unmet).append(f"{label} ({words})")
     if rule.min_days:
         days = (now - started).days if started else 0
         label = f"at least {rule.min_days} days in this stage"
@@ -102,6 +112,7 @@ class StageState:
     status_reason: str | None = None
     exercises: tuple[Exercise, ...] = ()
     ready_since: datetime | None = None  # when the stage was handed to the patient
+    prescriptions: tuple[Prescribed, ...] = ()  # tailored exercises (ServiceRequests), if any
 
     @property
     def is_open(self) -> bool:
@@ -146,6 +157,7 @@ class ProgramState:
     latest_screen: ScreenSummary | None = None
     pain: tuple[Score, ...] = ()
     oswestry: tuple[Score, ...] = ()
+    assessments: tuple[Assessment, ...] = ()  # oldest first: the first is the baseline
     review_task_ids: tuple[str, ...] = field(default_factory=tuple)  # open red-flag reviews
     reviews: tuple[ReviewState, ...] = field(default_factory=tuple)  # every review read
     follow_ups: tuple[FollowUp, ...] = field(default_factory=tuple)  # open follow-ups
@@ -162,6 +174,10 @@ class ProgramState:
             if state.is_open and state.status != "draft":
                 return state
         return None
+
+    @property
+    def latest_assessment(self) -> Assessment | None:
+        return self.assessments[-1] if self.assessments else None
 
     @property
     def paused(self) -> bool:

@@ -80,14 +80,7 @@ STAGE_2 = Stage(
         "Stretch to a gentle pull, never to pain. Pins and needles during a stretch mean stop.",
         "Keep walking daily and build up the distance.",
     ),
-    progression=Progression(
-        max_pain=4,
-        min_days=14,
-        clinical=(
-            "Straight-leg raise improving compared with the assessment",
-            "Able to sit for 30 minutes",
-        ),
-    ),
+    progression=Progression(max_pain=4, min_days=14, slr_gain=10, clinical=("Able to sit for 30 minutes",)),
 )
 
 STAGE_3 = Stage(

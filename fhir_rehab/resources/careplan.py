@@ -98,10 +98,28 @@ def build_stage_task(
     care_plan_ref: str,
     actor: Actor,
     now: datetime,
+    prescriptions: list[tuple[str, str]] | None = None,
 ) -> Resource:
-    """Stage 1 starts `ready`; later stages start `draft` until the previous one completes."""
+    """Stage 1 starts `ready`; later stages start `draft` until the previous one completes.
+
+    Inputs reference the stage's exercise ServiceRequests (`prescriptions`: name, reference);
+    without them, the stage's standard exercises by canonical (programs started before 1.1.0).
+    """
     stage = planned.stage
     first = stage.number == program.stages[0].number
+    inputs: list[Resource] = [
+        {
+            "type": concept(c.APP_EXERCISE_INPUT, name),
+            "valueReference": {"reference": reference, "display": name},
+        }
+        for name, reference in prescriptions or []
+    ] or [
+        {
+            "type": concept(c.APP_EXERCISE_INPUT, exercise.name),
+            "valueCanonical": exercise_canonical(program, exercise),
+        }
+        for exercise in stage.exercises
+    ]
     return {
         "resourceType": "Task",
         "identifier": [{"system": c.TASK_IDENTIFIER, "value": stage_task_key(episode, stage)}],
@@ -119,13 +137,7 @@ def build_stage_task(
         "requester": actor.as_reference(),
         "reasonReference": ref("Condition", condition_id),
         "restriction": {"period": {"start": fhir_instant(planned.start), "end": fhir_instant(planned.end)}},
-        "input": [
-            {
-                "type": concept(c.APP_EXERCISE_INPUT, exercise.name),
-                "valueCanonical": exercise_canonical(program, exercise),
-            }
-            for exercise in stage.exercises
-        ],
+        "input": inputs,
     }
 
 

@@ -15,7 +15,10 @@ from fhir_rehab.program.model import Exercise, Program, Stage
 from fhir_rehab.program.progression import FollowUp, ProgramState, Score, ScreenSummary, StageState
 from fhir_rehab.program.redflags import SCREEN_V1, SCREEN_VERSIONS, ScreenVersion
 from fhir_rehab.program.review import ReviewState, outcome_for_code
+from fhir_rehab.program.tailoring import Prescribed
+from fhir_rehab.resources.assessment import parse_assessments
 from fhir_rehab.resources.definitions import exercise_definition_url, stage_definition_url
+from fhir_rehab.resources.prescriptions import parse_prescription, task_prescription_refs
 from fhir_rehab.resources.wire import (
     Resource,
     codes_of,
@@ -74,6 +77,10 @@ def _stage_for(program: Program, canonical: str | None) -> Stage | None:
     return None
 
 
+def _prescriptions(task: Resource, requests: dict[str, Prescribed]) -> tuple[Prescribed, ...]:
+    return tuple(requests[r] for r in task_prescription_refs(task) if r in requests)
+
+
 def _exercises(program: Program, task: Resource) -> tuple[Exercise, ...]:
     by_url = {exercise_definition_url(e): e for s in program.stages for e in s.exercises}
     found = []
@@ -84,10 +91,14 @@ def _exercises(program: Program, task: Resource) -> tuple[Exercise, ...]:
     return tuple(found)
 
 
-def parse_stage_task(program: Program, task: Resource) -> StageState | None:
+def parse_stage_task(
+    program: Program, task: Resource, requests: dict[str, Prescribed] | None = None
+) -> StageState | None:
+    """A stage Task; `requests` are the program's parsed ServiceRequests by `ServiceRequest/id`."""
     stage = _stage_for(program, task.get("instantiatesCanonical"))
     if stage is None:
         return None
+    prescribed = _prescriptions(task, requests or {})
     period = task.get("executionPeriod") or {}
     planned = (task.get("restriction") or {}).get("period") or {}
     return StageState(
@@ -102,7 +113,8 @@ def parse_stage_task(program: Program, task: Resource) -> StageState | None:
         planned_end=planned.get("end"),
         owner=(task.get("owner") or {}).get("reference"),
         status_reason=(task.get("statusReason") or {}).get("text"),
-        exercises=_exercises(program, task),
+        exercises=tuple(p.as_exercise for p in prescribed) if prescribed else _exercises(program, task),
+        prescriptions=prescribed,
         # A ready Task's lastModified is when it became ready (the app sets it on each change).
         ready_since=parse_instant(task.get("lastModified")) if task["status"] == "ready" else None,
     )
@@ -234,6 +246,16 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
     return tuple(sorted(scores, key=lambda p: p.when))
 
 
+def _plan_requests(program: Program, plan_id: str, resources: list[Resource]) -> dict[str, Prescribed]:
+    out = {}
+    for request in _by_type(resources, "ServiceRequest"):
+        if any(ref_id(b, "CarePlan") == plan_id for b in request.get("basedOn") or []):
+            parsed = parse_prescription(program, request)
+            if parsed is not None:
+                out[f"ServiceRequest/{request['id']}"] = parsed
+    return out
+
+
 def is_review_task(task: Resource) -> bool:
     """A red-flag medical review Task."""
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
@@ -315,6 +337,7 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
     reviews = tuple(r.task_id for r in review_states if r.status in ACTIONABLE_STATUSES)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
+    assessments = parse_assessments(resources)
     ours = _program_plans(program, _by_type(resources, "CarePlan"))
     plan = _pick_care_plan(ours)
     if plan is None:
@@ -324,14 +347,16 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
             latest_screen=screen,
             pain=pain,
             oswestry=oswestry,
+            assessments=assessments,
             review_task_ids=reviews,
             reviews=review_states,
             follow_ups=follow_ups,
         )
+    requests = _plan_requests(program, plan["id"], resources)
     stages = {}
     for task in tasks:
         if any(ref_id(b, "CarePlan") == plan["id"] for b in task.get("basedOn") or []):
-            state = parse_stage_task(program, task)
+            state = parse_stage_task(program, task, requests)
             if state:
                 stages[state.stage.number] = state
     return ProgramState(
@@ -346,6 +371,7 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
         latest_screen=screen,
         pain=pain,
         oswestry=oswestry,
+        assessments=assessments,
         review_task_ids=reviews,
         reviews=review_states,
         follow_ups=follow_ups,

@@ -40,6 +40,7 @@ from fhir_rehab.resources.observations import (
     build_red_flag_panel,
     build_screen_response,
 )
+from fhir_rehab.resources.prescriptions import build_prescription, prescription_key
 from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
@@ -54,6 +55,7 @@ from fhir_rehab.resources.tasks import (
 from fhir_rehab.resources.wire import Resource, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import PatientRecord, read_by_ids, read_patient_record
+from fhir_rehab.services.tailoring import Plan, follow_stage, propose_plan, refuse_unconfirmed
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
@@ -168,6 +170,7 @@ def _hold_program(
                 reason_code=c.APP_RED_FLAG_HOLD,
             )
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, "on-hold")
     return targets
 
 
@@ -188,8 +191,11 @@ def start_program(
     *,
     max_screen_age_days: int = 7,
     now: datetime | None = None,
+    plan: Plan | None = None,
 ) -> StartResult:
-    """Write CarePlan, stage Tasks, Goals and Provenance in ONE transaction, idempotently."""
+    """Write CarePlan, stage Tasks, their exercise ServiceRequests, Goals and Provenance in ONE
+    transaction, idempotently. `plan` is the clinician's tailored exercises per stage number;
+    without it (or for a stage it leaves out), the defaults the latest assessment chooses."""
     now = now or utcnow()
     record = read_patient_record(client, patient_id)
     state = record.state(program)
@@ -204,6 +210,9 @@ def start_program(
     if not eligibility.eligible or eligibility.match is None:
         raise ProgramRefused(f"Not eligible. {eligibility.reason}")
     refuse_without_clear_screen(state, max_screen_age_days, now)
+    proposed = propose_plan(program, state)
+    chosen = {n: list((plan or {}).get(n) or proposed[n].items) for n in proposed}
+    refuse_unconfirmed(chosen, state)
     episode = episode_key(program, patient_id, eligibility.match.condition_id, state.episodes)
     condition_id = eligibility.match.condition_id
     tx = Transaction()
@@ -223,13 +232,37 @@ def start_program(
         if_none_exist=identifier_criteria(c.EPISODE_IDENTIFIER, episode),
         full_url=plan_urn,
     )
-    for window, urn in zip(windows, task_urns, strict=True):
+    requests: list[str] = []
+    for index, (window, urn) in enumerate(zip(windows, task_urns, strict=True)):
+        refs = []
+        for item in chosen[window.stage.number]:
+            key = prescription_key(episode, window.stage.number, item.exercise.key)
+            request = build_prescription(
+                program,
+                item,
+                key=key,
+                patient_id=patient_id,
+                care_plan_ref=plan_urn,
+                condition_id=condition_id,
+                actor=actor,
+                now=now,
+                status="active" if index == 0 else "draft",
+            )
+            refs.append(
+                (
+                    item.exercise.name,
+                    tx.create(request, if_none_exist=identifier_criteria(c.EXERCISE_IDENTIFIER, key)),
+                )
+            )
+        requests += [r for _, r in refs]
         tx.create(
-            build_stage_task(program, window, episode, patient_id, condition_id, plan_urn, actor, now),
+            build_stage_task(program, window, episode, patient_id, condition_id, plan_urn, actor, now, refs),
             if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, stage_task_key(episode, window.stage)),
             full_url=urn,
         )
-    add_provenance(tx, [plan_urn, *task_urns, *goals], actor, now, c.OPERATION_CREATE, f"{episode}.start")
+    add_provenance(
+        tx, [plan_urn, *task_urns, *requests, *goals], actor, now, c.OPERATION_CREATE, f"{episode}.start"
+    )
     write = commit(client, tx)
     returned = [w.resource for w in write.written if w.resource]
     if len(returned) == len(write.written):  # the server sent every resource back
@@ -457,7 +490,9 @@ def complete_stage(
         raise StageRefused(
             f"A pain score asks for a new red-flag screen first ({flare.reason}): screen the patient again."
         )
-    check = check_progression(current.stage, state.pain, current.active_since, now, state.oswestry)
+    check = check_progression(
+        current.stage, state.pain, current.active_since, now, state.oswestry, state.assessments
+    )
     try:
         early = check_free_text(early_reason or "", max_chars=MAX_EARLY_REASON, what="The reason")
     except ValueError as exc:
@@ -473,10 +508,12 @@ def complete_stage(
         task = mark_completed_early(task, early, actor, now)
     tx = Transaction()
     targets = [tx.update(task, if_match=current.version)]
+    targets += follow_stage(tx, record, current, "completed")
     following = next((s for s in state.stages if s.stage.number > current.stage.number), None)
     if following is not None and following.status == "draft":
         ready = change_task_status(record.get(f"Task/{following.task_id}"), "ready", now)
         targets.append(tx.update(ready, if_match=following.version))
+        targets += follow_stage(tx, record, following, "ready")
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
         note += f" early ({early}); criteria not met: " + "; ".join(check.unmet)

@@ -21,6 +21,7 @@ from fhir_rehab.resources.wire import ref_id
 from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StaleVersion
 from fhir_rehab.services.program import refuse_without_clear_screen
 from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
@@ -64,6 +65,7 @@ def resume_program(
             target = "in-progress" if stage.started else "ready" if first_open else "draft"
             task = change_task_status(record.get(f"Task/{stage.task_id}"), target, now)
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, target)
         first_open = False
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
@@ -177,6 +179,7 @@ def _end_program(
         if stage.is_open:
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, "cancelled")
     return targets
 
 

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria, read_transaction_response
-from fhir_rehab.resources.wire import Resource, concept
-
-
-@dataclass(frozen=True)
-class SeedSpec:
-    key: str
-    given: str
-    family: str
-    gender: str
-    birth_date: str
-    code: c.Code
-    verification: str
-    note: str
-
+from fhir_rehab.resources.seed import SeedSpec, build_seed_condition, build_seed_patient
 
 SEEDS = (
     SeedSpec(
@@ -76,38 +62,16 @@ class SeededPatient:
     note: str
 
 
-def _patient(spec: SeedSpec, run: str) -> Resource:
-    return {
-        "resourceType": "Patient",
-        "identifier": [{"system": c.SEED_IDENTIFIER, "value": f"{run}.{spec.key}"}],
-        "meta": {"tag": [{"system": c.RUN_TAG, "code": run}]},
-        "name": [{"given": [spec.given], "family": spec.family}],
-        "gender": spec.gender,
-        "birthDate": spec.birth_date,
-    }
-
-
-def _condition(spec: SeedSpec, run: str, patient_ref: str) -> Resource:
-    return {
-        "resourceType": "Condition",
-        "identifier": [{"system": c.SEED_IDENTIFIER, "value": f"{run}.{spec.key}.condition"}],
-        "meta": {"tag": [{"system": c.RUN_TAG, "code": run}]},
-        "clinicalStatus": {"coding": [{"system": c.CONDITION_CLINICAL, "code": "active"}]},
-        "verificationStatus": {"coding": [{"system": c.CONDITION_VERIFICATION, "code": spec.verification}]},
-        "code": concept(spec.code),
-        "subject": {"reference": patient_ref},
-        "recordedDate": date.today().isoformat(),
-    }
-
-
 def seed_demo_patients(client: FhirClient, run: str = "demo") -> list[SeededPatient]:
     """Write the synthetic patients in one transaction; a rerun with the same `run` finds them."""
     tx = Transaction()
     for spec in SEEDS:
         ident = f"{run}.{spec.key}"
-        patient = tx.create(_patient(spec, run), if_none_exist=identifier_criteria(c.SEED_IDENTIFIER, ident))
+        patient = tx.create(
+            build_seed_patient(spec, run), if_none_exist=identifier_criteria(c.SEED_IDENTIFIER, ident)
+        )
         tx.create(
-            _condition(spec, run, patient),
+            build_seed_condition(spec, run, patient),
             if_none_exist=identifier_criteria(c.SEED_IDENTIFIER, f"{ident}.condition"),
         )
     bundle = tx.bundle()

@@ -2,103 +2,43 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from werkzeug.wrappers import Response
 
-from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.ids import check_free_text, is_submission_id
-from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
-from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.fhir.ids import check_free_text
+from fhir_rehab.launch.context import require_launch
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
-from fhir_rehab.program.review import OUTCOMES, parse_outcome
-from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.triggers import rescreen_needed
-from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StageRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_patient_record
-from fhir_rehab.services.review import record_review, resume_program, stop_program
+from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
-from fhir_rehab.web.pictures import exercise_picture
+from fhir_rehab.web.clinician_base import (
+    DAMAGED_FORM,
+    PROGRAM,
+    _acting,
+    _page,
+    _record,
+    _submission_id,
+    bp,
+)
 from fhir_rehab.web.safety import hold_of
-
-bp = Blueprint("clinician", __name__, url_prefix="/patient")
-RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
-PROGRAM = SCIATICA_PROGRAM
-DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
-
-
-def _submission_id(form: Any) -> str | None:
-    """The form's submission id (a new one when absent), or None when it is malformed."""
-    value = form.get("submission_id")
-    if not value:
-        return str(uuid.uuid4())
-    return value if is_submission_id(value) else None
-
-
-@bp.before_request
-def refuse_forms_for_another_patient() -> Response | None:
-    """A form carries the patient it was shown for. If a launch in another tab switched this
-    browser to another patient since, nothing is written for the wrong patient."""
-    if request.method != "POST":
-        return None
-    launch = current_launch()
-    if launch is None or request.form.get("patient") == launch.patient_id:
-        return None
-    flash(
-        "This page was opened for another patient; the app has since been launched for a "
-        "different patient (in another tab or window). Nothing was saved. Check the patient "
-        "below and enter it again.",
-        "error",
-    )
-    return redirect(url_for("clinician.overview"))
-
-
-def _launch() -> LaunchContext:
-    launch = current_launch()
-    if launch is None or not launch.patient_id or launch.is_patient_user:
-        raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
-    return launch
-
-
-def _acting() -> tuple[str, FhirClient, Actor]:
-    """For a write: the launch patient, a client on the launch, and who is acting."""
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    return launch.patient_id or "", client, actor_for_launch(launch, client, for_write=True)
-
-
-def _record() -> tuple[LaunchContext, Any, PatientRecord]:
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    return launch, client, read_patient_record(client, launch.patient_id or "")
-
-
-def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
-    return (
-        render_template(
-            template, patient=record.patient, program=PROGRAM, picture=exercise_picture, **context
-        ),
-        status,
-    )
 
 
 @bp.get("")
@@ -207,7 +147,9 @@ def program() -> Any:
         return redirect(url_for("clinician.overview"))
     current = state.current
     check = (
-        check_progression(current.stage, state.pain, current.active_since, utcnow(), state.oswestry)
+        check_progression(
+            current.stage, state.pain, current.active_since, utcnow(), state.oswestry, state.assessments
+        )
         if current
         else None
     )
@@ -360,97 +302,3 @@ def sheet() -> Any:
         flash("There is no current stage to print.", "info")
         return redirect(url_for("clinician.overview"))
     return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)
-
-
-# -- the medical review -------------------------------------------------------------------------
-MAX_NOTE = 2000
-
-
-def _open_review(record: PatientRecord, task_id: str) -> Any:
-    state = record.state(PROGRAM)
-    review = next((r for r in state.reviews if r.task_id == task_id and r.is_open), None)
-    if review is None:
-        flash("That review is not open for this patient (it may have been recorded already).", "info")
-    return state, review
-
-
-@bp.get("/review/<task_id>")
-@require_launch
-def review_form(task_id: str) -> Any:
-    if not RESOURCE_ID.match(task_id):
-        abort(404)
-    launch, _, record = _record()
-    state, review = _open_review(record, task_id)
-    if review is None:
-        return redirect(url_for("clinician.overview"))
-    return _page(
-        "clinician/review.html",
-        record,
-        state=state,
-        review=review,
-        outcomes=OUTCOMES,
-        chosen=None,
-        note="",
-        errors=[],
-        can_review=(launch.fhir_user or "").startswith("Practitioner/"),
-    )
-
-
-@bp.post("/review/<task_id>")
-@require_launch
-def review_submit(task_id: str) -> Any:
-    if not RESOURCE_ID.match(task_id):
-        abort(404)
-    launch, client, record = _record()
-    state, review = _open_review(record, task_id)
-    if review is None:
-        return redirect(url_for("clinician.overview"))
-    outcome = parse_outcome(request.form.get("outcome"))
-    note = (request.form.get("note") or "").strip()
-    errors = []
-    if outcome is None:
-        errors.append("Choose the outcome of your review.")
-    if not note:
-        errors.append("Write a note: what you found and what you advised.")
-    elif len(note) > MAX_NOTE:
-        errors.append(f"Keep the note under {MAX_NOTE} characters (it has {len(note)}).")
-    can_review = (launch.fhir_user or "").startswith("Practitioner/")
-    if outcome is not None and not errors:
-        try:
-            record_review(
-                client,
-                PROGRAM,
-                launch.patient_id or "",
-                task_id,
-                outcome,
-                note,
-                actor_for_launch(launch, client),
-                expected_version=request.form.get("version") or None,
-            )
-        except ReviewRefused as exc:
-            errors.append(str(exc))
-        except StaleVersion:
-            errors.append(
-                "Someone changed this review since you opened it. Here it is now; your outcome "
-                "and note are kept below: check them and record again."
-            )
-            record = read_patient_record(client, launch.patient_id or "")
-            state, review = _open_review(record, task_id)
-            if review is None:
-                return redirect(url_for("clinician.overview"))
-        else:
-            rule = OUTCOMES[outcome]
-            flash(f"Review recorded: {rule.label}. {rule.effect}", "info")
-            return redirect(url_for("clinician.program" if state.started else "clinician.overview"))
-    return _page(
-        "clinician/review.html",
-        record,
-        status=400 if not can_review or outcome is None or not note else 409,
-        state=state,
-        review=review,
-        outcomes=OUTCOMES,
-        chosen=outcome,
-        note=note,
-        errors=errors,
-        can_review=can_review,
-    )

@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from tests.launch.conftest import ISS, LaunchActions
+from tests.launch.conftest import AUTHORIZE_URL, CLIENT_ID, ISS, LaunchActions
 
 
 def query(response) -> dict[str, str]:
@@ -35,9 +35,10 @@ def test_missing_or_unknown_iss_is_an_error_page_never_a_redirect(url, client, a
     response = client.get(url, headers={"Accept": "text/html"})
     assert response.status_code == 400
     assert "Location" not in response.headers
+    assert not any("evil" in value for value in response.headers.values())
     body = response.get_data(as_text=True)
     assert "recognised EHR" in body
-    assert "evil" not in body
+    assert "evil" not in body and "http-equiv" not in body
     assert not auth_server.rsps.calls  # nothing fetched from an unknown server
 
 
@@ -82,6 +83,8 @@ def test_coordinator_standalone_scopes(launcher, auth_server) -> None:
         "user/Practitioner.rs",
         "user/Goal.rs",
         "user/Goal.u",
+        "user/ServiceRequest.rs",
+        "user/ServiceRequest.u",
     ]
     auth_server.token_extra = {}
     done = launcher.callback(auth_server.approve(response.headers["Location"]))
@@ -94,8 +97,16 @@ def test_coordinator_role_from_settings(make_app, auth_server) -> None:
     assert "user/Task.rs" in scopes_of(response)
 
 
-def test_ehr_launch_scopes_exactly(launcher) -> None:
-    assert scopes_of(launcher.start(iss=ISS, launch="l")) == [
+def test_ehr_launch_request_exactly(launcher) -> None:
+    response = launcher.start(iss=ISS, launch="l")
+    params = query(response)
+    assert response.headers["Location"].startswith(AUTHORIZE_URL + "?")
+    assert params["response_type"] == "code" and params["client_id"] == CLIENT_ID
+    assert params["aud"] == ISS and params["launch"] == "l"
+    assert params["redirect_uri"] == "http://localhost/launch/callback"
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["state"]) >= 22 and params["nonce"]
+    assert scopes_of(response) == [
         "launch",
         "openid",
         "fhirUser",
@@ -108,6 +119,8 @@ def test_ehr_launch_scopes_exactly(launcher) -> None:
         "patient/Task.cruds",
         "patient/Goal.cruds",
         "patient/Provenance.cr",
+        "patient/ServiceRequest.cruds",
+        "patient/DocumentReference.cr",
         "user/Practitioner.rs",
     ]
 

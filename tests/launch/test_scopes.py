@@ -44,6 +44,10 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/Goal.write",
         "patient/Provenance.read",
         "patient/Provenance.write",
+        "patient/ServiceRequest.read",
+        "patient/ServiceRequest.write",
+        "patient/DocumentReference.read",
+        "patient/DocumentReference.write",
         "user/Practitioner.read",
     ]
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)

@@ -1,0 +1,78 @@
+"""What every clinician page shares: the blueprint, the launch patient, the record, the page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.ids import is_submission_id
+from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch
+from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.web.actor import actor_for_launch
+from fhir_rehab.web.pictures import exercise_picture
+
+bp = Blueprint("clinician", __name__, url_prefix="/patient")
+PROGRAM = SCIATICA_PROGRAM
+DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
+
+
+def _submission_id(form: Any) -> str | None:
+    """The form's submission id (a new one when absent), or None when it is malformed."""
+    value = form.get("submission_id")
+    if not value:
+        return str(uuid.uuid4())
+    return value if is_submission_id(value) else None
+
+
+@bp.before_request
+def refuse_forms_for_another_patient() -> Response | None:
+    """A form carries the patient it was shown for. If a launch in another tab switched this
+    browser to another patient since, nothing is written for the wrong patient."""
+    if request.method != "POST":
+        return None
+    launch = current_launch()
+    if launch is None or request.form.get("patient") == launch.patient_id:
+        return None
+    flash(
+        "This page was opened for another patient; the app has since been launched for a "
+        "different patient (in another tab or window). Nothing was saved. Check the patient "
+        "below and enter it again.",
+        "error",
+    )
+    return redirect(url_for("clinician.overview"))
+
+
+def _launch() -> LaunchContext:
+    launch = current_launch()
+    if launch is None or not launch.patient_id or launch.is_patient_user:
+        raise LaunchRequired("This page needs a launch from the EHR with a patient selected.")
+    return launch
+
+
+def _acting() -> tuple[str, FhirClient, Actor]:
+    """For a write: the launch patient, a client on the launch, and who is acting."""
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    return launch.patient_id or "", client, actor_for_launch(launch, client, for_write=True)
+
+
+def _record() -> tuple[LaunchContext, Any, PatientRecord]:
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    return launch, client, read_patient_record(client, launch.patient_id or "")
+
+
+def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
+    return (
+        render_template(
+            template, patient=record.patient, program=PROGRAM, picture=exercise_picture, **context
+        ),
+        status,
+    )
