@@ -1,17 +1,25 @@
-"""Benchmark: HTTP requests and median latency of screen, start and show against the local server,
-beside a naive baseline that POSTs each resource separately and reads with one search per type.
+"""Benchmark: the clinician's actions (screen, start, show, pain, complete stage) as the services
+do them, beside a naive client that writes the SAME linked resources one request each.
 
-    python benchmarks/program_write.py [--patients 15]
+    python benchmarks/program_write.py [--patients 9]
+
+The naive client sends every entry of the transaction the app would send as its own request,
+in order: creates as POST with the same `If-None-Exist` (conditional create), updates as PUT
+with the same `If-Match`; a reference to a resource not created yet (the CarePlan's activities
+and its Tasks' `basedOn` point at each other) is left out at first and written by a second PUT
+once its target exists, so the naive program has every link the app's has. Its reads are one
+search per resource type for the patient.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import json
 import uuid
 from collections.abc import Callable
-from functools import partial
+from typing import Any
+
+from common import Row, TrafficRecorder, measure, print_rows, save, with_ratios
 
 from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.fhir.client import FhirClient
@@ -22,134 +30,195 @@ from fhir_rehab.services import program as svc
 from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.seed import seed_demo_patients
 
-ALL_ABSENT = {k: False for k in RED_FLAG_KEYS}
+ALL_ABSENT = dict.fromkeys(RED_FLAG_KEYS, False)
+NAIVE = "naive (one request each)"
 
 
-def measure(client: FhirClient, fn: Callable[[], object]) -> tuple[int, float]:
-    before = client.request_count
-    t0 = time.perf_counter()
-    fn()
-    return client.request_count - before, (time.perf_counter() - t0) * 1000
+def _urns(value: Any) -> set[str]:
+    text = json.dumps(value)
+    return {"urn:uuid:" + part.split('"')[0] for part in text.split('"urn:uuid:')[1:]}
 
 
-def naive_post_all(client: FhirClient, bundle: dict) -> None:
-    """The baseline writer: every resource its own POST (no atomicity, no idempotency).
-    References between the new resources are dropped: a naive client would need extra PUTs."""
+def _resolve(value: Any, assigned: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(v, assigned) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, assigned) for v in value]
+    return assigned.get(value, value) if isinstance(value, str) else value
+
+
+def naive_send(client: FhirClient, bundle: dict[str, Any]) -> None:
+    """Every entry as its own request; links to resources created later fixed by a later PUT."""
+    assigned: dict[str, str] = {}
+    later: list[tuple[dict[str, Any], str]] = []
     for entry in bundle["entry"]:
-        resource = {k: v for k, v in entry["resource"].items()}
-        for key in (
-            "hasMember",
-            "goal",
-            "activity",
-            "basedOn",
-            "target",
-            "focus",
-            "reasonReference",
-            "supportingInfo",
-        ):
-            resource.pop(key, None)
-        if resource["resourceType"] == "Provenance":
-            resource["target"] = [{"reference": f"Patient/{resource.get('id', 'x')}"}]
-        client.create(resource)
+        resource = _resolve(entry["resource"], assigned)
+        request = entry["request"]
+        unresolved = {k for k, v in resource.items() if _urns(v)}
+        body = {k: v for k, v in resource.items() if k not in unresolved}
+        if request["method"] == "POST":
+            created = client.create(body, if_none_exist=request.get("ifNoneExist"))
+            found = created.body or {}
+            ref = f"{found.get('resourceType', body['resourceType'])}/{found.get('id')}"
+            if entry.get("fullUrl", "").startswith("urn:uuid:"):
+                assigned[entry["fullUrl"]] = ref
+            if unresolved:
+                later.append((entry, str(found.get("meta", {}).get("versionId"))))
+                entry["_id"] = found.get("id")
+        else:
+            match = request.get("ifMatch", "").replace('W/"', "").rstrip('"') or None
+            client.update(body, if_match=match)
+    for entry, version in later:
+        resource = _resolve(entry["resource"], assigned)
+        resource["id"] = entry["_id"]
+        client.update(resource, if_match=version)
 
 
-def naive_show(client: FhirClient, patient: str) -> None:
+def naive_read(client: FhirClient, patient: str) -> None:
     for rtype, params in [
         ("Patient", {"_id": patient}),
         ("Condition", {"patient": patient}),
         ("CarePlan", {"patient": patient}),
+        ("Goal", {"patient": patient}),
         ("Task", {"patient": patient}),
         ("Observation", {"patient": patient}),
-        ("Provenance", {"patient": patient}),
     ]:
         client.search_all(rtype, params)
 
 
-def _show(client: FhirClient, patient: str) -> None:
-    read_patient_record(client, patient).state(SCIATICA_PROGRAM)
-
-
-def _naive_start(client: FhirClient, patient: str, bundle: dict) -> None:
-    naive_show(client, patient)  # the naive eligibility and screen checks
-    naive_post_all(client, bundle)
-
-
-def run(patients: int) -> list[tuple[str, str, int, float]]:
-    rows: dict[tuple[str, str], list[tuple[int, float]]] = {}
-    with LocalFhirServer() as server:
-        client = FhirClient(server.base_url)
-        for i in range(patients):
-            seed = seed_demo_patients(client, run=f"bench-{i}")
-            app_patient, naive_patient = seed[0].patient_id, seed[1].patient_id
-            sid = str(uuid.uuid4())
-            app_ops = {
-                "screen": partial(
-                    svc.record_screen, client, SCIATICA_PROGRAM, app_patient, ALL_ABSENT, Actor(), sid
-                ),
-                "start": partial(svc.start_program, client, SCIATICA_PROGRAM, app_patient, Actor()),
-                "show": partial(_show, client, app_patient),
-            }
-            for op, fn in app_ops.items():
-                rows.setdefault((op, "fhir-rehab"), []).append(measure(client, fn))
-            # Baseline: same resources, one POST each; show by one search per type.
-            svc.record_screen(client, SCIATICA_PROGRAM, naive_patient, ALL_ABSENT, Actor(), str(uuid.uuid4()))
-            screen_tx, start_tx = _capture(client, naive_patient)
-            naive_ops = {
-                "screen": partial(naive_post_all, client, screen_tx),
-                "start": partial(_naive_start, client, naive_patient, start_tx),
-                "show": partial(naive_show, client, naive_patient),
-            }
-            for op, fn in naive_ops.items():
-                rows.setdefault((op, "naive"), []).append(measure(client, fn))
-    return [
-        (op, who, int(statistics.median(r for r, _ in v)), statistics.median(t for _, t in v))
-        for (op, who), v in rows.items()
-    ]
-
-
-class _Captured(Exception):  # noqa: N818 - a control-flow signal, not an error
-    def __init__(self, bundle: dict) -> None:
+class _Captured(Exception):  # noqa: N818 - a control-flow signal
+    def __init__(self, bundle: dict[str, Any]) -> None:
         self.bundle = bundle
 
 
 class CapturingClient(FhirClient):
-    """Reads go to the server; a transaction is captured instead of sent."""
+    """Reads go to the server; the transaction is captured instead of sent."""
 
-    def transaction(self, bundle: dict) -> dict:
+    def transaction(self, bundle: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if bundle.get("type") == "transaction":
             raise _Captured(bundle)
-        return super().transaction(bundle)
+        return super().transaction(bundle, **kwargs)
 
 
-def _capture(client: FhirClient, patient: str) -> tuple[dict, dict]:
-    """The transactions the app would send for a screen and a start, captured unsent."""
-    capturing = CapturingClient(client.base_url)
-    bundles = []
-    for call in (
-        partial(
-            svc.record_screen, capturing, SCIATICA_PROGRAM, patient, ALL_ABSENT, Actor(), str(uuid.uuid4())
-        ),
-        partial(svc.start_program, capturing, SCIATICA_PROGRAM, patient, Actor()),
-    ):
-        try:
-            call()
-        except _Captured as captured:
-            bundles.append(captured.bundle)
-    return bundles[0], bundles[1]
+def captured(base: str, call: Callable[[FhirClient], object]) -> dict[str, Any]:
+    try:
+        call(CapturingClient(base))
+    except _Captured as found:
+        return found.bundle
+    raise RuntimeError("nothing was written")
+
+
+def run(patients: int) -> list[Row]:
+    rows: list[Row] = []
+    with LocalFhirServer() as server, TrafficRecorder(server.base_url) as recorder:
+        client = FhirClient(server.base_url)
+        base = server.base_url
+        app_ps = [
+            seed_demo_patients(client, run=f"a{i}-{uuid.uuid4().hex[:6]}")[0].patient_id
+            for i in range(patients)
+        ]
+        naive_ps = [
+            seed_demo_patients(client, run=f"n{i}-{uuid.uuid4().hex[:6]}")[0].patient_id
+            for i in range(patients)
+        ]
+        recorder.reset()
+
+        def app_cycle(action: str) -> Callable[[], object]:
+            def go() -> object:
+                p = current["app"]
+                if action == "screen":
+                    return svc.record_screen(
+                        client, SCIATICA_PROGRAM, p, ALL_ABSENT, Actor(), str(uuid.uuid4())
+                    )
+                if action == "start":
+                    return svc.start_program(client, SCIATICA_PROGRAM, p, Actor())
+                if action == "show":
+                    return read_patient_record(client, p).state(SCIATICA_PROGRAM)
+                if action == "pain":
+                    plan = read_patient_record(client, p).state(SCIATICA_PROGRAM).careplan_id
+                    return svc.record_pain(client, p, 3, Actor(), str(uuid.uuid4()), plan)
+                state = read_patient_record(client, p).state(SCIATICA_PROGRAM)
+                return svc.complete_stage(client, SCIATICA_PROGRAM, p, state.current.task_id, Actor())
+
+            return go
+
+        def naive_cycle(action: str) -> Callable[[], object]:
+            def go() -> object:
+                p = current["naive"]
+                if action == "show":
+                    return naive_read(client, p)
+                bundle = prepared[action]
+                naive_read(client, p)  # it reads the record first, as the app does
+                return naive_send(client, bundle)
+
+            return go
+
+        current: dict[str, str] = {}
+        prepared: dict[str, dict[str, Any]] = {}
+        actions = ("screen", "start", "show", "pain", "complete stage")
+        samples: dict[tuple[str, str], list[Row]] = {}
+        for app_p, naive_p in zip(app_ps, naive_ps, strict=True):
+            current.update(app=app_p, naive=naive_p)
+            for action in actions:
+                # The naive client writes exactly what the app would write for its patient.
+                if action == "screen":
+                    prepared[action] = captured(
+                        base,
+                        lambda c, naive_p=naive_p: svc.record_screen(
+                            c,
+                            SCIATICA_PROGRAM,
+                            naive_p,
+                            ALL_ABSENT,
+                            Actor(),
+                            str(uuid.uuid4()),
+                        ),
+                    )
+                elif action == "start":
+                    prepared[action] = captured(
+                        base,
+                        lambda c, naive_p=naive_p: svc.start_program(c, SCIATICA_PROGRAM, naive_p, Actor()),
+                    )
+                elif action == "pain":
+                    plan = read_patient_record(client, naive_p).state(SCIATICA_PROGRAM).careplan_id
+                    prepared[action] = captured(
+                        base,
+                        lambda c, plan=plan, naive_p=naive_p: svc.record_pain(
+                            c, naive_p, 3, Actor(), str(uuid.uuid4()), plan
+                        ),
+                    )
+                elif action == "complete stage":
+                    state = read_patient_record(client, naive_p).state(SCIATICA_PROGRAM)
+                    prepared[action] = captured(
+                        base,
+                        lambda c, t=state.current.task_id, naive_p=naive_p: svc.complete_stage(
+                            c,
+                            SCIATICA_PROGRAM,
+                            naive_p,
+                            t,
+                            Actor(),
+                        ),
+                    )
+                recorder.reset()
+                for who, fn in (("fhir-rehab", app_cycle(action)), (NAIVE, naive_cycle(action))):
+                    samples.setdefault((action, who), []).append(
+                        measure(recorder, fn, 1, benchmark="program", action=action, who=who)
+                    )
+        for got in samples.values():
+            got.sort(key=lambda r: r.total_ms)
+            mid = got[len(got) // 2]
+            rows.append(mid)
+    order = {a: i for i, a in enumerate(("screen", "start", "show", "pain", "complete stage"))}
+    rows.sort(key=lambda r: (order[r.action], r.who != "fhir-rehab"))
+    return with_ratios(rows, NAIVE)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=15)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--patients", type=int, default=9)
     args = parser.parse_args()
     rows = run(args.patients)
-    print(f"sekmet-fhir 0.1.1 on loopback, {args.patients} patients per cell, medians")
-    print(f"{'operation':<10} {'client':<11} {'HTTP requests':>13} {'median ms':>10}")
-    for op in ("screen", "start", "show"):
-        for who in ("fhir-rehab", "naive"):
-            for o, w, requests_, ms in rows:
-                if (o, w) == (op, who):
-                    print(f"{op:<10} {who:<11} {requests_:>13} {ms:>10.1f}")
+    print_rows(f"Clinician actions on sekmet-fhir 0.1.1, loopback, median of {args.patients} patients", rows)
+    save("program", rows, {"patients": args.patients})
 
 
 if __name__ == "__main__":

@@ -1,74 +1,70 @@
-"""Benchmark: the coordinator worklist's first page, a filtered page and the next page at two
-sizes, app side (HTTP requests, median time, time outside HTTP, peak memory) beside the FHIR
-server's own time for the same searches sent as plain GETs.
+"""Benchmark: the coordinator's worklist as the coordinator gets it (Flask view, template, session)
+at 1k, 10k and 100k Tasks on sekmet-fhir, beside the naive server-sorted search for the same page.
 
-    python benchmarks/worklist.py [--sizes 200 2000] [--repeat 7]
+    python benchmarks/worklist.py [--tasks 1000 10000 100000] [--repeat 7]
 
-Seeds the local server (sekmet-fhir) through transactions of 100 patients, each with a
-CarePlan and its five stage Tasks (1 in 25 also with an urgent review Task).
+Per size it reports: building the app's index once (first visit to a server), then the first
+page, a filtered page and the next page (medians), and the naive baseline: one search of open
+stage Tasks sorted by the server (`_sort=authored-on`, what a page needs without an index).
+It also measures a clinician's patient read on the same server, alone and while coordinators
+page through the worklist (does anything wait behind the worklist?).
+
+Seeding: programs are written straight into a sekmet-fhir store file (its own Store API,
+indexing included; 100k Tasks take minutes on 2 cores) and cached under
+~/.cache/fhir-rehab/bench; each run serves a copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import statistics
+import tempfile
+import threading
 import time
-import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
+from common import CACHE_DIR, Row, TrafficRecorder, measure, print_rows, save, with_ratios
 
 from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab import codes as c
-from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab import create_app
+from fhir_rehab.launch.context import LaunchContext
+from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, screen_red_flags
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as PROGRAM
-from fhir_rehab.resources.careplan import build_care_plan, build_stage_task, plan_windows
+from fhir_rehab.resources.careplan import build_stage_task, plan_windows
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.tasks import build_review_task, change_task_status
-from fhir_rehab.resources.worklist import Filters, build_count_urls, build_streams
-from fhir_rehab.services.worklist_pages import Cursor, WorklistPage, read_worklist
+from fhir_rehab.resources.worklist import OPEN, SCAN_COUNT
+from fhir_rehab.services.worklist_index import WorklistIndex, index_path
+from fhir_rehab.services.worklist_pages import prepare_index
 
-PER_TRANSACTION = 100
-PAGE_SIZE = 20
 ME = "Practitioner/bench-coordinator"
-NOW = datetime.now(UTC)
-VIEWS: dict[str, Filters] = {
-    "first page": Filters(),
-    "filtered": Filters(status="ready", owner="unassigned", overdue=True),
-    "next page": Filters(),
-}
+NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+PER_TRANSACTION = 500
+NEXT = re.compile(r'href="(/worklist\?[^"]*page=[^"]+)"')
+SEED_VERSION = "2"  # bump when the seeded data changes (the cache is keyed by it)
 
 
-def _put(resource: dict[str, Any]) -> dict[str, Any]:
-    path = f"{resource['resourceType']}/{resource['id']}"
-    return {"fullUrl": path, "resource": resource, "request": {"method": "PUT", "url": path}}
-
-
-def patient_entries(i: int, run: str) -> list[dict[str, Any]]:
+def patient_resources(i: int) -> list[dict[str, Any]]:
     """One patient with a program: stage k of 1..3 current (ready or in-progress, owned by the
-    benchmark coordinator for one patient in three), earlier stages completed, later drafts."""
-    pid, cid, plan_id = f"{run}-p{i}", f"{run}-c{i}", f"{run}-cp{i}"
+    benchmark coordinator for one patient in three), earlier stages completed, later drafts;
+    one patient in 25 also has an urgent review."""
+    pid, plan_id = f"p{i}", f"cp{i}"
     started = NOW - timedelta(days=i % 90)
     actor = Actor("Practitioner/bench-clinician", "Bench Clinician")
     patient = {"resourceType": "Patient", "id": pid, "name": [{"given": ["Bench"], "family": f"Patient {i}"}]}
-    condition = {
-        "resourceType": "Condition",
-        "id": cid,
-        "subject": {"reference": f"Patient/{pid}"},
-        "code": {"coding": [c.ICD_SCIATICA_RIGHT.as_coding()]},
-    }
-    windows = plan_windows(PROGRAM, started)
+    out = [patient]
     current = i % 3
-    tasks = []
-    for n, window in enumerate(windows):
-        task = build_stage_task(
-            PROGRAM, window, f"{run}-{i}", pid, cid, f"CarePlan/{plan_id}", actor, started
-        )
-        task["id"] = f"{run}-t{i}-{n}"
+    for n, window in enumerate(plan_windows(PROGRAM, started)):
+        task = build_stage_task(PROGRAM, window, f"e{i}", pid, f"c{i}", f"CarePlan/{plan_id}", actor, started)
+        task["id"] = f"t{i}-{n}"
         if n < current:
             task = change_task_status(
                 change_task_status({**task, "status": "ready"}, "in-progress", started), "completed", started
@@ -77,167 +73,330 @@ def patient_entries(i: int, run: str) -> list[dict[str, Any]]:
             task["status"] = "in-progress" if i % 2 else "ready"
             if i % 3 == 0:
                 task["owner"] = {"reference": ME, "display": "Bench Coordinator"}
-        tasks.append(task)
-    plan = build_care_plan(
-        PROGRAM, f"{run}-{i}", pid, cid, actor, started, [], [f"Task/{t['id']}" for t in tasks], None
-    )
-    plan["id"] = plan_id
-    entries = [_put(patient), _put(condition), _put(plan), *map(_put, tasks)]
+        out.append(task)
     if i % 25 == 0:
-        outcome = screen_red_flags(
-            {**{k: False for k in RED_FLAG_KEYS}, "trauma": True, "bladder-bowel": i % 50 == 0}
-        )
+        outcome = screen_red_flags({**dict.fromkeys(RED_FLAG_KEYS, False), "trauma": True})
         review = build_review_task(
-            outcome, pid, f"Patient/{pid}", actor, NOW - timedelta(hours=i % 30), f"{run}-r{i}", plan_id
+            outcome, pid, f"Patient/{pid}", actor, NOW - timedelta(hours=i % 30), f"r{i}", plan_id
         )
-        review["id"] = f"{run}-r{i}"
-        entries.append(_put(review))
-    return entries
+        review["id"] = f"r{i}"
+        out.append(review)
+    return out
 
 
-def seed(client: FhirClient, patients: int, run: str) -> tuple[int, float]:
-    """Write `patients` programs, PER_TRANSACTION patients per transaction; (Tasks, seconds)."""
-    t0, tasks = time.perf_counter(), 0
+def seeded_store(tasks: int) -> Path:
+    """A sekmet-fhir data dir with about `tasks` Tasks, built once and cached."""
+    patients = max(1, round(tasks / 5.04))
+    cached = CACHE_DIR / f"worklist-v{SEED_VERSION}-{patients}"
+    if (cached / "sekmet.db").exists():
+        return cached
+    import sekmet.fhir.store as sekmet_store
+
+    # The store deep-copies every resource it writes; these dicts are written once and dropped.
+    sekmet_store.copy = type("NoCopy", (), {"deepcopy": staticmethod(lambda value: value)})  # type: ignore[attr-defined]
+    Store = sekmet_store.Store  # noqa: N806
+
+    building = cached.with_name(cached.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    store = Store(str(building / "sekmet.db"))
+    store.conn.execute("PRAGMA synchronous=OFF")  # a cache: rebuilt if a crash leaves it half done
+    t0 = time.perf_counter()
     for start in range(0, patients, PER_TRANSACTION):
-        entries = [
-            e for i in range(start, min(start + PER_TRANSACTION, patients)) for e in patient_entries(i, run)
+        with store.transaction():
+            for i in range(start, min(start + PER_TRANSACTION, patients)):
+                for resource in patient_resources(i):
+                    store.update(resource)
+        print(f"    seeded {min(start + PER_TRANSACTION, patients)}/{patients} patients", flush=True)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.conn.close()
+    building.rename(cached)
+    print(f"  seeded {patients} patients in {time.perf_counter() - t0:.0f} s (cached in {cached})")
+    return cached
+
+
+class Coordinator:
+    """The real worklist page through Flask: view, template and session, with a launch in the
+    session as a coordinator's standalone launch leaves it."""
+
+    def __init__(self, base: str, tmp: Path) -> None:
+        self.app = create_app(
+            {
+                "SECRET_KEY": "bench",
+                "SESSION_DIR": str(tmp / "sessions"),
+                "WORKLIST_INDEX_DIR": str(tmp / "worklist"),
+                "ISS_ALLOWLIST": [base],
+            }
+        )
+        self.base = base
+        self.client = self.app.test_client()
+        launch = LaunchContext(base, None, None, ME, ("user/Task.rs",), False, None, (), None, "bench", None)
+        with self.client.session_transaction() as session:
+            session[LAUNCH_KEY] = launch.to_session()
+            session[TOKEN_KEY] = {"access_token": "bench", "expires_at": time.time() + 86400}
+            session["acting_user"] = {"ref": ME, "name": "Bench Coordinator"}
+
+    def index(self) -> WorklistIndex:
+        return WorklistIndex.at(index_path(Path(self.app.config["WORKLIST_INDEX_DIR"]), self.base))
+
+    def get(self, path: str) -> str:
+        answer = self.client.get(path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {path}: HTTP {answer.status_code}")
+        return answer.get_data(as_text=True)
+
+
+def prefill(db: Path, index: WorklistIndex, base: str) -> None:
+    """The index as the FHIR build would leave it, from the seeded store file: the same rows
+    (parse_row over the same Tasks), and the watermark at the server's time less the overlap."""
+    import json
+    import sqlite3
+
+    from fhir_rehab.resources.wire import fhir_instant
+    from fhir_rehab.resources.worklist import parse_row
+    from fhir_rehab.services.worklist_pages import OVERLAP
+
+    store = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    batch = []
+    for (text,) in store.execute("SELECT json FROM resources WHERE type = 'Task' AND deleted = 0"):
+        task = json.loads(text)
+        row = parse_row(PROGRAM, task, {})
+        if row is not None:
+            batch.append((row, task["meta"]["lastUpdated"]))
+        if len(batch) >= 5000:
+            index.apply(batch)
+            batch = []
+    index.apply(
+        batch,
+        built=True,
+        scan=None,
+        scanned=index.size() + len(batch),
+        since=fhir_instant(datetime.now(UTC) - OVERLAP),
+    )
+    store.close()
+
+
+def size_of(db: Path) -> int:
+    import sqlite3
+
+    store = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(store.execute("SELECT COUNT(*) FROM resources WHERE type = 'Task'").fetchone()[0])
+    finally:
+        store.close()
+
+
+def scan_page_seconds(base: str) -> float:
+    """One page of the index build's first search (1,000 Tasks), timed."""
+    from fhir_rehab.resources.worklist import scan_queries
+
+    t0 = time.perf_counter()
+    requests.get(
+        f"{base}/{scan_queries()[0]}", headers={"Accept": "application/fhir+json"}, timeout=1800
+    ).raise_for_status()
+    return time.perf_counter() - t0
+
+
+def naive_first_page(http: requests.Session, base: str) -> None:
+    """What a page costs without the index: the server sorts every open stage Task."""
+    query = urlencode(
+        [
+            ("identifier", f"{c.TASK_IDENTIFIER}|"),
+            ("status", ",".join(OPEN)),
+            ("_sort", "authored-on"),
+            ("_include", "Task:patient"),
+            ("_count", "20"),
         ]
-        tasks += sum(e["resource"]["resourceType"] == "Task" for e in entries)
-        client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
-    return tasks, time.perf_counter() - t0
+    )
+    http.get(
+        f"{base}/Task?{query}", headers={"Accept": "application/fhir+json"}, timeout=900
+    ).raise_for_status()
 
 
-class TimedClient(FhirClient):
-    """Counts the time spent waiting on HTTP, so app-side time = total - HTTP."""
+def patient_reads(base: str, seconds: float, busy: bool, coordinator: Coordinator | None) -> list[float]:
+    """Latencies (ms) of a clinician's patient reads, alone or while coordinators page."""
+    stop = threading.Event()
 
-    http_seconds = 0.0
+    def page_forever() -> None:
+        while not stop.is_set() and coordinator is not None:
+            coordinator.get("/worklist")
+            coordinator.get("/worklist?status=ready&owner=unassigned&overdue=1")
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
+    worker = threading.Thread(target=page_forever, daemon=True)
+    if busy:
+        worker.start()
+    http, out = requests.Session(), []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         t0 = time.perf_counter()
-        try:
-            return super().request(*args, **kwargs)
-        finally:
-            self.http_seconds += time.perf_counter() - t0
+        http.get(
+            f"{base}/Patient/p1", headers={"Accept": "application/fhir+json"}, timeout=120
+        ).raise_for_status()
+        out.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.05)
+    stop.set()
+    if busy:
+        worker.join()
+    return out
 
 
-def measure(client: TimedClient, fn: Callable[[], object], repeat: int) -> dict[str, float]:
-    """Median time and requests over `repeat` runs; peak memory from one more run under
-    tracemalloc (kept apart: tracing slows allocation down)."""
-    totals, apps, requests_ = [], [], []
-    for _ in range(repeat):
-        before, waited = client.request_count, client.http_seconds
-        t0 = time.perf_counter()
-        fn()
-        total = time.perf_counter() - t0
-        totals.append(total)
-        apps.append(total - (client.http_seconds - waited))
-        requests_.append(client.request_count - before)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return {
-        "requests": statistics.median(requests_),
-        "total": statistics.median(totals) * 1000,
-        "app": statistics.median(apps) * 1000,
-        "peak": peak / 1024,
-    }
+def run_size(tasks: int, repeat: int, naive_repeat: int, naive_max: int, prefill_above: int) -> list[Row]:
+    data = seeded_store(tasks)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-worklist-") as tmp:
+        served = Path(tmp) / "fhir"
+        shutil.copytree(data, served)
+        with LocalFhirServer(data_dir=served, startup_timeout=300) as server:
+            label = f"{tasks:,} Tasks"
+            coordinator = Coordinator(server.base_url, Path(tmp))
+            with TrafficRecorder(server.base_url) as recorder:
+                t0 = time.perf_counter()
+                if tasks > prefill_above:
+                    prefill(served / "sekmet.db", coordinator.index(), server.base_url)
+                    one_page = scan_page_seconds(server.base_url)
+                    pages = -(-size_of(served / "sekmet.db") // SCAN_COUNT)
+                    print(
+                        f"  {label}: index filled from the store file; one scan page via FHIR took "
+                        f"{one_page:.1f} s: the FHIR build would take about {one_page * pages / 60:.0f} min",
+                        flush=True,
+                    )
+                    rows.append(
+                        Row(
+                            "worklist",
+                            f"{label}: build index (once)",
+                            "fhir-rehab",
+                            pages,
+                            0,
+                            0,
+                            one_page * pages * 1000,
+                            one_page * pages * 1000,
+                            note=f"estimated: {pages} scan pages x {one_page:.1f} s (one measured); the "
+                            "index for the page figures was filled from the store file",
+                        )
+                    )
+                with coordinator.app.app_context():
+                    from fhir_rehab.fhir.client import FhirClient
 
-
-def raw_server_ms(base: str, filters: Filters, repeat: int, *, sort: bool = True) -> float:
-    """The same searches the first page sends (streams and counts), as plain GETs, summed;
-    `sort=False` drops `_sort` to show what the server's sorting costs."""
-    urls = [s.url() for s in build_streams(PROGRAM, filters, ME, NOW, PAGE_SIZE)]
-    if not sort:
-        urls = [u.replace("&_sort=authored-on", "") for u in urls]
-    urls += [url for _, url in build_count_urls(PROGRAM, filters, ME)]
-    http = requests.Session()
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for url in urls:
-            http.get(
-                f"{base}/{url}", headers={"Accept": "application/fhir+json"}, timeout=120
-            ).raise_for_status()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs) * 1000
-
-
-def show_page(client: FhirClient, filters: Filters, saved: dict[str, Any] | None) -> WorklistPage:
-    """A worklist page: the first, or the one after a cursor saved as the session keeps it."""
-    cursor = Cursor.from_dict(saved) if saved else None
-    return read_worklist(client, PROGRAM, filters, me=ME, now=NOW, page_size=PAGE_SIZE, cursor=cursor)
-
-
-def run_size(patients: int, repeat: int) -> list[tuple[Any, ...]]:
-    with LocalFhirServer(startup_timeout=120) as server:
-        client = TimedClient(server.base_url, timeout=300)
-        tasks, seconds = seed(client, patients, f"b{patients}")
-        print(f"  seeded {patients} patients, {tasks} Tasks in {seconds:.1f} s", flush=True)
-        rows = []
-        for view, filters in VIEWS.items():
-            page = partial(show_page, client, filters, None)
-            if view == "next page":
-                first = show_page(client, filters, None).following
-                assert first is not None  # noqa: S101 - more than one page was seeded
-                page = partial(show_page, client, filters, first.to_dict())
-            result = measure(client, page, repeat)
-            nan = float("nan")
-            server_ms = raw_server_ms(server.base_url, filters, repeat) if view != "next page" else nan
-            unsorted_ms = (
-                raw_server_ms(server.base_url, filters, repeat, sort=False) if view != "next page" else nan
-            )
+                    client = FhirClient(server.base_url, timeout=900)
+                    while not prepare_index(client, PROGRAM, coordinator.index(), now=NOW, budget=600):
+                        pass  # already built when prefilled
+                built = recorder.reset()
+                build_s = time.perf_counter() - t0
+                size = coordinator.index().size()
+                print(
+                    f"  {label}: index built once in {build_s:.1f} s, {built.requests} requests, "
+                    f"{built.bytes / 1e6:.1f} MB ({size} rows)",
+                    flush=True,
+                )
+                if tasks <= prefill_above:
+                    rows.append(
+                        Row(
+                            "worklist",
+                            f"{label}: build index (once)",
+                            "fhir-rehab",
+                            built.requests,
+                            built.bytes / 1024,
+                            (build_s - built.seconds) * 1000,
+                            built.seconds * 1000,
+                            build_s * 1000,
+                        )
+                    )
+                first_html = coordinator.get("/worklist")
+                next_url = NEXT.search(first_html)
+                assert next_url, "the first page links to the next"  # noqa: S101
+                following = next_url.group(1).replace("&amp;", "&")
+                views = {
+                    "first page": lambda: coordinator.get("/worklist"),
+                    "filtered (ready, unassigned, overdue)": lambda: coordinator.get(
+                        "/worklist?status=ready&owner=unassigned&overdue=1"
+                    ),
+                    "next page": lambda: coordinator.get(following),
+                }
+                for view, fn in views.items():
+                    rows.append(
+                        measure(
+                            recorder,
+                            fn,
+                            repeat,
+                            benchmark="worklist",
+                            action=f"{label}: {view}",
+                            who="fhir-rehab",
+                        )
+                    )
+                http = requests.Session()
+                if tasks > naive_max:
+                    rows.append(
+                        Row(
+                            "worklist",
+                            f"{label}: first page",
+                            "naive sorted search",
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            note=f"not run above {naive_max:,} Tasks (over a minute at 10,000)",
+                        )
+                    )
+                else:
+                    rows.append(
+                        measure(
+                            recorder,
+                            lambda: naive_first_page(http, server.base_url),
+                            naive_repeat,
+                            benchmark="worklist",
+                            action=f"{label}: first page",
+                            who="naive sorted search",
+                            note="one server-sorted search, no template",
+                        )
+                    )
+            alone = patient_reads(server.base_url, 3, False, None)
+            busy = patient_reads(server.base_url, 6, True, coordinator)
             rows.append(
-                (
-                    patients,
-                    tasks,
-                    view,
-                    result["requests"],
-                    result["total"],
-                    result["app"],
-                    result["peak"],
-                    server_ms,
-                    unsorted_ms,
+                Row(
+                    "worklist",
+                    f"{label}: patient read while paging",
+                    "clinician",
+                    1,
+                    0,
+                    0,
+                    statistics.median(busy),
+                    statistics.median(busy),
+                    note=f"alone p50 {statistics.median(alone):.1f} ms; while paging p50 "
+                    f"{statistics.median(busy):.1f} ms, max {max(busy):.1f} ms ({len(busy)} reads)",
                 )
             )
-        return rows
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--naive-repeat", type=int, default=1, help="the sorted search is slow at scale")
+    parser.add_argument("--naive-max", type=int, default=10000, help="no sorted search above this size")
+    parser.add_argument(
+        "--prefill-above",
+        type=int,
+        default=10000,
+        help="above this size fill the index from the store file (the FHIR build is estimated)",
+    )
     args = parser.parse_args()
-    rows = []
-    for size in args.sizes:
-        print(f"size {size} patients ...", flush=True)
-        rows += run_size(size, args.repeat)
-    print(
-        f"\nsekmet-fhir 0.1.1 on loopback; page size {PAGE_SIZE}; medians of {args.repeat}; "
-        "'next page' is page 2 from a saved cursor"
-    )
-    head = (
-        f"{'patients':>8} {'Tasks':>6} {'view':<11} {'HTTP req':>8} {'total ms':>9} "
-        f"{'app ms':>7} {'app peak KiB':>12} {'server GETs ms':>14} {'unsorted ms':>11}"
-    )
-    print(head)
-    print("-" * len(head))
-    for patients, tasks, view, reqs, total, app, peak, server, unsorted in rows:
-        print(
-            f"{patients:>8} {tasks:>6} {view:<11} {reqs:>8.0f} {total:>9.1f} {app:>7.1f} "
-            f"{peak:>12.0f} {server:>14.1f} {unsorted:>11.1f}"
-        )
-    if len(args.sizes) >= 2:
-        small, large = args.sizes[0], args.sizes[-1]
-        print(f"\ngrowth x{large / small:.0f} in size (largest / smallest):")
-        for view in VIEWS:
-            a = next(r for r in rows if r[0] == small and r[2] == view)
-            b = next(r for r in rows if r[0] == large and r[2] == view)
-            server = f"{b[7] / a[7]:.1f}x" if a[7] == a[7] and a[7] else "-"
-            print(
-                f"  {view:<11} total {b[4] / a[4]:.1f}x, app {b[5] / a[5]:.1f}x, "
-                f"app memory {b[6] / a[6]:.1f}x, server {server}"
-            )
+    rows: list[Row] = []
+    for tasks in args.tasks:
+        print(f"{tasks:,} Tasks ...", flush=True)
+        rows += run_size(tasks, args.repeat, args.naive_repeat, args.naive_max, args.prefill_above)
+    with_ratios(rows, "naive sorted search")
+    first = {
+        r.action.split(":")[0]: r.total_ms
+        for r in rows
+        if r.action.endswith(": first page") and r.who == "fhir-rehab"
+    }
+    smallest, largest = min(args.tasks), max(args.tasks)
+    growth = first[f"{largest:,} Tasks"] / first[f"{smallest:,} Tasks"]
+    print_rows(f"Worklist through Flask on sekmet-fhir 0.1.1, medians of {args.repeat}", rows)
+    print(f"\nfirst page, {largest:,} vs {smallest:,} Tasks: {growth:.2f}x")
+    save("worklist", rows, {"first_page_growth": round(growth, 2), "sizes": args.tasks})
 
 
 if __name__ == "__main__":

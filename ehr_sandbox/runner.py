@@ -283,6 +283,7 @@ class SandboxStack:
             "PUBLIC_URL": self.app_url,
             "SECRET_KEY": secrets.token_hex(32),
             "SESSION_DIR": str(Path(self._tmp.name) / "sessions"),
+            "WORKLIST_INDEX_DIR": str(Path(self._tmp.name) / "worklist"),
             # The sandbox EHR is the app's one trusted CDS Hooks client: its JWT keys come from its
             # published JWKS, and it may point the service only at its own FHIR base.
             "CDS_TRUSTED_CLIENTS": {

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 # Only what building the argument parser needs is imported here: `fhir-rehab --help` and usage
 # errors must not pay for requests, flask, pydantic and the FHIR models (about half a second).
 # Each command imports what it uses when it runs.
+from fhir_rehab.errors import FhirRehabError
 from fhir_rehab.fhir.ids import (
     ACTOR_REFERENCE,
     check_fhir_base,
@@ -33,7 +34,7 @@ TOKEN_ENV = "FHIR_REHAB_TOKEN"  # noqa: S105 - the variable's name, not a token
 MAX_TOKEN_FILE_BYTES = 16_384
 
 
-class UsageError(Exception):
+class UsageError(FhirRehabError):
     """A command-line input is unusable; the message says which and why (exit 2)."""
 
 
@@ -510,7 +511,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.tool_args = tool_args
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    from fhir_rehab.errors import FhirRehabError
     from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
     from fhir_rehab.resources.errors import ResourceError
     from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "SCREEN_MAX_AGE_DAYS": 7,  # start and resume need a red-flag screen this recent
     "STAGE_SCREEN_MAX_AGE_DAYS": 14,  # completing a stage needs a red-flag screen this recent
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
+    "WORKLIST_INDEX_DIR": None,  # the worklist's index of Tasks, one file per FHIR base (<instance>/worklist)
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator

@@ -58,7 +58,13 @@ def run_tag() -> str:
 @pytest.fixture
 def app(tmp_path):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test", "SESSION_DIR": str(tmp_path / "s"), "WTF_CSRF_ENABLED": True}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SESSION_DIR": str(tmp_path / "s"),
+            "WORKLIST_INDEX_DIR": str(tmp_path / "w"),
+            "WTF_CSRF_ENABLED": True,
+        }
     )
     yield app
 

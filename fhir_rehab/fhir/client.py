@@ -128,6 +128,7 @@ class FhirClient:
         self.http = session or requests.Session()
         self.sleep = sleep
         self.request_count = 0  # for benchmarks and tests
+        self.server_date: str | None = None  # the Date header of the latest answer (server clock)
 
     # -- URLs ----------------------------------------------------------------------------
     def url_for(self, path_or_url: str) -> str:
@@ -205,6 +206,7 @@ class FhirClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _to_response(self, method: str, url: str, resp: requests.Response) -> FhirResponse:
+        self.server_date = resp.headers.get("Date") or self.server_date
         if 300 <= resp.status_code < 400 and resp.status_code != NOT_MODIFIED:
             location = resp.headers.get("Location") or "(no Location header)"
             raise FhirRedirected(
@@ -280,14 +282,19 @@ class FhirClient:
     def delete(self, resource_type: str, resource_id: str) -> FhirResponse:
         return self.request("DELETE", f"{resource_type}/{resource_id}")
 
-    def transaction(self, bundle: Resource) -> Resource:
-        """POST a transaction (or batch) Bundle to the base; returns the response Bundle."""
-        return self._body(
-            self.request("POST", self.base_url, json=bundle, headers={"Prefer": "return=representation"})
-        )
+    def transaction(self, bundle: Resource, *, fresh: bool = False) -> Resource:
+        """POST a transaction (or batch) Bundle to the base; returns the response Bundle.
+        `fresh` asks search caches for new answers (HAPI's batch entries inherit the header)."""
+        headers = {"Prefer": "return=representation"}
+        if fresh:
+            headers["Cache-Control"] = "no-cache"
+        return self._body(self.request("POST", self.base_url, json=bundle, headers=headers))
 
-    def batch(self, urls: Sequence[str], *, missing_ok: bool = False) -> list[Resource | None]:
+    def batch(
+        self, urls: Sequence[str], *, missing_ok: bool = False, fresh: bool = False
+    ) -> list[Resource | None]:
         """GET every URL (relative to the base) in one batch round trip; each answer, in order.
+        `fresh`: past any search cache (see `transaction`).
 
         A failed entry raises exactly what the same plain GET would (see `error_for`: 401
         FhirAuthError, 403 FhirForbidden, 404 FhirNotFound, 5xx FhirUnavailable, ...), the first
@@ -300,7 +307,9 @@ class FhirClient:
             "type": "batch",
             "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
         }
-        entries = self.transaction(bundle).get("entry") or []
+        entries = (self.transaction(bundle, fresh=True) if fresh else self.transaction(bundle)).get(
+            "entry"
+        ) or []
         found: list[Resource | None] = []
         for url, entry in zip(urls, entries, strict=False):
             answer = entry.get("response") or {}

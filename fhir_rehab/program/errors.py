@@ -31,3 +31,9 @@ class AssessmentError(DomainError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
+
+
+class IncompleteOswestry(DomainError):
+    """Too few sections answered, or an answer out of range."""
+
+    user_message = "The Oswestry questionnaire needs more answers to give a score."

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from fhir_rehab.program.errors import IncompleteOswestry
+
 
 @dataclass(frozen=True)
 class Section:
@@ -35,10 +37,6 @@ SECTION_KEYS = tuple(s.key for s in SECTIONS)
 MIN_ANSWERED = 8  # with more sections skipped the index is not reliable
 
 
-class IncompleteOswestry(ValueError):
-    """Too few sections answered, or an answer out of range."""
-
-
 def oswestry_index(answers: Mapping[str, int]) -> int:
     """The index (0-100 %) from section scores 0-5; at least 8 of the 10 sections answered.
 
@@ -49,7 +47,7 @@ def oswestry_index(answers: Mapping[str, int]) -> int:
     >>> oswestry_index({"pain": 9})
     Traceback (most recent call last):
     ...
-    fhir_rehab.program.oswestry.IncompleteOswestry: Each answer is a number from 0 to 5.
+    fhir_rehab.program.errors.IncompleteOswestry: Each answer is a number from 0 to 5.
     """
     if any(k not in SECTION_KEYS for k in answers):
         raise IncompleteOswestry("Unknown section.")

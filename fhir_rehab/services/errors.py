@@ -61,6 +61,16 @@ class WorklistExpired(ServiceError):
     user_message = "That page of the worklist has expired; here is the first page again."
 
 
+class WorklistPreparing(ServiceError):
+    """The app is still reading this server's Tasks for the first time: come back shortly."""
+
+    user_message = "The worklist is being prepared."
+
+    def __init__(self, tasks_read: int) -> None:
+        super().__init__(f"The worklist is being prepared: {tasks_read:,} tasks read so far.")
+        self.tasks_read = tasks_read
+
+
 class PatientDataUnavailable(ServiceError):
     """Tell the caller: the patient's data could neither be taken from what was sent nor read."""
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.program.lifecycle import OPEN_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, StageState
 from fhir_rehab.program.tailoring import Prescribed, Profile, Proposal, propose_stage, unconfirmed
@@ -43,7 +44,7 @@ STATUS_FOR_TASK = {
     "failed": "revoked",
 }
 _FINAL = {"completed", "revoked", "entered-in-error"}
-EDITABLE_STAGES = {"draft", "ready", "in-progress", "on-hold", "requested", "received", "accepted"}
+EDITABLE_STAGES = OPEN_STATUSES  # every stage not finished yet
 
 
 def propose_plan(program: Program, state: ProgramState) -> dict[int, Proposal]:

@@ -1,9 +1,32 @@
-"""Read the coordinator's worklist a page at a time, and one patient's program timeline."""
+"""Read the coordinator's worklist a page at a time, and one patient's program timeline.
+
+The list is ordered by the app's own index of its Tasks (services.worklist_index), kept in step
+with the FHIR server; the server never sorts or counts the whole Task table. A page is ONE batch
+round trip:
+
+1. the Tasks changed since the index last looked (`_lastUpdated=gt`, a few seconds of overlap
+   so a write committed late is not missed), whoever changed them;
+2. the page's candidate Tasks by `_id`, as they are now, read with the user's own token;
+3. on the first page, the practitioners for the Assign list.
+
+The changes and the re-read Tasks go into the index; the page is chosen again from it, and every
+row shown is one the server has just returned to this user. A candidate the server no longer
+returns (deleted, or not the user's to see) leaves the index. Only if the page then needs a Task
+that was in neither answer is there a second request (`_id`). `Cache-Control: no-cache` on the
+batch keeps HAPI's 60 s search cache out of it (batch entries inherit the POST's headers).
+
+The first visit to a FHIR base builds the index: unsorted searches for this app's Tasks, followed
+page by page (`next` links), a bounded slice per request, resumable, one worker at a time.
+"""
 
 from __future__ import annotations
 
+import email.utils
+import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient, next_link
@@ -11,68 +34,63 @@ from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
 from fhir_rehab.resources import queries as q
-from fhir_rehab.resources.wire import Resource, ref_id
+from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant
 from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
-    build_count_urls,
-    build_streams,
-    count_of,
-    held_stages_query,
-    parse_rows,
+    changes_query,
+    last_updated,
+    parse_row,
     parse_screens,
     patient_name,
+    patients_by_id_query,
     review_rows,
+    scan_queries,
+    tasks_by_id_query,
 )
-from fhir_rehab.services.errors import WorklistExpired
+from fhir_rehab.services.errors import WorklistPreparing
 from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.worklist_index import WorklistIndex, sort_key
 
 PAGE_SIZE = 20
-
-
-@dataclass
-class StreamState:
-    """Where one search stands: rows fetched but not shown yet, and the server's next link."""
-
-    key: str
-    next: str | None
-    rows: list[WorkRow] = field(default_factory=list)
+SLACK = 5  # candidates read beyond the page, in case some are gone
+OVERLAP = timedelta(seconds=10)  # re-read this much before the last change seen
+BUILD_SECONDS = 3.0  # index building per request; the page says how far it got
+LEASE_SECONDS = 30.0
+MAX_CHANGE_PAGES = 20  # after a bulk change, follow this many pages of changes per request
 
 
 @dataclass
 class Cursor:
-    """Everything needed to show the following page (kept server-side, in the session)."""
+    """Where the next page starts (kept server-side, in the session): the sort key of the
+    last row shown, and the held programs already shown (one row per held program)."""
 
     filters: str
-    streams: list[StreamState]
+    after: tuple[int, float, str]
     counts: dict[str, int]
     practitioners: list[tuple[str, str]]
-    number: int = 1
-    held: list[str] = field(default_factory=list)  # programs on hold already shown (CarePlan ids)
+    number: int = 2
+    held: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "filters": self.filters,
-            "held": list(self.held),
+            "after": list(self.after),
             "counts": self.counts,
-            "number": self.number,
             "practitioners": [list(p) for p in self.practitioners],
-            "streams": [
-                {"key": s.key, "next": s.next, "rows": [r.to_dict() for r in s.rows]} for s in self.streams
-            ],
+            "number": self.number,
+            "held": list(self.held),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cursor:
+        rank, due, task_id = data["after"]
         return cls(
             str(data["filters"]),
-            [
-                StreamState(s["key"], s.get("next"), [WorkRow.from_dict(r) for r in s["rows"]])
-                for s in data["streams"]
-            ],
-            dict(data["counts"]),
+            (int(rank), float(due), str(task_id)),
+            {str(k): int(v) for k, v in dict(data["counts"]).items()},
             [(str(a), str(b)) for a, b in data.get("practitioners") or []],
-            int(data.get("number", 1)),
+            int(data.get("number", 2)),
             [str(h) for h in data.get("held") or []],
         )
 
@@ -88,33 +106,135 @@ class WorklistPage:
     following: Cursor | None
 
 
-def _first_page(
-    client: FhirClient, program: Program, filters: Filters, me: str | None, now: datetime, page_size: int
-) -> Cursor:
-    """Every stream's first page, the counts and the practitioners: one batch round trip. A
-    failed entry raises what a plain read would (401: relaunch, 403: not granted, ...)."""
-    streams = build_streams(program, filters, me, now, page_size)
-    counts = build_count_urls(program, filters, me, now)
-    urls = [s.url() for s in streams] + [url for _, url in counts] + [q.practitioners()]
-    answers = [answer or {} for answer in client.batch(urls)]
-    states = [
-        StreamState(stream.key, next_link(bundle), parse_rows(program, bundle))
-        for stream, bundle in zip(streams, answers, strict=False)
-    ]
-    totals: dict[str, int] = {}
-    for (status, _), bundle in zip(counts, answers[len(streams) :], strict=False):
-        totals[status] = totals.get(status, 0) + (count_of(bundle) or 0)
-    practitioners = [
-        (f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
-        for r in (e.get("resource") or {} for e in answers[-1].get("entry") or [])
-        if r.get("resourceType") == "Practitioner"
-    ]
-    return Cursor(filters.key(), states, totals, practitioners)
+# -- keeping the index in step -----------------------------------------------------------
+Stamped = tuple[WorkRow, str | None]  # a row and its Task's meta.lastUpdated
+
+
+def _stamped(
+    program: Program, bundle: Resource, patients: dict[str, Resource] | None = None
+) -> tuple[list[Stamped], set[str]]:
+    """The app's Tasks of a searchset as rows (patient names from `patients`), and the id of
+    every Task returned (the app's or not)."""
+    resources = [e["resource"] for e in bundle.get("entry") or [] if "resource" in e]
+    patients = patients or {}
+    tasks = [r for r in resources if r.get("resourceType") == "Task" and r.get("id")]
+    rows = [(row, last_updated(t)) for t in tasks if (row := parse_row(program, t, patients)) is not None]
+    return rows, {t["id"] for t in tasks}
+
+
+def _server_time(headers: Any, fallback: datetime) -> datetime:
+    """The server's clock (HTTP Date), so the index's watermark is on the server's time."""
+    try:
+        found = email.utils.parsedate_to_datetime(str(headers.get("Date")))
+    except (TypeError, ValueError, IndexError):
+        return fallback
+    return found.astimezone(UTC) if found.tzinfo else fallback
+
+
+def prepare_index(
+    client: FhirClient,
+    program: Program,
+    index: WorklistIndex,
+    *,
+    now: datetime,
+    budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Build the index if it is not built yet, for at most `budget` seconds; True when built.
+
+    Resumable: the searches still to follow are kept in the index's meta after every page. An
+    expired paging link (404/410, as HAPI's `_getpages`) starts that search again; what was read
+    stays. One process builds at a time (a lease in the index)."""
+    meta = index.meta()
+    if meta.get("built"):
+        return True
+    if not index.take_lease(f"{os.getpid()}", LEASE_SECONDS):
+        return False
+    pending: list[list[str]] = meta.get("scan") or [[q, q] for q in scan_queries()]
+    read = int(meta.get("scanned") or 0)
+    deadline = clock() + (BUILD_SECONDS if budget is None else budget)
+    while pending:  # at least one page per call, then as many as the budget allows
+        first, url = pending[0]
+        try:
+            response = client.request("GET", url, headers={"Cache-Control": "no-cache"})
+        except FhirNotFound:
+            pending[0] = [first, first]
+            continue
+        bundle = response.body or {}
+        rows, _ = _stamped(program, bundle)
+        extra: dict[str, Any] = {}
+        if "since" not in meta:  # changes from the moment the build began are read afterwards
+            started = _server_time(response.headers, now) - OVERLAP
+            extra["since"] = meta["since"] = fhir_instant(started)
+        following = next_link(bundle)
+        pending = ([[first, following]] if following else []) + pending[1:]
+        read += len(rows)
+        index.apply(rows, scan=pending, scanned=read, **extra)
+        if clock() >= deadline:
+            break
+    if pending:
+        return False
+    index.set_meta(built=True, scan=None, scanned=read)
+    return True
+
+
+def _candidates(
+    index: WorklistIndex,
+    filters: Filters,
+    me: str | None,
+    now: datetime,
+    after: tuple[int, float, str] | None,
+    held: Iterable[str],
+    wanted: int,
+) -> list[WorkRow]:
+    """The next `wanted` rows in order, a held program once (not again if already shown)."""
+    shown = set(held)
+    out: list[WorkRow] = []
+    while len(out) < wanted:
+        batch = index.page(filters, me, now, after=after, limit=wanted * 2)
+        for row in batch:
+            if row.groups_by_program:
+                if row.careplan_id in shown:
+                    continue
+                shown.add(row.careplan_id or "")
+            out.append(row)
+            if len(out) == wanted:
+                break
+        if len(batch) < wanted * 2:
+            break
+        after = sort_key(batch[-1])
+    return out
+
+
+def _batch(client: FhirClient, urls: list[str], now: datetime) -> tuple[list[Resource], datetime]:
+    """GET every URL in one batch round trip, past any search cache; each searchset, in order,
+    and the server's time of the answer. A failed entry raises what a plain GET would."""
+    answers = [answer or {} for answer in client.batch(urls, fresh=True)]
+    return answers, _server_time({"Date": client.server_date}, now)
+
+
+def _watermark(since: str | None, changes: list[Stamped], complete: bool, server_now: datetime) -> str | None:
+    """The next `_lastUpdated=gt` bound.
+
+    When every change was read, all that the server had committed OVERLAP before it answered
+    has been seen: the bound moves to the server's time less the overlap (not to the newest
+    change, or a bulk import would be read again on every page). When the changes were cut
+    short (more pages than one request follows), it moves only to the last change read."""
+    if complete:
+        bound = server_now - OVERLAP
+    else:
+        seen = [t for _, u in changes if (t := parse_instant(u)) is not None]
+        if not seen:
+            return since
+        bound = max(seen) - timedelta(milliseconds=1)
+    current = parse_instant(since)
+    return fhir_instant(bound) if current is None or bound > current else since
 
 
 def read_worklist(
     client: FhirClient,
     program: Program,
+    index: WorklistIndex,
     filters: Filters,
     *,
     me: str | None,
@@ -124,78 +244,100 @@ def read_worklist(
 ) -> WorklistPage:
     """One page of the worklist, in order: urgent reviews, then stage Tasks by due date.
 
-    Each stream is a server-side search sorted so that its due dates ascend; the page merges
-    the streams' heads, fetching a stream's next page (the server's own `next` link) only when
-    its fetched rows run out. Work per page is bounded by the page size, whatever the number of
-    Tasks. Rows kept from an earlier fetch are re-read in one search, so versions are current.
+    Raises WorklistPreparing while the index is built for the first time (bounded work per call).
     """
-    fresh = cursor is None
-    state = _first_page(client, program, filters, me, now, page_size) if cursor is None else cursor
-    kept: set[str] = set() if fresh else {r.task_id for s in state.streams for r in s.rows}
-    rows: list[WorkRow] = []
-    while len(rows) < page_size:
-        for stream in state.streams:
-            if not stream.rows and stream.next:
-                stream.rows, stream.next = _follow(client, program, stream.next)
-        heads = [s for s in state.streams if s.rows]
-        if not heads:
+    if not prepare_index(client, program, index, now=now):
+        raise WorklistPreparing(int(index.meta().get("scanned") or 0))
+    after = cursor.after if cursor else None
+    held = cursor.held if cursor else []
+    candidates = _candidates(index, filters, me, now, after, held, page_size + SLACK)
+    since = index.meta().get("since")
+    urls = [changes_query(parse_instant(since) or now - OVERLAP)]
+    if candidates:
+        urls.append(tasks_by_id_query(r.task_id for r in candidates))
+        urls.append(patients_by_id_query(r.patient_id for r in candidates if r.patient_id))
+    if cursor is None:
+        urls.append(q.practitioners())
+    answers, server_now = _batch(client, urls, now)
+    changed, _ = _stamped(program, answers[0])
+    following = next_link(answers[0])
+    for _ in range(MAX_CHANGE_PAGES):  # only after a bulk change: more than one page of changes
+        if not following:
             break
-        best = min(heads, key=lambda s: s.rows[0].sort_key())
-        row = best.rows.pop(0)
-        if row.groups_by_program:
-            if row.careplan_id in state.held:
-                continue  # its program is on the list already (this page or an earlier one)
-            state.held.append(row.careplan_id or "")
-        rows.append(row)
-    stale = [r.task_id for r in rows if r.task_id in kept]
-    if stale:
-        rows = _refresh(client, program, rows, stale)
-    rows = _count_held_stages(client, rows)
-    more = any(s.rows or s.next for s in state.streams)
-    following = (
-        Cursor(state.filters, state.streams, state.counts, state.practitioners, state.number + 1, state.held)
-        if more
-        else None
-    )
-    return WorklistPage(rows, state.counts, state.practitioners, state.number, following)
+        bundle = client.next_page({"link": [{"relation": "next", "url": following}]}) or {}
+        more, _ = _stamped(program, bundle)
+        changed += more
+        following = next_link(bundle)
+    fresh: list[Stamped] = []
+    returned: set[str] = set()
+    patients: dict[str, Resource] = {}
+    if candidates:
+        patients = _patients(answers[2])
+        fresh, returned = _stamped(program, answers[1], patients)
+    gone = [r.task_id for r in candidates if r.task_id not in returned]
+    watermark = _watermark(since, changed, following is None, server_now)
+    index.apply([*changed, *fresh], removed=gone, since=watermark)
+    # Rows as this user just read them: a re-read Task, else a changed one (its patient read below).
+    seen = {row.task_id: row for row, _ in [*changed, *fresh]}
+    chosen = _candidates(index, filters, me, now, after, held, page_size + 1)
+    page = chosen[:page_size]
+    missing = [r.task_id for r in page if r.task_id not in seen]
+    nameless = {r.patient_id for r in page if r.patient_id and r.patient_id not in patients}
+    if missing or nameless:  # rare: a Task neither answer carried, or a patient not read yet
+        extra_urls = ([tasks_by_id_query(missing)] if missing else []) + [
+            patients_by_id_query(nameless | {r.patient_id for r in page if r.patient_id})
+        ]
+        extra = [answer or {} for answer in client.batch(extra_urls, fresh=True)]
+        patients.update(_patients(extra[-1]))
+        if missing:
+            rows, returned = _stamped(program, extra[0], patients)
+            index.apply(rows, removed=[t for t in missing if t not in returned])
+            seen.update({row.task_id: row for row, _ in rows})
+    shown = [_named(seen[r.task_id], patients) for r in page if r.task_id in seen]
+    shown = _with_held_counts(index, shown)
+    practitioners = cursor.practitioners if cursor else _practitioners(answers[-1])
+    counts = index.counts(filters, me, now)
+    next_cursor = None
+    if len(chosen) > page_size and shown:
+        next_cursor = Cursor(
+            filters.key(),
+            sort_key(chosen[page_size - 1]),
+            counts,
+            practitioners,
+            (cursor.number + 1) if cursor else 2,
+            [*held, *(r.careplan_id or "" for r in shown if r.groups_by_program)],
+        )
+    return WorklistPage(shown, counts, practitioners, cursor.number if cursor else 1, next_cursor)
 
 
-def _follow(client: FhirClient, program: Program, url: str) -> tuple[list[WorkRow], str | None]:
-    """The next page of one stream; FhirClient refuses a link outside the FHIR base."""
-    try:
-        bundle = client.next_page({"link": [{"relation": "next", "url": url}]}) or {}
-    except FhirNotFound:
-        raise WorklistExpired() from None
-    return parse_rows(program, bundle), next_link(bundle)
+def _patients(bundle: Resource) -> dict[str, Resource]:
+    return {
+        r["id"]: r
+        for r in (e.get("resource") or {} for e in bundle.get("entry") or [])
+        if r.get("resourceType") == "Patient" and r.get("id")
+    }
 
 
-def _count_held_stages(client: FhirClient, rows: list[WorkRow]) -> list[WorkRow]:
-    """How many stages each held program on the page has on hold: one search for the page."""
-    plans = sorted({r.careplan_id for r in rows if r.groups_by_program and r.careplan_id})
-    if not plans:
-        return rows
-    bundle = client.search("Task", held_stages_query(plans))
-    held: dict[str, int] = {}
-    for entry in bundle.get("entry") or []:
-        task = entry.get("resource") or {}
-        for based in task.get("basedOn") or []:
-            plan = ref_id(based, "CarePlan")
-            if plan in plans:
-                held[plan] = held.get(plan, 0) + 1
+def _named(row: WorkRow, patients: dict[str, Resource]) -> WorkRow:
+    """The row with its patient's name as just read."""
+    found = patient_name(patients.get(row.patient_id or ""))
+    return replace(row, patient_name=found) if found else row
+
+
+def _practitioners(bundle: Resource) -> list[tuple[str, str]]:
     return [
-        replace(r, stage_count=max(1, held.get(r.careplan_id or "", 1))) if r.groups_by_program else r
-        for r in rows
+        (f"Practitioner/{r['id']}", patient_name(r) or f"Practitioner/{r['id']}")
+        for r in (e.get("resource") or {} for e in bundle.get("entry") or [])
+        if r.get("resourceType") == "Practitioner"
     ]
 
 
-def _refresh(client: FhirClient, program: Program, rows: list[WorkRow], stale: list[str]) -> list[WorkRow]:
-    """Re-read rows fetched on an earlier page (their version may have moved on since)."""
-    bundle = client.search(*q.tasks_with_patients(stale))
-    current = {r.task_id: r for r in parse_rows(program, bundle)}
+def _with_held_counts(index: WorklistIndex, rows: list[WorkRow]) -> list[WorkRow]:
+    """How many stages each held program on the page has on hold (from the index)."""
+    held = index.held_stages(r.careplan_id for r in rows if r.groups_by_program and r.careplan_id)
     return [
-        current.get(r.task_id, r) if r.task_id in stale else r
+        replace(r, stage_count=max(1, held.get(r.careplan_id or "", 1))) if r.groups_by_program else r
         for r in rows
-        if r.task_id not in stale or r.task_id in current
     ]
 
 

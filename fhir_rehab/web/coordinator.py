@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from fhir_rehab.resources.worklist import (
     WorkRow,
     parse_filters,
 )
+from fhir_rehab.services.errors import WorklistExpired, WorklistPreparing
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Intent,
@@ -46,12 +48,8 @@ from fhir_rehab.services.worklist import (
     WorklistRefused,
     change_task,
 )
-from fhir_rehab.services.worklist_pages import (
-    Cursor,
-    WorklistExpired,
-    read_timeline,
-    read_worklist,
-)
+from fhir_rehab.services.worklist_index import WorklistIndex, index_path
+from fhir_rehab.services.worklist_pages import Cursor, read_timeline, read_worklist
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
@@ -125,6 +123,12 @@ def _worklist_url(filters: Filters, **extra: str) -> str:
     return url_for("coordinator.worklist", **{**filters.query(), **extra})  # type: ignore[arg-type]
 
 
+def _index(launch: LaunchContext) -> WorklistIndex:
+    """The worklist index of the launch's FHIR base (a file in the instance folder)."""
+    directory = current_app.config.get("WORKLIST_INDEX_DIR") or Path(current_app.instance_path) / "worklist"
+    return WorklistIndex.at(index_path(directory, launch.iss))
+
+
 @bp.get("")
 @require_launch
 def worklist() -> Any:
@@ -137,6 +141,7 @@ def worklist() -> Any:
         page = read_worklist(
             client,
             PROGRAM,
+            _index(launch),
             filters,
             me=launch.fhir_user,
             now=now,
@@ -146,6 +151,10 @@ def worklist() -> Any:
     except WorklistExpired as exc:
         flash(exc.user_message, "info")
         return redirect(_worklist_url(filters))
+    except WorklistPreparing as exc:
+        return render_template(
+            "coordinator/preparing.html", tasks_read=exc.tasks_read, here=request.full_path.rstrip("?")
+        )
     following = None
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))

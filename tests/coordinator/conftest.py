@@ -15,6 +15,7 @@ from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
+from fhir_rehab.services.worklist_index import WorklistIndex
 
 PROGRAM = SCIATICA_PROGRAM
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -72,3 +73,9 @@ def own_fhir(own_server: LocalFhirServer) -> FhirClient:
 @pytest.fixture
 def coordinator(fhir: FhirClient) -> Actor:
     return add_practitioner(fhir, "Casey", f"Coordinator-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="module")
+def own_index(own_server: LocalFhirServer, tmp_path_factory: pytest.TempPathFactory) -> WorklistIndex:
+    """The worklist index the app would keep for the module's own server."""
+    return WorklistIndex(tmp_path_factory.mktemp("worklist") / "index.sqlite3")

@@ -80,12 +80,12 @@ def test_taking_another_persons_claim_needs_confirmation(fhir, run_tag, coordina
     assert fhir.read("Task", task["id"])["owner"]["reference"] == coordinator.reference
 
 
-def test_a_held_program_is_one_row_with_its_stage_count(own_fhir):
+def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
     me = add_practitioner(own_fhir, "Casey", "Coordinator")
     held = start_program(own_fhir, "held", started=NOW - timedelta(days=1))  # due first
     running = start_program(own_fhir, "running")
     svc.record_screen(own_fhir, PROGRAM, held, {**ALL_ABSENT, "trauma": True}, me, str(uuid.uuid4()))
-    rows = read_worklist(own_fhir, PROGRAM, Filters(), me=me.reference, now=NOW, page_size=20).rows
+    rows = read_worklist(own_fhir, PROGRAM, own_index, Filters(), me=me.reference, now=NOW, page_size=20).rows
     assert [(r.patient_id, r.kind) for r in rows] == [(held, "review"), (held, "stage"), (running, "stage")]
     assert rows[1].status == "on-hold" and rows[1].stage_count == 5 and rows[2].stage_count == 1
     assert rows[0].red_flags == red_flag("trauma").label  # which red flag, in words
@@ -94,7 +94,14 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir):
     seen, cursor = [], None
     while True:
         result = read_worklist(
-            own_fhir, PROGRAM, Filters(status="on-hold"), me=me.reference, now=NOW, page_size=1, cursor=cursor
+            own_fhir,
+            PROGRAM,
+            own_index,
+            Filters(status="on-hold"),
+            me=me.reference,
+            now=NOW,
+            page_size=1,
+            cursor=cursor,
         )
         seen += result.rows
         if result.following is None:

@@ -415,8 +415,8 @@ def test_a_refused_entry_of_the_worklist_batch_is_told_as_such(coordinator, monk
     entry is the same page as a refused request, not "the EHR did not answer as expected"."""
     real = FhirClient.transaction
 
-    def refuse_practitioners(self, bundle):
-        answer = real(self, bundle)
+    def refuse_practitioners(self, bundle, **kwargs):
+        answer = real(self, bundle, **kwargs)
         if bundle.get("type") == "batch" and "Practitioner?" in bundle["entry"][-1]["request"]["url"]:
             answer["entry"][-1] = {"response": {"status": status}}
         return answer
