@@ -24,6 +24,7 @@ RESULTS = HERE / "results"
 PLAN = {
     "startup": (["startup.py", "--repeat", "9"], ["startup.py", "--repeat", "3"], 600),
     "program": (["program_write.py", "--patients", "9"], ["program_write.py", "--patients", "2"], 900),
+    "patient": (["patient.py", "--patients", "9"], ["patient.py", "--patients", "2"], 900),
     "worklist": (
         ["worklist.py", "--tasks", "1000", "10000", "100000", "--repeat", "5"],
         ["worklist.py", "--tasks", "1000", "10000", "--repeat", "3"],

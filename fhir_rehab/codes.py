@@ -216,6 +216,7 @@ RED_FLAG_QUESTIONS: dict[str, Code] = {
     )
 }
 APP_EXERCISE_DONE = app_code("exercise-done", "Exercise done in the session")
+APP_FOLLOW_UP = app_code("home-program-follow-up", "Follow up the patient's home exercise program")
 
 # CDS Hooks cards (never written to FHIR): `source.topic` and the card's `overrideReasons`.
 CDS_TOPIC_SUGGEST = app_code("cds-suggest-program", "Sciatica program suggestion")

@@ -12,6 +12,10 @@ COORDINATOR_ACTIONS: dict[str, frozenset[str]] = {
     "review": frozenset({"claim", "accept", "assign", "start", "note"}),
     "stage": frozenset({"claim", "accept", "assign", "start", "hold", "resume", "note"}),
     "followup": frozenset({"claim", "accept", "assign", "start", "note"}),
+    # The care team's own call back to a patient (issue 13): the coordinator's to finish.
+    "follow-up": frozenset(
+        {"claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel", "note"}
+    ),
 }
 
 _REVIEW_HOLD = "a medical review cannot be put on hold; it stays on the list until a clinician records it"

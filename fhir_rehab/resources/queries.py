@@ -111,3 +111,18 @@ def tasks_with_patients(task_ids: list[str]) -> Search:
 def latest_provenance(target: str) -> Search:
     """The most recent Provenance of one resource ("Task/1")."""
     return Search("Provenance", [("target", target), ("_sort", "-_lastUpdated"), ("_count", "1")])
+
+
+def running_programs(limit: int = 200) -> str:
+    """Every running program of this app, with its stage Tasks (for the follow-up check)."""
+    return (
+        f"CarePlan?status=active&identifier={c.EPISODE_IDENTIFIER}|&_revinclude=Task:based-on&_count={limit}"
+    )
+
+
+def recent_reports(since: str, limit: int = 1000) -> str:
+    """Sessions the patients logged and pain scores since `since` (a FHIR date), all patients."""
+    return (
+        f"Observation?code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code},{c.LOINC}|{c.LOINC_PAIN_0_10.code}"
+        f"&date=ge{since}&_count={limit}"
+    )

@@ -246,6 +246,10 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
     return tuple(sorted(scores, key=lambda p: p.when))
 
 
+def is_follow_up_task(task: Resource) -> bool:
+    return (c.APP_FOLLOW_UP.system, c.APP_FOLLOW_UP.code) in codes_of(task.get("code"))
+
+
 def _plan_requests(program: Program, plan_id: str, resources: list[Resource]) -> dict[str, Prescribed]:
     out = {}
     for request in _by_type(resources, "ServiceRequest"):

@@ -60,6 +60,30 @@ def build_review_task(
     return task
 
 
+FOLLOW_UP_DUE = timedelta(days=2)  # a routine call back, after the urgent reviews
+
+
+def build_follow_up_task(
+    reason: str, patient_id: str, care_plan_id: str, actor: Actor, now: datetime, key: str
+) -> Resource:
+    """A routine Task for the care team: contact the patient about their home program."""
+    return {
+        "resourceType": "Task",
+        "identifier": submission_identifier(key),
+        "status": "requested",
+        "intent": "order",
+        "priority": "routine",
+        "code": concept(c.APP_FOLLOW_UP),
+        "description": reason,
+        "for": ref("Patient", patient_id),
+        "basedOn": [ref("CarePlan", care_plan_id)],
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "restriction": {"period": {"start": fhir_instant(now), "end": fhir_instant(now + FOLLOW_UP_DUE)}},
+    }
+
+
 def change_task_status(
     task: Resource,
     target: str,
@@ -141,11 +165,11 @@ def mark_completed_early(task: Resource, reason: str, actor: Actor, now: datetim
     return out
 
 
-FOLLOW_UP_DUE = {c.APP_RESCREEN.code: timedelta(days=1), c.APP_PROGRESS_REVIEW.code: timedelta(days=7)}
-FOLLOW_UP_PRIORITY = {c.APP_RESCREEN.code: "urgent", c.APP_PROGRESS_REVIEW.code: "routine"}
+PROGRAM_CHECK_DUE = {c.APP_RESCREEN.code: timedelta(days=1), c.APP_PROGRESS_REVIEW.code: timedelta(days=7)}
+PROGRAM_CHECK_PRIORITY = {c.APP_RESCREEN.code: "urgent", c.APP_PROGRESS_REVIEW.code: "routine"}
 
 
-def build_follow_up_task(
+def build_program_check(
     code: c.Code,
     reason: str,
     patient_id: str,
@@ -163,7 +187,7 @@ def build_follow_up_task(
         "identifier": [{"system": c.TASK_IDENTIFIER, "value": key}],
         "status": "requested",
         "intent": "order",
-        "priority": FOLLOW_UP_PRIORITY[code.code],
+        "priority": PROGRAM_CHECK_PRIORITY[code.code],
         "code": concept(code),
         "description": f"{code.display}: {reason}.",
         "for": ref("Patient", patient_id),
@@ -171,7 +195,7 @@ def build_follow_up_task(
         "lastModified": fhir_instant(now),
         "requester": actor.as_reference(),
         "restriction": {
-            "period": {"start": fhir_instant(now), "end": fhir_instant(now + FOLLOW_UP_DUE[code.code])}
+            "period": {"start": fhir_instant(now), "end": fhir_instant(now + PROGRAM_CHECK_DUE[code.code])}
         },
     }
     if care_plan_id:

@@ -15,12 +15,13 @@ from fhir_rehab.program.progression import ScreenSummary
 from fhir_rehab.program.redflags import ESCALATIONS, LEVEL_ORDER, Level
 from fhir_rehab.resources.state import (
     follow_up_code,
+    is_follow_up_task,
     is_review_task,
     parse_screen_panel,
     parse_stage_task,
     red_flag_panels,
 )
-from fhir_rehab.resources.tasks import FOLLOW_UP_DUE
+from fhir_rehab.resources.tasks import FOLLOW_UP_DUE, PROGRAM_CHECK_DUE
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
@@ -100,7 +101,7 @@ class Stream:
     gives the whole list in order. R4 has no search parameter on Task.restriction."""
 
     key: str
-    rank: int  # 0 stat review, 1 urgent review, 2 stage Tasks
+    rank: int  # 0 stat review, 1 urgent review, 2 follow-up, 3 stage Tasks
     params: tuple[tuple[str, str], ...]
     due_after: timedelta
 
@@ -154,14 +155,27 @@ def build_streams(
                         due,
                     )
                 )
-    if filters.stage is None:
-        # Follow-ups the program raised (repeat screen, progress review), beside the stages.
-        wanted = [("priority", filters.priority)] if filters.priority else []
-        due = FOLLOW_UP_DUE[c.APP_RESCREEN.code]
+    if filters.stage is None and filters.priority in (None, "routine"):
         out.append(
             Stream(
                 "follow-up",
-                len(REVIEW_PRIORITY),
+                FOLLOW_UP_RANK,
+                (
+                    ("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}"),
+                    *overdue(FOLLOW_UP_DUE),
+                    *common,
+                ),
+                FOLLOW_UP_DUE,
+            )
+        )
+    if filters.stage is None:
+        # Follow-ups the program raised (repeat screen, progress review), beside the stages.
+        wanted = [("priority", filters.priority)] if filters.priority else []
+        due = PROGRAM_CHECK_DUE[c.APP_RESCREEN.code]
+        out.append(
+            Stream(
+                "program-check",
+                FOLLOW_UP_RANK,
                 (
                     (
                         "code",
@@ -182,7 +196,7 @@ def build_streams(
         out.append(
             Stream(
                 f"stage-{stage.number}",
-                len(REVIEW_PRIORITY),
+                STAGE_RANK,
                 (
                     ("identifier", f"{c.TASK_IDENTIFIER}|"),
                     ("code", f"{stage.code.system}|{stage.code.code}"),
@@ -212,7 +226,8 @@ def build_count_urls(
     >>> from datetime import UTC, datetime
     >>> now = datetime(2026, 1, 1, tzinfo=UTC)
     >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == (len(REVIEW_PRIORITY) + 6) * len(COUNTED)
+    >>> streams = build_streams(p, Filters(overdue=True), None, now, 1)
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == len(streams) * len(COUNTED)
     (True, True)
     """
     families: list[list[tuple[str, str]]] = []
@@ -227,6 +242,7 @@ def build_count_urls(
         ]
     if filters.stage is None:
         families.append([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}")])
+        families.append([("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}")])
         families.append([("identifier", f"{c.TASK_IDENTIFIER}|")])
     else:
         stage = program.stage(filters.stage)
@@ -325,9 +341,10 @@ def patient_name(patient: Resource | None) -> str:
 
 
 def is_app_task(task: Resource) -> bool:
-    """This app's Task: a stage Task (our identifier system) or an urgent review (our code)."""
+    """This app's Task: a stage Task (our identifier system), an urgent review or a follow-up
+    (our codes)."""
     ours = any(i.get("system") == c.TASK_IDENTIFIER for i in task.get("identifier") or [])
-    return task.get("resourceType") == "Task" and (ours or is_review_task(task))
+    return task.get("resourceType") == "Task" and (ours or is_review_task(task) or is_follow_up_task(task))
 
 
 def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -> WorkRow | None:
@@ -335,8 +352,9 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     if not is_app_task(task):
         return None
     review = is_review_task(task)
-    follow_up = follow_up_code(task)
-    stage = None if review or follow_up else parse_stage_task(program, task)
+    follow_up = is_follow_up_task(task)
+    check = follow_up_code(task)
+    stage = None if review or follow_up or check else parse_stage_task(program, task)
     patient_id = ref_id(task.get("for"), "Patient")
     owner = task.get("owner") or {}
     reason = task.get("statusReason") or {}
@@ -345,7 +363,7 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     return WorkRow(
         task_id=task["id"],
         version=(task.get("meta") or {}).get("versionId"),
-        kind="review" if review else "followup" if follow_up else "stage",
+        kind="review" if review else "follow-up" if follow_up else "followup" if check else "stage",
         status=task["status"],
         priority=priority,
         title=(
@@ -353,6 +371,8 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
             if stage
             else c.APP_MEDICAL_REVIEW.display
             if review
+            else f"Follow up: {task.get('description') or c.APP_FOLLOW_UP.display}"
+            if follow_up
             else str((task.get("code") or {}).get("text", "Task"))
         ),
         patient_id=patient_id,
@@ -367,7 +387,11 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
         status_reason=reason.get("text"),
         last_modified=task.get("lastModified"),
         red_flag_hold=(c.APP_RED_FLAG_HOLD.system, c.APP_RED_FLAG_HOLD.code) in codes_of(reason),
-        rank=REVIEW_RANK.get(priority, len(REVIEW_PRIORITY)) if review else len(REVIEW_PRIORITY),
+        rank=REVIEW_RANK.get(priority, FOLLOW_UP_RANK)
+        if review
+        else FOLLOW_UP_RANK
+        if follow_up
+        else STAGE_RANK,
         careplan_id=next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None),
         red_flags=review_red_flags(task) if review else None,
     )
@@ -393,6 +417,8 @@ def review_red_flags(task: Resource) -> str | None:
 
 
 REVIEW_RANK = {priority: rank for rank, priority in enumerate(REVIEW_PRIORITY)}
+FOLLOW_UP_RANK = len(REVIEW_PRIORITY)  # after the urgent reviews, before the stages
+STAGE_RANK = FOLLOW_UP_RANK + 1
 
 
 def parse_rows(program: Program, bundle: Resource) -> list[WorkRow]:
@@ -435,12 +461,13 @@ CHANGES_COUNT = 500
 
 def scan_queries() -> list[str]:
     """Every Task of this app, unsorted (no server-side sort over the table): stage Tasks by
-    their identifier system, reviews by their code. Followed to the end to build the index."""
+    their identifier system, reviews and follow-ups by their codes. Followed to the end to build the index."""
     common = [("_count", str(SCAN_COUNT)), ("_elements", ROW_ELEMENTS)]
     return [
         "Task?" + urlencode([("identifier", f"{c.TASK_IDENTIFIER}|"), *common]),
         "Task?"
         + urlencode([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"), *common]),
+        "Task?" + urlencode([("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}"), *common]),
     ]
 
 

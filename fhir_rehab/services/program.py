@@ -46,7 +46,7 @@ from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
     advance_task,
-    build_follow_up_task,
+    build_program_check,
     build_review_task,
     change_task_status,
     close_follow_up,
@@ -406,7 +406,7 @@ def _raise_follow_ups(
             rescreen_key = f"{key}.rescreen"
             targets.append(
                 tx.create(
-                    build_follow_up_task(
+                    build_program_check(
                         c.APP_RESCREEN,
                         flare.reason,
                         state.patient_id,
@@ -426,7 +426,7 @@ def _raise_follow_ups(
             review_key = f"{current.task_id}.progress-review"  # once per stage
             targets.append(
                 tx.create(
-                    build_follow_up_task(
+                    build_program_check(
                         c.APP_PROGRESS_REVIEW,
                         why,
                         state.patient_id,

@@ -17,7 +17,7 @@ from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.state import is_review_task
+from fhir_rehab.resources.state import follow_up_code, is_follow_up_task, is_review_task
 from fhir_rehab.resources.tasks import add_note, change_task_status, set_owner
 from fhir_rehab.resources.wire import Resource, version_of
 from fhir_rehab.resources.worklist import (
@@ -134,7 +134,16 @@ def change_task(
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
     task = _read_app_task(client, task_id)
-    refused = coordinator_refusal("review" if is_review_task(task) else "stage", intent.action)
+    kind = (
+        "review"
+        if is_review_task(task)
+        else "follow-up"
+        if is_follow_up_task(task)
+        else "followup"
+        if follow_up_code(task)
+        else "stage"
+    )
+    refused = coordinator_refusal(kind, intent.action)
     if refused:
         raise _refuse(refused)
     if version_of(task) != version:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +21,8 @@ from flask import (
     url_for,
 )
 
+from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirError
 from fhir_rehab.fhir.ids import is_fhir_id
 from fhir_rehab.launch.context import (
     LaunchContext,
@@ -30,6 +34,7 @@ from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.lifecycle import TRANSITIONS
 from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.worklist import (
     COUNTED,
     OPEN,
@@ -41,6 +46,7 @@ from fhir_rehab.resources.worklist import (
     parse_filters,
 )
 from fhir_rehab.services.errors import WorklistExpired, WorklistPreparing
+from fhir_rehab.services.follow_ups import raise_follow_ups
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Intent,
@@ -54,6 +60,7 @@ from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
 
+log = logging.getLogger(__name__)
 bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
 PROGRAM = SCIATICA_PROGRAM
 CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
@@ -137,6 +144,8 @@ def worklist() -> Any:
     actor = actor_for_launch(launch, client)
     filters = parse_filters(request.args, PROGRAM)
     now = utcnow()
+    if not request.args.get("page"):
+        _check_follow_ups(client, actor, now)
     try:
         page = read_worklist(
             client,
@@ -176,6 +185,29 @@ def worklist() -> Any:
         actions={row.task_id: available_actions(row, launch.fhir_user) for row in page.rows},
         needs_reason=NEEDS_REASON,
     )
+
+
+FOLLOW_UP_CHECK_KEY = "follow_ups_checked_at"
+FOLLOW_UP_CHECK_SECONDS = 600  # the first page checks patients' home logs at most this often
+
+
+def _check_follow_ups(client: FhirClient, actor: Actor, now: datetime) -> None:
+    """Raise the follow-up Tasks patients' logs call for (no session for 7 days, pain up 3),
+    at most every 10 minutes per session; the worklist still shows if the check fails."""
+    last = session.get(FOLLOW_UP_CHECK_KEY)
+    if isinstance(last, (int, float)) and now.timestamp() - last < FOLLOW_UP_CHECK_SECONDS:
+        return
+    try:
+        created = raise_follow_ups(client, PROGRAM, actor, now)
+    except FhirError as error:
+        log.warning("follow-up check failed: %s", type(error).__name__)
+        return
+    session[FOLLOW_UP_CHECK_KEY] = now.timestamp()
+    if created:
+        flash(
+            f"{len(created)} new follow-up task{'s' if len(created) != 1 else ''} from patients' home logs.",
+            "info",
+        )
 
 
 def _return_to() -> str:

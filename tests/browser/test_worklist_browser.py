@@ -76,7 +76,13 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     rows = page.locator("table.worklist tbody tr")
     assert "row-review" in rows.first.get_attribute("class")  # the escalation tops the list
     assert "stat" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()
-    assert "overdue" in row_of(page, programs["eligible-snomed"].patient_id).inner_text()
+    sam = row_of(page, programs["eligible-snomed"].patient_id)
+    assert "overdue" in sam.filter(has_text="Stage 1").inner_text()
+    # Sam logged no session in 20 days: a follow-up, listed after the review, before the stages
+    assert (
+        "Follow up: No exercise session logged for 20 days" in sam.filter(has_text="Follow up").inner_text()
+    )
+    assert "row-follow-up" in rows.nth(1).get_attribute("class")
     page.screenshot(path=artifacts / "worklist-01-list.png", full_page=True)
 
     alex = programs["eligible-icd10"].patient_id

@@ -30,7 +30,7 @@ from fhir_rehab.resources.provenance import Actor, build_provenance
 from fhir_rehab.resources.questionnaire import build_screen_questionnaire
 from fhir_rehab.resources.review import build_review_outcome, record_review_on_task
 from fhir_rehab.resources.tasks import (
-    build_follow_up_task,
+    build_program_check,
     build_review_task,
     change_task_status,
     close_follow_up,
@@ -111,7 +111,7 @@ def review_resources():
 def follow_up_resources():
     out = []
     for code in (c.APP_RESCREEN, c.APP_PROGRESS_REVIEW):
-        task = build_follow_up_task(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
+        task = build_program_check(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
         out.append(task)
     out.append(close_follow_up(out[0], "Observation/p2", NOW))
     return out
