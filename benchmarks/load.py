@@ -77,14 +77,14 @@ def programs(client: FhirClient, n: int) -> list[str]:
     return out
 
 
-def sessions(config: dict[str, Any], base: str, patients: list[str]) -> list[str]:
+def sessions(config: dict[str, Any], base: str, patients: list[str], user: str) -> list[str]:
     """A launched session per patient, written to the shared session store; their cookie values."""
     app = create_app(config)
     out = []
     for patient in patients:
         client = app.test_client()
         launch = LaunchContext(
-            base, patient, None, None, ("patient/*.cruds",), False, None, (), None, "b", None
+            base, patient, None, user, ("patient/*.cruds",), False, None, (), None, "b", None
         )
         with client.session_transaction() as session:
             session[LAUNCH_KEY] = launch.to_session()

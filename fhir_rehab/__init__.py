@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from fhir_rehab.launch.views import bp as launch_bp
     from fhir_rehab.web.clinician import bp as clinician_bp
     from fhir_rehab.web.coordinator import bp as coordinator_bp
+    from fhir_rehab.web.home import bp as home_bp
     from fhir_rehab.web.patient import bp as patient_bp
 
     app.register_blueprint(launch_bp)
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(patient_bp)
     app.register_blueprint(cds_bp)
+    app.register_blueprint(home_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

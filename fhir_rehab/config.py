@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "CDS_FHIR_TIMEOUT_SECONDS": 5.0,  # a hook must answer fast: reads from fhirServer give up sooner
     "CDS_JWT_MAX_LIFETIME_SECONDS": 600,  # refuse a client JWT whose exp lies further ahead
     "CDS_JWKS_TTL_SECONDS": 300,
+    # The printed home-exercise handout (issue 12): who to contact, and a clinic's own picture or
+    # video per exercise ({"<exercise key>": "https://..."}; printed as a QR code).
+    "CLINIC_NAME": "",
+    "CLINIC_PHONE": "",
+    "CLINIC_MEDIA_URLS": {},
 }
 
 _TYPES: dict[str, type] = {
@@ -66,7 +71,7 @@ _TYPES: dict[str, type] = {
 }
 _BOOLS = {"REQUIRE_PKCE_S256", "OPENID_PROMPT_CONSENT"}
 _LISTS = {"ISS_ALLOWLIST", "EHR_ORIGINS"}
-_JSON = {"CDS_TRUSTED_CLIENTS"}
+_JSON = {"CDS_TRUSTED_CLIENTS", "CLINIC_MEDIA_URLS"}
 
 
 def _parse(name: str, raw: str) -> Any:

@@ -86,13 +86,16 @@ class SessionLocks:
 class RedisSessionLocks(SessionLocks):
     """A Redis lock per session id: one refresh at a time across every worker process.
 
-    The lock expires after `timeout` seconds so a crashed worker cannot hold it for ever; a
-    waiter that gives up after `wait` seconds goes on, and re-reads the session anyway.
+    The lock expires after `timeout` seconds so a crashed worker cannot hold it for ever (a
+    refresh takes at most LAUNCH_HTTP_TIMEOUT_SECONDS, 10 by default). Waiters wait longer
+    than that (`wait`), so when the holder dies they take the lock in turn after it expires
+    and the first refreshes once; only a waiter that gives up goes on unlocked, re-reading
+    the session anyway.
     """
 
     PREFIX = "fhir-rehab:refresh-lock:"
 
-    def __init__(self, client: Any, timeout: float = 30.0, wait: float = 15.0) -> None:
+    def __init__(self, client: Any, timeout: float = 15.0, wait: float = 25.0) -> None:
         super().__init__()
         self.client, self.timeout, self.wait = client, timeout, wait
 

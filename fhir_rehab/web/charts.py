@@ -11,8 +11,11 @@ from fhir_rehab.program.progression import Score
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 560, 200, 36, 12, 12, 28
 
 
-def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10)") -> Markup:
-    """A line chart of pain scores over time, with a text alternative for screen readers.
+def pain_chart_svg(
+    scores: Sequence[Score], title: str = "Pain score trend (0-10)", threshold: int | None = None
+) -> Markup:
+    """A line chart of pain scores over time, with a text alternative for screen readers;
+    `threshold` (the stage's pain target) is drawn as a dashed line.
 
     >>> "No pain scores" in pain_chart_svg([])
     True
@@ -47,9 +50,19 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
             f'y2="{y(value):.1f}" stroke="#d5dbe1" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="11" '
+            f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="14" '
             f'text-anchor="end" fill="#555f6b">{value}</text>'
         )
+    if threshold is not None:
+        parts.append(
+            f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(threshold):.1f}" y2="{y(threshold):.1f}" '
+            'stroke="#a4161a" stroke-width="2" stroke-dasharray="6 4"/>'
+        )
+        parts.append(
+            f'<text x="{WIDTH - PAD_R}" y="{y(threshold) - 4:.1f}" font-size="14" text-anchor="end" '
+            f'fill="#a4161a">stage target: {threshold} or less</text>'
+        )
+        parts[2] = parts[2].replace("</desc>", f" Stage target: {threshold} or less.</desc>")
     points = " ".join(f"{x(s):.1f},{y(s.value):.1f}" for s in ordered)
     parts.append(f'<polyline points="{points}" fill="none" stroke="#0b5cad" stroke-width="2"/>')
     for s in ordered:
@@ -76,7 +89,7 @@ def pain_chart_svg(scores: Sequence[Score], title: str = "Pain score trend (0-10
         labels.append((ordered[-1], "end"))
     for s, anchor in labels:
         parts.append(
-            f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
+            f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="14" text-anchor="{anchor}" '
             f'fill="#555f6b">{s.when:%d %b}</text>'
         )
     parts.append("</svg>")

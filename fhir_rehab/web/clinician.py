@@ -10,7 +10,9 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
+    render_template,
     request,
     url_for,
 )
@@ -18,12 +20,14 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.launch.context import require_launch
+from fhir_rehab.launch.scopes import grants
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
+from fhir_rehab.services.handout import file_handout
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
@@ -38,6 +42,8 @@ from fhir_rehab.web.clinician_base import (
     _submission_id,
     bp,
 )
+from fhir_rehab.web.handout import handout_context, render_pdf
+from fhir_rehab.web.pictures import exercise_picture
 from fhir_rehab.web.safety import hold_of
 
 
@@ -165,7 +171,7 @@ def program() -> Any:
         current=current,
         check=check,
         adherence=adherence,
-        chart=pain_chart_svg(state.pain),
+        chart=pain_chart_svg(state.pain, threshold=current.stage.progression.max_pain if current else None),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),
     )
@@ -292,13 +298,89 @@ def stop() -> Response:
 @bp.get("/program/sheet")
 @require_launch
 def sheet() -> Any:
+    """The printable handout (one A4 page) for the current stage; while a red flag holds the
+    program, the stop banner instead (409 Conflict), never a printable sheet."""
+    stopped = _stop_page()
+    if stopped is not None:
+        return stopped
+    _, client, record, context = _handout()
+    if context is None:
+        return redirect(url_for("clinician.overview"))
+    return render_template("clinician/handout.html", **context)
+
+
+def _stop_page() -> Any:
+    """The stop banner page (409) while a red flag holds the program, else None."""
     _, _, record = _record()
     state = record.state(PROGRAM)
     hold = hold_of(state)
-    if hold is not None:
-        # On hold for a red flag: no printable sheet, the same stop banner (409 Conflict).
-        return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
+    if hold is None:
+        return None
+    return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
+
+
+def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
+    launch, client, record = _record()
+    state = record.state(PROGRAM)
     if state.current is None:
         flash("There is no current stage to print.", "info")
+        return launch, client, record, None
+    actor = actor_for_launch(launch, client)
+    context = handout_context(
+        record.patient, state.current, actor.display, current_app.config, utcnow().date()
+    )
+    context.update(
+        picture=exercise_picture,
+        patient_id=launch.patient_id,
+        can_file=grants(launch.scopes, "DocumentReference", "c"),
+        careplan_id=state.careplan_id,
+    )
+    return launch, client, record, context
+
+
+def _pdf(context: dict[str, Any]) -> bytes:
+    return render_pdf(render_template("clinician/handout.html", for_pdf=True, **context), request.url_root)
+
+
+@bp.get("/program/handout.pdf")
+@require_launch
+def handout_pdf() -> Any:
+    stopped = _stop_page()
+    if stopped is not None:  # no printable sheet while a red flag holds the program
+        return stopped
+    _, _, _, context = _handout()
+    if context is None:
         return redirect(url_for("clinician.overview"))
-    return _page("clinician/sheet.html", record, state=state, current=state.current, flags=RED_FLAGS)
+    response = make_response(_pdf(context))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = 'inline; filename="home-exercises.pdf"'
+    return response
+
+
+@bp.post("/program/handout/file")
+@require_launch
+def handout_file() -> Any:
+    stopped = _stop_page()
+    if stopped is not None:
+        return stopped
+    launch, client, _, context = _handout()
+    if context is None:
+        return redirect(url_for("clinician.overview"))
+    if not context["can_file"]:
+        flash(
+            "This launch may not add documents to the patient's record; print or download it instead.",
+            "error",
+        )
+        return redirect(url_for("clinician.sheet"))
+    actor = actor_for_launch(launch, client, for_write=True)
+    result = file_handout(
+        client,
+        _pdf(context),
+        patient_id=launch.patient_id or "",
+        care_plan_id=context["careplan_id"],
+        stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
+        actor=actor,
+        key=f"handout-{uuid.uuid4()}",
+    )
+    flash("The handout was filed in the patient's documents." if result.created else "Already filed.", "info")
+    return redirect(url_for("clinician.program"))

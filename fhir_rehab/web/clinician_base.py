@@ -20,6 +20,20 @@ from fhir_rehab.web.pictures import exercise_picture
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
 PROGRAM = SCIATICA_PROGRAM
+# Plain words for statuses on the clinician's pages (no FHIR status codes).
+STATUS_WORDS = {
+    "draft": "not started",
+    "requested": "not started",
+    "ready": "ready to start",
+    "in-progress": "under way",
+    "on-hold": "paused for a medical review",
+    "completed": "completed",
+    "cancelled": "stopped",
+    "failed": "stopped",
+    "entered-in-error": "entered in error",
+    "active": "running",
+    "revoked": "stopped",
+}
 DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
 
 
@@ -72,7 +86,12 @@ def _record() -> tuple[LaunchContext, Any, PatientRecord]:
 def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
     return (
         render_template(
-            template, patient=record.patient, program=PROGRAM, picture=exercise_picture, **context
+            template,
+            patient=record.patient,
+            program=PROGRAM,
+            picture=exercise_picture,
+            words=STATUS_WORDS,
+            **context,
         ),
         status,
     )

@@ -1,6 +1,10 @@
 """The physiotherapist in Chromium: assessment -> tailored plan -> start -> program and handout."""
 
+import io
+from urllib.parse import urljoin
+
 import pytest
+from pypdf import PdfReader
 
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
@@ -78,3 +82,28 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
     assert "12 repetitions" in table.inner_text()
     assert table.locator("svg.exercise-picture").count() == table.locator("tbody tr").count() >= 3
     page.screenshot(path=artifacts / "physio-02-program.png", full_page=True)
+
+    # The handout: printable HTML and a one-page PDF with the pictures, dose and note.
+    page.get_by_role("link", name="Print the home exercise sheet").click()
+    assert page.get_by_role("heading", name="Your home exercises").is_visible()
+    handout = page.locator("article.handout")
+    assert (
+        "Alex Morgan" in handout.inner_text()
+        and "Do these before getting out of bed." in handout.inner_text()
+    )
+    assert handout.locator("svg.exercise-picture").count() == handout.locator("section.card").count() >= 3
+    assert handout.locator("table.ticks").count() == handout.locator("section.card").count()
+    assert page.get_by_role("heading", name="Go to the emergency department now if").is_visible()
+    assert page.get_by_role("heading", name="Contact us or your doctor the same day if").is_visible()
+    page.screenshot(path=artifacts / "physio-03-handout.png", full_page=True)
+    href = page.get_by_role("link", name="Download the PDF").get_attribute("href")
+    pdf = page.request.get(urljoin(page.url, href))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    (artifacts / "physio-handout.pdf").write_bytes(pdf.body())
+    reader = PdfReader(io.BytesIO(pdf.body()))
+    assert len(reader.pages) == 1
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert (
+        "Alex Morgan" in text and "Do these before getting out of bed." in text and "12 repetitions" in text
+    )
+    assert "emergency department now" in text
