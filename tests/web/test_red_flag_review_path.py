@@ -41,7 +41,7 @@ def test_positive_screen_to_recorded_review_to_resume(browser, stack, fresh_pati
 
     # 2. Start is refused, naming the review in words and who has it (the overview offers no
     # Start while the program is on hold: the form is posted from a tab opened before).
-    assert "on hold for a red-flag review" in words(browser.get("/patient"))
+    assert "paused for a medical review" in words(browser.get("/patient"))
     refused = browser.post_form("/patient/program", "/patient/start", {})
     assert (
         "emergency medical review for Altered sensation when passing urine or wiping "
