@@ -25,7 +25,7 @@ from ehr_sandbox.auth.access import (
 )
 from ehr_sandbox.auth.discovery import add_smart_security
 from ehr_sandbox.auth.models import AccessToken
-from ehr_sandbox.auth.scopes import Access, split_scopes
+from ehr_sandbox.auth.scopes import Access, access_for, split_scopes
 from ehr_sandbox.auth.server import SandboxRuntime, current_runtime
 from ehr_sandbox.errors import (
     AccessDenied,
@@ -65,6 +65,8 @@ def proxy(path: str) -> Response:
         if path.startswith(".well-known/"):
             return outcome(404, "not-found", "No such discovery document.")
         token = authenticate(runtime)
+        if is_paging_link(path):
+            return forward_page(runtime, token)
         post_check = authorize(runtime, token, path)
         response = forward(runtime, request.method, path, request.query_string.decode(), request.get_data())
         if post_check and 200 <= response.status_code < 300 and token.context.patient_id:
@@ -96,6 +98,31 @@ def authenticate(runtime: SandboxRuntime) -> AccessToken:
     if token.context.fault is Fault.FHIR_SERVER_ERROR:
         raise SimulatedServerError("The FHIR server failed (simulated fault).")
     return token
+
+
+def is_paging_link(path: str) -> bool:
+    """`GET [base]?_getpages=...`: a page of an earlier search (HAPI's paging links)."""
+    return not path.strip("/") and request.method in ("GET", "HEAD") and "_getpages" in request.args
+
+
+def forward_page(runtime: SandboxRuntime, token: AccessToken) -> Response:
+    """A paging link continues a search already authorized; its page is checked like a search
+    answer: every resource's type must be readable with the token's scopes, and under
+    patient-level access every resource must be the launch patient's."""
+    response = forward(runtime, request.method, "", request.query_string.decode(), b"")
+    page = json_or_none(response.content)
+    if response.status_code == 200 and isinstance(page, dict):
+        scopes = split_scopes(token.scope)
+        for entry in page.get("entry") or []:
+            rtype = str((entry.get("resource") or {}).get("resourceType", ""))
+            access = access_for(scopes, rtype, "s")
+            if access is None:
+                raise AccessDenied(f"The granted scopes do not allow searching {rtype}.")
+            if access is Access.PATIENT:
+                if not token.context.patient_id:
+                    raise AccessDenied("Patient-level scopes need a patient in the launch context.")
+                check_resource(entry.get("resource"), token.context.patient_id)
+    return to_flask_response(runtime, response)
 
 
 def invalid_token_header() -> str:

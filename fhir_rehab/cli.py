@@ -129,10 +129,11 @@ def _run_name(value: str) -> str:
     return value
 
 
-def _actor(args: argparse.Namespace) -> Any:
-    from fhir_rehab.resources.provenance import Actor
+def _actor(args: argparse.Namespace, client: RecordingClient) -> Any:
+    """`--practitioner`, checked on the server: a missing one is refused, never written."""
+    from fhir_rehab.services.people import require_actor
 
-    return Actor(reference=args.practitioner, display=args.practitioner or "fhir-rehab CLI")
+    return require_actor(client, args.practitioner, "fhir-rehab CLI")
 
 
 def cmd_eligibility(args: argparse.Namespace, out: Output) -> int:
@@ -164,7 +165,12 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
         answers[key] = False
     client = _client(args)
     result = svc.record_screen(
-        client, SCIATICA_PROGRAM, args.patient, answers, _actor(args), args.submission_id or str(uuid.uuid4())
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        answers,
+        _actor(args, client),
+        args.submission_id or str(uuid.uuid4()),
     )
     positives = [flag.key for flag in result.outcome.positives]
     escalation = result.outcome.escalation
@@ -195,7 +201,11 @@ def cmd_start(args: argparse.Namespace, out: Output) -> int:
 
     client = _client(args)
     result = svc.start_program(
-        client, SCIATICA_PROGRAM, args.patient, _actor(args), max_screen_age_days=args.max_screen_age_days
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        _actor(args, client),
+        max_screen_age_days=args.max_screen_age_days,
     )
     out.data.update(
         carePlan=f"CarePlan/{result.state.careplan_id}",
@@ -238,7 +248,7 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
         client,
         args.patient,
         args.score,
-        _actor(args),
+        _actor(args, client),
         args.submission_id or str(uuid.uuid4()),
         state.careplan_id,
         state=state,
@@ -262,7 +272,7 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
         SCIATICA_PROGRAM,
         args.patient,
         state.current.task_id,
-        _actor(args),
+        _actor(args, client),
         early_reason=args.early_reason,
     )
     out.data.update(
@@ -313,10 +323,14 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     from fhir_rehab.services.publish import publish_definitions
 
     client = _client(args)
-    written = publish_definitions(client, SCIATICA_PROGRAM)
+    published = publish_definitions(client, SCIATICA_PROGRAM)
     out.data["program"] = SCIATICA_PROGRAM.canonical
-    out.say(f"Published {SCIATICA_PROGRAM.canonical}: {len(written)} definitions")
-    return out.finish(EXIT_OK, client, [w.ref for w in written])
+    out.data["unchanged"] = published.unchanged
+    out.say(
+        f"Published {SCIATICA_PROGRAM.canonical}: {len(published.written)} written, "
+        f"{len(published.unchanged)} already published with the same content"
+    )
+    return out.finish(EXIT_OK, client, [w.ref for w in published.written])
 
 
 def load_tool(name: str) -> Any | None:

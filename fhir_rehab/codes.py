@@ -16,6 +16,9 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 PLAN_DEFINITION_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
 PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+# US Core CarePlan.category (required: assess-plan) [US Core 6.1 StructureDefinition-us-core-careplan]
+US_CORE_CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 
 # -- The app's own canonical base: code systems, identifiers and definitions it owns ---------
 CANONICAL_BASE = "https://fhir-rehab.org/fhir"
@@ -159,6 +162,11 @@ INTERPRETATION_NEGATIVE = Code(INTERPRETATION, "NEG", "Negative")
 CLINICAL_PROTOCOL = Code(PLAN_DEFINITION_TYPE, "clinical-protocol", "Clinical Protocol")
 PARTICIPANT_AUTHOR = Code(PROVENANCE_PARTICIPANT, "author", "Author")
 PARTICIPANT_ENTERER = Code(PROVENANCE_PARTICIPANT, "enterer", "Enterer")
+CAREPLAN_ASSESS_PLAN = Code(US_CORE_CAREPLAN_CATEGORY, "assess-plan", "Assessment and Plan of Treatment")
+# Goal.achievementStatus (R4 goal-achievement, extensible) [hl7.org/fhir/R4/valueset-goal-achievement]
+GOAL_IN_PROGRESS = Code(GOAL_ACHIEVEMENT, "in-progress", "In Progress")
+GOAL_ACHIEVED = Code(GOAL_ACHIEVEMENT, "achieved", "Achieved")
+GOAL_NOT_ACHIEVED = Code(GOAL_ACHIEVEMENT, "not-achieved", "Not Achieved")
 OPERATION_CREATE = Code(DATA_OPERATION, "CREATE", "create")
 OPERATION_UPDATE = Code(DATA_OPERATION, "UPDATE", "revise")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab import cli, create_app
 from fhir_rehab.fhir.client import FhirClient
+from tests.support.profiles import ProfileServer, profile_server
 
 
 def declared_tools() -> EntryPoints:
@@ -37,14 +37,28 @@ def tools_entry_points() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def fhir_server() -> Iterator[LocalFhirServer]:
+def plain_fhir_server() -> Iterator[ProfileServer]:
     """One sekmet-fhir process for the whole run, on a free loopback port, temporary data."""
-    with LocalFhirServer() as server:
+    with profile_server("plain") as server:
         yield server
 
 
+@pytest.fixture(scope="session")
+def strict_fhir_server() -> Iterator[ProfileServer]:
+    """Another one, behind the HAPI-like strict proxy (tests/support/strict_proxy.py)."""
+    with profile_server("strict") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fhir_server(plain_fhir_server: ProfileServer) -> ProfileServer:
+    """The plain server; the integration, coordinator and web suites override this to run
+    against both profiles (tests/support/profiles.py)."""
+    return plain_fhir_server
+
+
 @pytest.fixture
-def fhir(fhir_server: LocalFhirServer) -> FhirClient:
+def fhir(fhir_server: ProfileServer) -> FhirClient:
     """A client on the local server, with fast retries (nothing in tests should wait)."""
     return FhirClient(fhir_server.base_url, backoff=0.0, timeout=10)
 

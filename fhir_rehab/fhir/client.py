@@ -282,16 +282,21 @@ class FhirClient:
     def delete(self, resource_type: str, resource_id: str) -> FhirResponse:
         return self.request("DELETE", f"{resource_type}/{resource_id}")
 
-    def transaction(self, bundle: Resource, *, fresh: bool = False) -> Resource:
+    def transaction(self, bundle: Resource, *, fresh: bool = True) -> Resource:
         """POST a transaction (or batch) Bundle to the base; returns the response Bundle.
-        `fresh` asks search caches for new answers (HAPI's batch entries inherit the header)."""
+
+        `fresh` (the default) sends `Cache-Control: no-cache`: HAPI's batch sub-requests inherit
+        the POST's headers (ServletSubRequestDetails copies them), so without it a batch's
+        searches may be answered from a result cached up to 60 s ago, missing what the app has
+        just written.
+        """
         headers = {"Prefer": "return=representation"}
         if fresh:
             headers["Cache-Control"] = "no-cache"
         return self._body(self.request("POST", self.base_url, json=bundle, headers=headers))
 
     def batch(
-        self, urls: Sequence[str], *, missing_ok: bool = False, fresh: bool = False
+        self, urls: Sequence[str], *, missing_ok: bool = False, fresh: bool = True
     ) -> list[Resource | None]:
         """GET every URL (relative to the base) in one batch round trip; each answer, in order.
         `fresh`: past any search cache (see `transaction`).
@@ -307,9 +312,7 @@ class FhirClient:
             "type": "batch",
             "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
         }
-        entries = (self.transaction(bundle, fresh=True) if fresh else self.transaction(bundle)).get(
-            "entry"
-        ) or []
+        entries = self.transaction(bundle, fresh=fresh).get("entry") or []
         found: list[Resource | None] = []
         for url, entry in zip(urls, entries, strict=False):
             answer = entry.get("response") or {}

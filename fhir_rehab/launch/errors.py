@@ -159,3 +159,19 @@ class RefreshError(LaunchError):
 
     http_status = 401
     user_message = "Your session with the EHR could not be renewed. Relaunch the app from the EHR."
+
+
+class ServerLacksFeatures(LaunchError):
+    """The EHR's FHIR server says it cannot do something the app needs to read or save safely."""
+
+    http_status = 502
+    user_message = "The EHR's record server lacks features fhir-rehab needs, so the app did not open."
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("FHIR server lacks: " + "; ".join(missing))
+        self.user_message = (
+            "The EHR's record server cannot do what fhir-rehab needs to keep the record safe ("
+            + "; ".join(missing)
+            + "), so the app did not open and nothing was read or saved. Please tell your EHR "
+            "administrator."
+        )

@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, session
 
+from fhir_rehab.fhir.capabilities import CapabilityCache
 from fhir_rehab.launch.discovery import DiscoveryCache
 from fhir_rehab.launch.idtoken import JwksCache
 from fhir_rehab.launch.lifetime import touch_interval
@@ -37,6 +38,7 @@ class LaunchRuntime:
     clock: Callable[[], float] = time.time
     http: requests.Session = field(default_factory=requests.Session)
     discovery: DiscoveryCache = field(default_factory=DiscoveryCache)
+    capabilities: CapabilityCache = field(default_factory=CapabilityCache)
     jwks: JwksCache = field(default_factory=JwksCache)
     locks: SessionLocks = field(default_factory=SessionLocks)
     store: SessionStore | None = None  # default: the app's flask-session store

@@ -11,7 +11,13 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.launch.authorize import begin_authorization, remember_pending, take_pending
 from fhir_rehab.launch.context import current_launch
-from fhir_rehab.launch.errors import BadLaunchRequest, SessionEnded, StateMismatch, UnknownIssuer
+from fhir_rehab.launch.errors import (
+    BadLaunchRequest,
+    ServerLacksFeatures,
+    SessionEnded,
+    StateMismatch,
+    UnknownIssuer,
+)
 from fhir_rehab.launch.exchange import (
     build_launch,
     exchange_code,
@@ -94,6 +100,14 @@ def launch() -> Response:
     config = runtime.discovery.get(
         iss, now=runtime.clock(), ttl=settings.discovery_ttl, http=runtime.http, timeout=settings.http_timeout
     )
+    # The server's CapabilityStatement, read at most once per `discovery_ttl`: stop before
+    # sign-in if it lacks what the app needs, rather than give a wrong answer later.
+    missing = runtime.capabilities.get(
+        iss, now=runtime.clock(), ttl=settings.discovery_ttl, http=runtime.http, timeout=settings.http_timeout
+    ).missing()
+    if missing:
+        log.warning("launch refused: the FHIR server lacks %s", "; ".join(missing))
+        raise ServerLacksFeatures(missing)
     auth = begin_authorization(
         config,
         settings,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_rehab.resources.codecheck import check_codes
+from fhir_rehab.resources.narrative import with_narrative
 from fhir_rehab.resources.wire import Resource, new_urn, to_wire
 
 
@@ -41,11 +42,12 @@ class Transaction:
         return path
 
     def bundle(self) -> Resource:
-        """The transaction Bundle, each resource checked before anything is sent."""
+        """The transaction Bundle, each resource checked before anything is sent and its
+        generated narrative rebuilt from what it now says."""
         entries = []
         for entry in self.entries:
             check_codes(entry["resource"])
-            entries.append({**entry, "resource": to_wire(entry["resource"])})
+            entries.append({**entry, "resource": to_wire(with_narrative(entry["resource"]))})
         return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
     def __len__(self) -> int:

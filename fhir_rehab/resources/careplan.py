@@ -73,6 +73,8 @@ def build_care_plan(
         "instantiatesCanonical": [program.canonical],
         "status": "active",
         "intent": "plan",
+        # US Core asks for this category; the physiotherapy kind is carried by the text.
+        "category": [concept(c.CAREPLAN_ASSESS_PLAN, "Physiotherapy exercise program")],
         "title": program.title,
         "description": program.description,
         "subject": ref("Patient", patient_id),
@@ -159,6 +161,8 @@ def build_stage_goal(
         "startDate": planned.start.date().isoformat(),
         "addresses": [ref("Condition", condition_id)],
     }
+    if first:
+        goal["achievementStatus"] = concept(c.GOAL_IN_PROGRESS)
     if stage.progression.max_pain is not None:
         goal["target"] = [
             {
@@ -227,18 +231,34 @@ def goal_stage_number(goal: Resource) -> int | None:
     return None
 
 
-def set_goal_status(goal: Resource, status: str, now: datetime) -> Resource:
+def set_goal_status(
+    goal: Resource, status: str, now: datetime, achievement: c.Code | None = None
+) -> Resource:
     out = copy.deepcopy(goal)
     out["lifecycleStatus"] = status
     out["statusDate"] = now.date().isoformat()
+    if achievement is not None:
+        out["achievementStatus"] = concept(achievement)
     return out
 
 
-def advance_stage_goal(goal: Resource, completed_stage: int, now: datetime) -> Resource | None:
-    """When stage n completes its Goal completes and stage n+1's becomes active; else None."""
+def advance_stage_goal(
+    goal: Resource, completed_stage: int, now: datetime, *, criteria_met: bool = True
+) -> Resource | None:
+    """When stage n completes its Goal completes (achieved, or not achieved when the stage was
+    completed with its measured criteria unmet) and stage n+1's becomes active; else None."""
     stage, status = goal_stage_number(goal), goal.get("lifecycleStatus")
     if stage == completed_stage and status != "completed":
-        return set_goal_status(goal, "completed", now)
+        return set_goal_status(
+            goal, "completed", now, c.GOAL_ACHIEVED if criteria_met else c.GOAL_NOT_ACHIEVED
+        )
     if stage == completed_stage + 1 and status == "planned":
-        return set_goal_status(goal, "active", now)
+        return set_goal_status(goal, "active", now, c.GOAL_IN_PROGRESS)
     return None
+
+
+def end_goal(goal: Resource, now: datetime) -> Resource | None:
+    """A Goal whose plan was stopped: cancelled unless it had already completed; else None."""
+    if goal.get("lifecycleStatus") in {"completed", "cancelled", "entered-in-error", "rejected"}:
+        return None
+    return set_goal_status(goal, "cancelled", now)

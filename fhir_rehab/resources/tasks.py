@@ -16,6 +16,7 @@ from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
 # How soon a review is due (Task.restriction.period.end), by level: one table, in the domain.
 REVIEW_DUE: dict[Level, timedelta] = {level: e.due for level, e in ESCALATIONS.items()}
 BUSINESS_STATUS_FOR = {
+    "draft": c.BS_NOT_STARTED,
     "ready": c.BS_NOT_STARTED,
     "in-progress": c.BS_IN_PROGRESS,
     "completed": c.BS_COMPLETED,
@@ -117,6 +118,49 @@ def change_task_status(
     elif target not in {"on-hold", "cancelled", "failed", "rejected"}:
         out.pop("statusReason", None)
     return out
+
+
+def hold_for_red_flag(task: Resource, reason: str, now: datetime) -> Resource | None:
+    """A stage Task under a red-flag hold; None when it does not change.
+
+    R4 on-hold means "started, but work has been paused" (task.html#statemachine). The current
+    stage has started: it was handed to the patient (ready) or is under way (in-progress), so it
+    goes on hold with the red flag as its reason. A later stage has not started: it stays draft
+    (R4: not yet actionable), and its business status keeps saying so.
+    """
+    if task.get("status") in {"requested", "received", "accepted", "ready", "in-progress"}:
+        return change_task_status(task, "on-hold", now, reason=reason, reason_code=c.APP_RED_FLAG_HOLD)
+    return None
+
+
+def lift_red_flag_hold(task: Resource, now: datetime, *, first_open: bool) -> Resource | None:
+    """Undo hold_for_red_flag after a clear screen; None when the Task carries no hold.
+
+    An on-hold stage resumes where it was (in-progress if work had started; an older hold of
+    a stage never started goes back to ready, or to draft if it is a later stage).
+    """
+    status = task.get("status")
+    if status == "on-hold":
+        started = bool((task.get("executionPeriod") or {}).get("start"))
+        target = "in-progress" if started else "ready" if first_open else "draft"
+        return change_task_status(task, target, now)
+    if is_red_flag_hold(task):
+        out = copy.deepcopy(task)
+        out.pop("statusReason", None)
+        if _is_stage(out) and status in BUSINESS_STATUS_FOR:
+            out["businessStatus"] = concept(BUSINESS_STATUS_FOR[str(status)])
+        out["lastModified"] = fhir_instant(now)
+        return out
+    return None
+
+
+def is_red_flag_hold(task: Resource) -> bool:
+    """The Task is held (or kept from starting) because a red flag is present."""
+    reason = task.get("statusReason") or {}
+    return any(
+        cd.get("system") == c.APP_RED_FLAG_HOLD.system and cd.get("code") == c.APP_RED_FLAG_HOLD.code
+        for cd in reason.get("coding") or []
+    )
 
 
 def advance_task(task: Resource, target: str, now: datetime, **reason: Any) -> Resource:

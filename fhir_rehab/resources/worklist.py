@@ -112,9 +112,7 @@ class Stream:
 def _owner(filters: Filters, me: str | None) -> list[tuple[str, str]]:
     if filters.owner == "me":
         return [("owner", me or "Practitioner/-")]  # no fhirUser: nothing is "mine"
-    if filters.owner == "unassigned":
-        return [("owner:missing", "true")]
-    return []
+    return []  # "unassigned": no server-side filter (`:missing` is off by default on HAPI)
 
 
 def _common(filters: Filters, me: str | None, page_size: int) -> list[tuple[str, str]]:

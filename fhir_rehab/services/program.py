@@ -50,11 +50,12 @@ from fhir_rehab.resources.tasks import (
     build_review_task,
     change_task_status,
     close_follow_up,
+    hold_for_red_flag,
     mark_completed_early,
 )
-from fhir_rehab.resources.wire import Resource, new_urn, version_of
+from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_by_ids, read_patient_record
+from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
 from fhir_rehab.services.tailoring import Plan, follow_stage, propose_plan, refuse_unconfirmed
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
@@ -161,15 +162,9 @@ def _hold_program(
     plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
-        if stage.is_open and stage.status != "on-hold":
-            task = change_task_status(
-                record.get(f"Task/{stage.task_id}"),
-                "on-hold",
-                now,
-                reason=reason,
-                reason_code=c.APP_RED_FLAG_HOLD,
-            )
-            targets.append(tx.update(task, if_match=stage.version))
+        held = hold_for_red_flag(record.get(f"Task/{stage.task_id}"), reason, now)
+        if held is not None:
+            targets.append(tx.update(held, if_match=stage.version))
             targets += follow_stage(tx, record, stage, "on-hold")
     return targets
 
@@ -504,6 +499,10 @@ def complete_stage(
             + "). To complete the stage early, confirm it and give a reason."
         )
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
+    if current.started is None and current.active_since is not None and current.active_since < now:
+        # Completed straight from ready: the work began when the stage was handed over, not at
+        # the moment it was marked complete (executionPeriod.start == end would say "no time").
+        task["executionPeriod"]["start"] = fhir_instant(current.active_since)
     if check.unmet:
         task = mark_completed_early(task, early, actor, now)
     tx = Transaction()
@@ -522,7 +521,7 @@ def complete_stage(
         plan = end_care_plan(plan, "completed", now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
     if advance_goals:
-        targets += _advance_goals(client, tx, record, state, current.stage.number, now)
+        targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
@@ -554,15 +553,12 @@ def _advance_goals(
     state: ProgramState,
     number: int,
     now: datetime,
+    criteria_met: bool = True,
 ) -> list[str]:
-    """Stage n's Goal completes and stage n+1's becomes active."""
-    have = {g: record.find(f"Goal/{g}") for g in state.goal_ids}
-    missing = [g for g, goal in have.items() if goal is None]
-    # Not every server honours `_include=CarePlan:goal`: read the rest in one batch.
-    goals = [g for g in have.values() if g] + read_by_ids(client, "Goal", missing)
+    """Stage n's Goal completes (achieved or not) and stage n+1's becomes active."""
     targets = []
-    for goal in goals:
-        changed = advance_stage_goal(goal, number, now)
+    for goal in plan_goals(client, record, state):
+        changed = advance_stage_goal(goal, number, now, criteria_met=criteria_met)
         if changed is not None:
             targets.append(tx.update(changed, if_match=version_of(goal)))
     return targets

@@ -18,6 +18,7 @@ from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
 
 Resource = dict[str, Any]
+MAX_PAGES = 50  # per search: 50 pages of even 20 is more than any one patient's program holds
 
 
 @dataclass
@@ -71,9 +72,32 @@ def read_patient_record(
             raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.") from None
         raise
     patient, *searches = (answer or {} for answer in answers)
-    found = [[e["resource"] for e in bundle.get("entry") or [] if "resource" in e] for bundle in searches]
+    # Every page of every search: a server may cap `_count` (HAPI does). The screens search
+    # too: the latest screen is picked from what was read (resources.state.parse_screen), so
+    # a server that ignores `_sort` cannot make an older screen pass for the latest one.
+    found = [all_pages(client, bundle) for bundle in searches]
     hits = found.pop() if submission_id else []
     return PatientRecord(patient_id, patient, _dedupe([r for rs in found for r in rs]), hits)
+
+
+def all_pages(client: FhirClient, bundle: Resource, max_pages: int = MAX_PAGES) -> list[Resource]:
+    """Every resource of a searchset, following its `next` links (opaque, on our base) to the end."""
+    out: list[Resource] = []
+    page: Resource | None = bundle
+    for _ in range(max_pages):
+        if page is None:
+            break
+        out += [e["resource"] for e in page.get("entry") or [] if "resource" in e]
+        page = client.next_page(page)
+    return out
+
+
+def plan_goals(client: FhirClient, record: PatientRecord, state: ProgramState) -> list[Resource]:
+    """The program's Goals: those the record read (`_include=CarePlan:goal`), the rest by id
+    in one batch (not every server honours that include, and a coordinator's view leaves it out)."""
+    have = {g: record.find(f"Goal/{g}") for g in state.goal_ids}
+    missing = [g for g, goal in have.items() if goal is None]
+    return [g for g in have.values() if g] + read_by_ids(client, "Goal", missing)
 
 
 def read_by_ids(client: FhirClient, resource_type: str, ids: list[str]) -> list[Resource]:

@@ -13,14 +13,14 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.program.review import OUTCOMES, Outcome, ReviewState
 from fhir_rehab.resources.bundle import Transaction
-from fhir_rehab.resources.careplan import end_care_plan, reactivate_care_plan
+from fhir_rehab.resources.careplan import end_care_plan, end_goal, reactivate_care_plan
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.review import MAX_NOTE, build_review_outcome, record_review_on_task
-from fhir_rehab.resources.tasks import change_task_status
-from fhir_rehab.resources.wire import ref_id
+from fhir_rehab.resources.tasks import change_task_status, lift_red_flag_hold
+from fhir_rehab.resources.wire import ref_id, version_of
 from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StaleVersion
 from fhir_rehab.services.program import refuse_without_clear_screen
-from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
 from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
@@ -59,13 +59,12 @@ def resume_program(
     targets = [tx.update(plan, if_match=state.careplan_version)]
     first_open = True
     for stage in state.stages:
-        if stage.status == "completed":
+        if not stage.is_open:
             continue
-        if stage.status == "on-hold":
-            target = "in-progress" if stage.started else "ready" if first_open else "draft"
-            task = change_task_status(record.get(f"Task/{stage.task_id}"), target, now)
-            targets.append(tx.update(task, if_match=stage.version))
-            targets += follow_stage(tx, record, stage, target)
+        lifted = lift_red_flag_hold(record.get(f"Task/{stage.task_id}"), now, first_open=first_open)
+        if lifted is not None:
+            targets.append(tx.update(lifted, if_match=stage.version))
+            targets += follow_stage(tx, record, stage, str(lifted["status"]))
         first_open = False
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
@@ -97,6 +96,10 @@ def stop_program(
         raise ProgramRefused("There is no running program to stop.")
     tx = Transaction()
     targets = _end_program(tx, record, state, reason, now)
+    for goal in plan_goals(client, record, state):  # the Goals follow their plan
+        ended = end_goal(goal, now)
+        if ended is not None:
+            targets.append(tx.update(ended, if_match=version_of(goal)))
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
     )

@@ -18,7 +18,7 @@ from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import follow_up_code, is_follow_up_task, is_review_task
-from fhir_rehab.resources.tasks import add_note, change_task_status, set_owner
+from fhir_rehab.resources.tasks import add_note, change_task_status, is_red_flag_hold, set_owner
 from fhir_rehab.resources.wire import Resource, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
@@ -212,7 +212,7 @@ def _apply(
         raise _refuse(f"Keep the {what} under {MAX_REASON} characters.")
     if intent.action == "note":
         return add_note(task, reason, actor.as_reference(), now), "Note added."
-    if status == "on-hold" and intent.action != "cancel" and _red_flag_hold(task):
+    if intent.action in {"start", "resume", "complete", "hold"} and is_red_flag_hold(task):
         raise _refuse(
             "This stage is on hold because a red flag is present. It resumes only "
             "after medical review, when the clinician records a clear screen."
@@ -223,14 +223,6 @@ def _apply(
         raise _refuse(f"Only a task on hold can be resumed; this one is {status}.")
     updated = change_task_status(task, target, now, reason=reason or None)
     return updated, f"Task is now {target}."
-
-
-def _red_flag_hold(task: Resource) -> bool:
-    reason = task.get("statusReason") or {}
-    return any(
-        cd.get("system") == c.APP_RED_FLAG_HOLD.system and cd.get("code") == c.APP_RED_FLAG_HOLD.code
-        for cd in reason.get("coding") or []
-    )
 
 
 def _practitioner_name(client: FhirClient, reference: str, given: str | None) -> str:

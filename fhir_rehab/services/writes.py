@@ -35,11 +35,30 @@ class WriteResult:
 def add_provenance(
     tx: Transaction, targets: list[str], actor: Actor, now: datetime, activity: c.Code, write_key: str
 ) -> None:
-    """The Provenance of this transaction, created at most once for `write_key`."""
+    """The Provenance of this transaction, created at most once for `write_key`.
+
+    Its targets also name the Patient the written resources are about: Provenance belongs to a
+    patient's compartment only through a target that is the Patient (R4 compartmentdefinition-
+    patient: Provenance.patient is `target.where(resolve() is Patient)`), so patient-level
+    searches and $everything exports find it.
+    """
+    targets = [*targets, *(p for p in patients_of(tx) if p not in targets)]
     tx.create(
         build_provenance(targets, actor, now, activity=activity, write_key=write_key),
         if_none_exist=provenance_criteria(write_key),
     )
+
+
+def patients_of(tx: Transaction) -> list[str]:
+    """`Patient/<id>` of every Patient the transaction's resources are about (subject or for)."""
+    found: list[str] = []
+    for entry in tx.entries:
+        resource = entry.get("resource") or {}
+        for element in ("subject", "for", "patient"):
+            reference = str((resource.get(element) or {}).get("reference", ""))
+            if reference.startswith("Patient/") and reference not in found:
+                found.append(reference)
+    return found
 
 
 def commit(client: FhirClient, tx: Transaction) -> WriteResult:

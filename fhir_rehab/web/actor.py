@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import session
 
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirError
 from fhir_rehab.launch.context import LaunchContext
 from fhir_rehab.launch.errors import NoUserIdentity
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.worklist import patient_name
+from fhir_rehab.services.people import verified_actor
 
 USER_KEY = "acting_user"  # fhirUser -> display name, cached in the server-side session
-READABLE_USERS = ("Practitioner", "Patient", "RelatedPerson")  # types that carry a name
 UNNAMED = "the signed-in user"
 
 
@@ -26,14 +24,10 @@ def actor_for_launch(launch: LaunchContext, client: FhirClient, *, for_write: bo
     if for_write and not launch.fhir_user:
         raise NoUserIdentity()
     cached = session.get(USER_KEY)
-    if isinstance(cached, dict) and cached.get("ref") == launch.fhir_user:
-        return Actor(launch.fhir_user, str(cached["name"]))
-    name = launch.user_name or UNNAMED
-    kind, _, user_id = (launch.fhir_user or "").partition("/")
-    if kind in READABLE_USERS and user_id and "/" not in user_id:
-        try:
-            name = patient_name(client.read(kind, user_id)) or name
-        except FhirError:
-            pass  # not readable with these scopes: the name from the sign-in, if any
-    session[USER_KEY] = {"ref": launch.fhir_user, "name": name}
-    return Actor(launch.fhir_user, name)
+    if isinstance(cached, dict) and cached.get("fhir_user") == launch.fhir_user:
+        return Actor(cached.get("ref"), str(cached["name"]))
+    # Read by id once: the fhirUser is written as a reference only if the server has it (HAPI
+    # refuses a reference to a missing resource); otherwise by name only, from the sign-in.
+    actor = verified_actor(client, launch.fhir_user, launch.user_name or UNNAMED)
+    session[USER_KEY] = {"fhir_user": launch.fhir_user, "ref": actor.reference, "name": actor.display}
+    return actor

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ehr_sandbox.fhir_server import LocalFhirServer
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
@@ -16,10 +15,16 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
 from fhir_rehab.services.worklist_index import WorklistIndex
+from tests.support import profiles
+from tests.support.profiles import ProfileServer, profile_server
 
 PROGRAM = SCIATICA_PROGRAM
 NOW = datetime.now(UTC).replace(microsecond=0)
 ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
+
+# Run this suite against both FHIR server profiles (plain and HAPI-like strict).
+fhir_profile = profiles.fhir_profile
+fhir_server = profiles.fhir_server
 
 
 def add_practitioner(fhir: FhirClient, given: str, family: str) -> Actor:
@@ -59,14 +64,14 @@ def version(task: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def own_server() -> Iterator[LocalFhirServer]:
+def own_server(fhir_profile: str) -> Iterator[ProfileServer]:
     """A server of the module's own, so list order and counts see only what the module wrote."""
-    with LocalFhirServer() as server:
+    with profile_server(fhir_profile) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def own_fhir(own_server: LocalFhirServer) -> FhirClient:
+def own_fhir(own_server: ProfileServer) -> FhirClient:
     return FhirClient(own_server.base_url, backoff=0.0, timeout=10)
 
 
@@ -76,6 +81,6 @@ def coordinator(fhir: FhirClient) -> Actor:
 
 
 @pytest.fixture(scope="module")
-def own_index(own_server: LocalFhirServer, tmp_path_factory: pytest.TempPathFactory) -> WorklistIndex:
+def own_index(own_server: ProfileServer, tmp_path_factory: pytest.TempPathFactory) -> WorklistIndex:
     """The worklist index the app would keep for the module's own server."""
     return WorklistIndex(tmp_path_factory.mktemp("worklist") / "index.sqlite3")

@@ -87,7 +87,8 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
     svc.record_screen(own_fhir, PROGRAM, held, {**ALL_ABSENT, "trauma": True}, me, str(uuid.uuid4()))
     rows = read_worklist(own_fhir, PROGRAM, own_index, Filters(), me=me.reference, now=NOW, page_size=20).rows
     assert [(r.patient_id, r.kind) for r in rows] == [(held, "review"), (held, "stage"), (running, "stage")]
-    assert rows[1].status == "on-hold" and rows[1].stage_count == 5 and rows[2].stage_count == 1
+    # only the stage under way is on hold (R4: later stages, not started, stay draft)
+    assert rows[1].status == "on-hold" and rows[1].stage_count == 1 and rows[2].stage_count == 1
     assert rows[0].red_flags == red_flag("trauma").label  # which red flag, in words
 
     # paged one row at a time, the held program still appears once
@@ -107,7 +108,7 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
         if result.following is None:
             break
         cursor = Cursor.from_dict(result.following.to_dict())
-    assert [r.patient_id for r in seen] == [held] and seen[0].stage_count == 5
+    assert [r.patient_id for r in seen] == [held] and seen[0].stage_count == 1
 
 
 def test_review_rows_name_their_red_flags(fhir, run_tag):

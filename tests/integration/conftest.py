@@ -4,6 +4,11 @@ import pytest
 
 from fhir_rehab.cli import main
 from fhir_rehab.services.seed import seed_demo_patients
+from tests.support import profiles
+
+# Run this suite against both FHIR server profiles (plain and HAPI-like strict).
+fhir_profile = profiles.fhir_profile
+fhir_server = profiles.fhir_server
 
 
 @pytest.fixture

@@ -94,3 +94,23 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     assert len(plans) == 2 and len(provenance) >= 10
     for resource in resources:
         assert schema_errors(resource) == [], f"{resource['resourceType']}/{resource['id']}"
+
+    # Readable without the app: generated narrative on what the EHR shows, kept current.
+    shown = [r for r in resources if r["resourceType"] in {"Observation", "CarePlan", "Task", "Goal"}]
+    for resource in shown:
+        text = resource.get("text") or {}
+        assert text.get("status") == "generated", f"{resource['resourceType']}/{resource['id']}"
+        assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+    for plan in plans:
+        assert plan["category"][0]["coding"][0]["code"] == "assess-plan"
+        assert ("stopped" if plan["status"] == "revoked" else "active") in plan["text"]["div"]
+
+    # Provenance is in the patient's compartment: a patient-level search finds all of it.
+    in_compartment = {p["id"] for p in fhir.search_all("Provenance", {"patient": patient, "_count": "100"})}
+    assert {p["id"] for p in provenance} <= in_compartment
+
+    # The Goals follow their plan: the stopped plan's open Goals are cancelled.
+    stopped = next(p for p in plans if p["status"] == "revoked")
+    goals = [fhir.read("Goal", g["reference"].split("/")[1]) for g in stopped["goal"]]
+    assert {g["lifecycleStatus"] for g in goals} == {"completed", "cancelled"}
+    assert goals[0]["achievementStatus"]["coding"][0]["code"] in {"achieved", "not-achieved"}

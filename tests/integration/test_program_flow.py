@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from fhir_rehab import codes as c
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
@@ -116,8 +117,10 @@ def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
     assert code == 3
     state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
     assert state.careplan_status == "on-hold"
-    assert {s.status for s in state.stages} == {"on-hold"}
-    assert all("Red flag present" in s.status_reason for s in state.stages)
+    # R4: only the stage under way is paused; later stages have not started and stay draft
+    assert [s.status for s in state.stages] == ["on-hold", "draft", "draft", "draft", "draft"]
+    assert "Red flag present" in state.stages[0].status_reason
+    assert {s.business_status for s in state.stages[1:]} == {"not-started"}
     assert state.review_task_ids
 
 
@@ -229,18 +232,40 @@ def test_stage_completion_readies_the_next_in_one_transaction(cli, fhir, seeded)
 
 
 def test_publish_definitions_is_idempotent_and_valid(cli, fhir):
+    from fhir_rehab.services.publish import publishable
+
+    expected = [f"{r['resourceType']}/{r['id']}" for r in publishable(SCIATICA_PROGRAM)]
     code, first = cli("publish")
     assert code == 0
-    assert first["written"][0].startswith("PlanDefinition/")
-    # PlanDefinition, a stage and its exercises' ActivityDefinitions, the screen Questionnaire.
-    assert len(first["written"]) == 1 + 5 + len(SCIATICA_PROGRAM.all_exercises()) + 1
-    assert first["written"][-1] == "Questionnaire/sciatica-red-flags-2.0.0"
+    done = first["written"] + first["unchanged"]  # another test may have published already
+    assert sorted(done) == sorted(expected)
+    assert "Questionnaire/sciatica-red-flags-2.0.0" in expected  # the screen is published too
     code, second = cli("publish")
-    assert second["written"] == first["written"]
-    plan = resolve(fhir, first["written"][0])
+    assert code == 0 and second["written"] == [] and sorted(second["unchanged"]) == sorted(expected)
+    plan = resolve(fhir, expected[0])
     assert plan["url"] == SCIATICA_PROGRAM.url and plan["version"] == SCIATICA_PROGRAM.version
-    for ref in first["written"]:
+    for ref in expected:
         assert schema_errors(resolve(fhir, ref)) == [], ref
+    codes = resolve(fhir, next(r for r in expected if r.startswith("CodeSystem/sciatica-rehab")))
+    assert {"saddle-anaesthesia", "bladder-bowel"} <= {x["code"] for x in codes["concept"]}
+    assert codes["content"] == "complete" and codes["text"]["status"] == "generated"
+    assert any(r.startswith("ValueSet/stage-business-status") for r in expected)
+
+
+def test_publish_refuses_to_overwrite_a_version_with_other_content(cli, fhir):
+    from fhir_rehab.services.publish import publishable
+
+    cli("publish")
+    published = next(r for r in publishable(SCIATICA_PROGRAM) if r.get("url") == c.BUSINESS_STATUS)
+    code_system = fhir.read("CodeSystem", published["id"])
+    changed = {**code_system, "concept": code_system["concept"][:-1], "count": code_system["count"] - 1}
+    fhir.update(changed)
+    try:
+        code, out = cli("publish")
+        assert code == 1 and "different content" in out["error"] and out["written"] == []
+        assert fhir.read("CodeSystem", code_system["id"])["count"] == code_system["count"] - 1
+    finally:
+        fhir.update(code_system)
 
 
 def test_compartment_client_refuses_another_patients_data(fhir_server, seeded):
@@ -267,3 +292,21 @@ def test_oswestry_scores_are_recorded_and_read_back(cli, fhir, seeded, capsys):
     from fhir_rehab.cli import main
 
     assert main(["oswestry", "--patient", patient, "--score", "101", "--fhir-base", "x"]) == 2
+
+
+def test_practitioner_is_checked_before_anything_is_written(cli, fhir, seeded):
+    patient = seeded["eligible-icd10"].patient_id
+    code, out = cli("screen", "--patient", patient, *ALL_ABSENT, "--practitioner", "Practitioner/nobody-here")
+    assert code == 1 and "Practitioner/nobody-here was not found" in out["error"] and out["written"] == []
+    assert read_patient_record(fhir, patient).state(SCIATICA_PROGRAM).latest_screen is None
+
+    person = fhir.create(
+        {"resourceType": "Practitioner", "name": [{"given": ["Rae"], "family": "Physio"}]}
+    ).body
+    code, out = cli(
+        "screen", "--patient", patient, *ALL_ABSENT, "--practitioner", f"Practitioner/{person['id']}"
+    )
+    assert code == 0
+    provenance = next(r for r in out["written"] if r.startswith("Provenance/"))
+    author = resolve(fhir, provenance)["agent"][0]["who"]
+    assert author == {"reference": f"Practitioner/{person['id']}", "display": "Rae Physio"}

@@ -16,7 +16,7 @@ from fhir_rehab.services.review import record_review, resume_program, stop_progr
 from fhir_rehab.services.writes import utcnow
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
-ACTOR = Actor("Practitioner/test", "Test Clinician")
+ACTOR = Actor(None, "Test Clinician")  # display-only: a user the server has no resource for
 
 
 def state_of(fhir, patient):

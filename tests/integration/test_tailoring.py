@@ -16,7 +16,7 @@ from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.tailoring import propose_plan, update_plan
 from tests.support.schema import schema_errors
 
-ACTOR = Actor("Practitioner/physio-1", "Pat Physio")
+ACTOR = Actor(None, "Pat Physio")  # display-only: no Practitioner resource on the server
 ASSESSMENT = Assessment(
     leg_pain=7,
     back_pain=4,

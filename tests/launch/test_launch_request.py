@@ -207,3 +207,24 @@ def test_overlong_launch_parameter_is_refused(client, auth_server) -> None:
     response = client.get(f"/launch?iss={ISS}&launch={'x' * 3000}")
     assert response.status_code == 400
     assert "Location" not in response.headers
+
+
+def test_a_server_without_transactions_is_refused_in_plain_words(launcher, auth_server) -> None:
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "rest": [
+            {
+                "mode": "server",
+                "interaction": [{"code": "batch"}],
+                "resource": [{"type": "Task", "conditionalCreate": False}],
+            }
+        ],
+    }
+    auth_server.rsps.add(responses.GET, f"{ISS}/metadata", json=statement)
+    response = launcher.start(iss=ISS, launch="abc")
+    assert response.status_code == 502 and "Location" not in response.headers
+    body = response.get_data(as_text=True)
+    assert "saving several changes together" in body and "repeated save of a Task" in body
+    assert "nothing was read or saved" in body
+    launcher.start(iss=ISS, launch="abc")  # read once: the second launch uses the cached statement
+    assert [c.request.url for c in auth_server.rsps.calls].count(f"{ISS}/metadata") == 1

@@ -68,6 +68,14 @@ def delete_tagged(fhir: FhirClient, tag: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def fhir_server() -> Iterator[LocalFhirServer]:
+    """A server of the sandbox suite's own: its patient lists see only the patients it seeded
+    (the shared plain server also holds every other suite's patients)."""
+    with LocalFhirServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def seeded(fhir_server: LocalFhirServer) -> Iterator[Seeded]:
     fhir = FhirClient(fhir_server.base_url, backoff=0.0, timeout=10)
     tag = f"test-sandbox-{uuid.uuid4().hex[:10]}"

@@ -12,15 +12,24 @@ import requests
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.services.seed import seed_demo_patients
+from tests.support import profiles
+from tests.support.profiles import profile_server
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" value="([^"]+)"')
 PATIENT = re.compile(r'name="patient" value="([^"]+)"')
 
+# Run this suite against both FHIR server profiles (plain and HAPI-like strict).
+fhir_profile = profiles.fhir_profile
+fhir_server = profiles.fhir_server
+
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[SandboxStack]:
-    with SandboxStack(auto_approve=True) as running:
+def stack(fhir_profile: str) -> Iterator[SandboxStack]:
+    with (
+        profile_server(fhir_profile) as server,
+        SandboxStack(fhir_base=server.base_url, auto_approve=True) as running,
+    ):
         yield running
 
 

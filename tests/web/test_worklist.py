@@ -21,6 +21,7 @@ from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
+from tests.support.profiles import profile_server
 from tests.web.conftest import CSRF
 
 PAGE_SIZE = 4
@@ -30,8 +31,13 @@ ROW = re.compile(r'<tr class="row-(?P<kind>\w+)[^"]*" data-task="(?P<id>[^"]+)">
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[SandboxStack]:
-    with SandboxStack(auto_approve=True, app_config={"WORKLIST_PAGE_SIZE": PAGE_SIZE}) as running:
+def stack(fhir_profile: str) -> Iterator[SandboxStack]:
+    with (
+        profile_server(fhir_profile) as server,
+        SandboxStack(
+            fhir_base=server.base_url, auto_approve=True, app_config={"WORKLIST_PAGE_SIZE": PAGE_SIZE}
+        ) as running,
+    ):
         yield running
 
 
@@ -246,8 +252,14 @@ def test_a_stale_version_gets_the_conflict_page(coordinator, backing):
 
 
 def test_a_task_that_is_not_the_apps_is_refused(coordinator, backing):
+    patient, _ = start_program(backing)
     foreign = backing.create(
-        {"resourceType": "Task", "status": "ready", "intent": "order", "for": {"reference": "Patient/x"}}
+        {
+            "resourceType": "Task",
+            "status": "ready",
+            "intent": "order",
+            "for": {"reference": f"Patient/{patient}"},
+        }
     ).body
     coordinator.open()
     row = Row(foreign["id"], "stage", f'name="version" value="{foreign["meta"]["versionId"]}"')
@@ -389,7 +401,8 @@ def test_held_program_review_words_and_timeline(coordinator, backing):
     svc.record_oswestry(backing, patient, 44, Actor(), str(uuid.uuid4()))
     coordinator.open(status="on-hold", stage="")
     held = [r for r in coordinator.rows() if f'/worklist/patient/{patient}"' in r.body]
-    assert len(held) == 1 and "5 stages of this program on hold" in held[0].body
+    # one row: only the stage under way is on hold (R4), later stages stay draft
+    assert len(held) == 1 and "stages of this program on hold" not in held[0].body
     coordinator.open(status="requested")
     review = coordinator.row_for(patient)
     assert "For: Saddle anaesthesia" in review.body
