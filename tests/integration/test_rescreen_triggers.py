@@ -19,7 +19,7 @@ from fhir_rehab.services.review import record_review
 from fhir_rehab.services.writes import utcnow
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
-ACTOR = Actor("Practitioner/test", "Test Clinician")
+ACTOR = Actor(None, "Test Clinician")  # display-only: a user the server has no resource for
 
 
 def state_of(fhir, patient):
@@ -108,7 +108,9 @@ def test_four_weeks_without_improvement_raises_a_progress_review(fhir, seeded, r
     pain(fhir, patient, 6, f"{run_tag}-p3")
     assert len(follow_ups(fhir, patient, c.APP_PROGRESS_REVIEW)) == 1  # raised once per stage
 
-    record_review(fhir, SCIATICA_PROGRAM, patient, task["id"], Outcome.CLEARED, "Keep going.", ACTOR)
+    created = fhir.create({"resourceType": "Practitioner", "name": [{"family": "Reviewer"}]}).body
+    reviewer = Actor(f"Practitioner/{created['id']}", "Dr Reviewer")
+    record_review(fhir, SCIATICA_PROGRAM, patient, task["id"], Outcome.CLEARED, "Keep going.", reviewer)
     assert fhir.read("Task", task["id"])["status"] == "completed"
 
 

@@ -38,8 +38,10 @@ def held(fhir, seeded, run_tag):
 
 def clear_review(fhir, patient):
     (task_id,) = state_of(fhir, patient).review_task_ids
+    created = fhir.create({"resourceType": "Practitioner", "name": [{"family": "Reviewer"}]}).body
+    reviewer = Actor(f"Practitioner/{created['id']}", "Dr Reviewer")
     return record_review(
-        fhir, SCIATICA_PROGRAM, patient, task_id, Outcome.CLEARED, "Normal neurology.", ACTOR
+        fhir, SCIATICA_PROGRAM, patient, task_id, Outcome.CLEARED, "Normal neurology.", reviewer
     )
 
 
