@@ -35,6 +35,7 @@ from fhir_rehab.services.seed import seed_demo_patients
 from fhir_rehab.services.tailoring import update_plan
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.charts import pain_chart_svg
+from fhir_rehab.web.clinician_base import STATUS_WORDS
 from fhir_rehab.web.handout import handout_context, render_pdf
 from fhir_rehab.web.pictures import exercise_picture
 
@@ -86,6 +87,7 @@ def run(runs: int) -> dict[str, list[tuple[int, int, float, float]]]:
                     patient=record.patient,
                     program=P,
                     picture=exercise_picture,
+                    words=STATUS_WORDS,
                     state=state,
                     current=current,
                     check=check,

@@ -54,6 +54,7 @@ PATIENT_SELF_SCOPES = (
     "patient/Observation.crs",
     "patient/QuestionnaireResponse.crs",  # the self-check is a red-flag screen (QR + Observations)
     "patient/Provenance.c",
+    "patient/ServiceRequest.rs",  # their prescribed exercises (read only)
 )
 PATIENT_IDENTITY_SCOPES = ("openid", "fhirUser", "online_access")
 V2_CAPABILITY = "permission-v2"

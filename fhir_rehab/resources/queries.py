@@ -63,12 +63,14 @@ def patient_record(patient_id: str, view: RecordView = CLINICIAN_VIEW) -> list[s
     queries = [
         patient(p),
         f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|{goal_include}"
-        "&_revinclude=Task:based-on&_revinclude=ServiceRequest:based-on&_count=20",
+        "&_revinclude=Task:based-on&_count=20",
         f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
         f"&_sort=-date,-_lastUpdated&_count={view.screens}&_include=Observation:has-member",
         f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
         f"{c.LOINC}|{c.LOINC_ODI_SCORE.code}&_sort=-date&_count=100",
         f"Task?patient={p}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}{review_status}&_count=50",
+        # The exercises prescribed (ServiceRequests; the app keeps those of its CarePlan).
+        f"ServiceRequest?patient={p}&category={c.PA_TEMPORARY_CODES}|{c.PA_CATEGORY.code}&_count=200",
         # Assessments, oldest kept: the first is the baseline the stage criteria compare with.
         f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_ASSESSMENT_PANEL.code}"
         "&_sort=-date&_count=20&_include=Observation:has-member",
