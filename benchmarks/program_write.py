@@ -138,7 +138,9 @@ def run(patients: int) -> list[Row]:
                     plan = read_patient_record(client, p).state(SCIATICA_PROGRAM).careplan_id
                     return svc.record_pain(client, p, 3, Actor(), str(uuid.uuid4()), plan)
                 state = read_patient_record(client, p).state(SCIATICA_PROGRAM)
-                return svc.complete_stage(client, SCIATICA_PROGRAM, p, state.current.task_id, Actor())
+                return svc.complete_stage(
+                    client, SCIATICA_PROGRAM, p, state.current.task_id, Actor(), early_reason="benchmark"
+                )
 
             return go
 
@@ -196,6 +198,7 @@ def run(patients: int) -> list[Row]:
                             naive_p,
                             t,
                             Actor(),
+                            early_reason="benchmark",
                         ),
                     )
                 recorder.reset()

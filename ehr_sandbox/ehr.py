@@ -63,11 +63,16 @@ def summarize_patient(resource: dict[str, Any]) -> PatientSummary:
 
 
 def list_patients(client: FhirClient, first: list[str] | None = None) -> list[PatientSummary]:
-    """Patients of the backing server, the ids in `first` (the seeded ones) at the top."""
-    resources = client.search_all("Patient", {"_count": "100"}, max_pages=MAX_PATIENTS // 100)
-    patients = [summarize_patient(r) for r in resources if r.get("resourceType") == "Patient"]
-    order = {pid: i for i, pid in enumerate(first or [])}
-    return sorted(patients, key=lambda p: order.get(p.id, len(order)))
+    """Patients of the backing server, the ids in `first` (the seeded ones) at the top, read by
+    id, then the most recently changed ones: a server holding more than MAX_PATIENTS patients
+    still lists the seeded and the newest."""
+    seeded = [found for pid in first or [] if (found := find_patient(client, pid)) is not None]
+    resources = client.search_all(
+        "Patient", {"_count": "100", "_sort": "-_lastUpdated"}, max_pages=MAX_PATIENTS // 100
+    )
+    others = [summarize_patient(r) for r in resources if r.get("resourceType") == "Patient"]
+    known = {p.id for p in seeded}
+    return [*seeded, *(p for p in others if p.id not in known)]
 
 
 def find_patient(client: FhirClient, patient_id: str) -> PatientSummary | None:

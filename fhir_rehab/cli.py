@@ -173,17 +173,24 @@ def cmd_screen(args: argparse.Namespace, out: Output) -> int:
         args.submission_id or str(uuid.uuid4()),
     )
     positives = [flag.key for flag in result.outcome.positives]
+    escalation = result.outcome.escalation
     out.data.update(
         positive=result.outcome.positive,
         present=positives,
+        level=escalation.level.value if escalation else None,
+        priority=escalation.priority if escalation else None,
         reviewTask=result.review_task,
         repeated=result.repeated,
     )
     out.say(f"Screen recorded ({len(result.write.refs)} resources written).")
-    if result.outcome.positive:
-        out.say(f"RED FLAG present: {', '.join(positives)}. Escalated: {result.review_task}")
+    if escalation is not None:
+        out.say(
+            f"RED FLAG present ({escalation.name}): {', '.join(positives)}. Escalated: {result.review_task}"
+        )
+        out.say(f"  Patient advice: {escalation.patient_advice}")
+        out.say(f"  Clinician: {escalation.clinician_advice}")
         for flag in result.outcome.positives:
-            out.say(f"  {flag.key}: {flag.advice}")
+            out.say(f"  {flag.key} ({flag.label}): {flag.advice}")
     return out.finish(EXIT_RED_FLAG if result.outcome.positive else EXIT_OK, client, result.write.refs)
 
 
@@ -244,6 +251,7 @@ def cmd_score(args: argparse.Namespace, out: Output) -> int:
         _actor(args, client),
         args.submission_id or str(uuid.uuid4()),
         state.careplan_id,
+        state=state,
     )
     out.say(f"{args.command} {args.score} recorded: {', '.join(write.refs)}")
     return out.finish(EXIT_OK, client, write.refs)
@@ -260,7 +268,12 @@ def cmd_complete_stage(args: argparse.Namespace, out: Output) -> int:
     if state.current is None:
         raise ProgramRefused("No stage is in progress for this patient.")
     result = svc.complete_stage(
-        client, SCIATICA_PROGRAM, args.patient, state.current.task_id, _actor(args, client)
+        client,
+        SCIATICA_PROGRAM,
+        args.patient,
+        state.current.task_id,
+        _actor(args, client),
+        early_reason=args.early_reason,
     )
     out.data.update(
         completed=f"Task/{state.current.task_id}",
@@ -407,7 +420,7 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     screen.add_argument("--absent", action="append", default=[], choices=RED_FLAG_KEYS)
     screen.add_argument("--submission-id", type=_submission_id, help="idempotency key (default: a new one)")
     start = add("start", cmd_start, "start the staged program (one transaction, idempotent)")
-    start.add_argument("--max-screen-age-days", type=int, default=30)
+    start.add_argument("--max-screen-age-days", type=int, default=7)
     add("show", cmd_show, "the program state")
     for name, top, what in (
         ("pain", 10, "a pain score 0-10"),
@@ -418,7 +431,10 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
         score.add_argument(
             "--submission-id", type=_submission_id, help="idempotency key (default: a new one)"
         )
-    add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
+    complete = add("complete-stage", cmd_complete_stage, "complete the current stage, ready the next")
+    complete.add_argument(
+        "--early-reason", help="complete although the measured criteria are not met, for this reason"
+    )
     seed = add("seed", cmd_seed, "write the synthetic demo patients", patient=False)
     seed.add_argument(
         "--run", default="demo", type=_run_name, help="seed run name (same name: same patients)"
@@ -433,7 +449,7 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
         json_output=False,
     )
     demo.add_argument("--data-dir", help="keep the FHIR data here (default: temporary)")
-    demo.set_defaults(token=None, token_file=None, timeout=20.0, max_screen_age_days=30)
+    demo.set_defaults(token=None, token_file=None, timeout=20.0, max_screen_age_days=7)
     _add_server_commands(sub, wanted)
     _add_cds_commands(sub)
     return parser

@@ -31,6 +31,10 @@ SUBMISSION_IDENTIFIER = f"{CANONICAL_BASE}/identifier/submission"  # one form su
 WRITE_TAG = f"{CANONICAL_BASE}/CodeSystem/write-key"  # meta.tag: idempotency key of a write
 RUN_TAG = f"{CANONICAL_BASE}/CodeSystem/run"  # meta.tag: test or seed run, for clean-up
 SEED_IDENTIFIER = f"{CANONICAL_BASE}/identifier/synthetic-patient"
+# Red-flag screen questions: Observation.code of an answer is the QUESTION, its value yes/no,
+# so a denied finding never reads as a present one (README "Red-flag screen on the wire").
+RED_FLAG_QUESTION = f"{CANONICAL_BASE}/CodeSystem/red-flag-question"
+RED_FLAG_QUESTIONNAIRE = f"{CANONICAL_BASE}/Questionnaire/sciatica-red-flags"
 EXERCISE_CODES = f"{CANONICAL_BASE}/CodeSystem/exercise"  # the program's exercises, by key
 
 
@@ -52,6 +56,10 @@ def snomed(code: str, display: str) -> Code:
 
 def app_code(code: str, display: str) -> Code:
     return Code(APP_CODES, code, display)
+
+
+def question_code(code: str, display: str) -> Code:
+    return Code(RED_FLAG_QUESTION, code, display)
 
 
 # -- SNOMED CT, IPS free set (DESIGN.md "Verified codes") -----------------------------------
@@ -81,6 +89,40 @@ SCIATICA_SNOMED: dict[str, str] = {
 # Cauda equina syndrome: an emergency, never a reason to start exercise therapy.
 CAUDA_EQUINA_SNOMED = "192970008"
 CAUDA_EQUINA_ICD10CM = "G83.4"
+
+# Exclusions by family (program.eligibility): a Condition in one of these rules the program out.
+# ICD-10-CM [checked with simple-icd-10-cm 1.5.0]: matched by prefix, so every code below a
+# category counts (M80 covers M80.08XA ...). Family keys name the advice the page gives.
+EXCLUSION_ICD10CM_PREFIXES: dict[str, tuple[str, str]] = {
+    "G83.4": ("cauda-equina", "Cauda equina syndrome"),
+    "C41.2": ("spinal-malignancy", "Malignant neoplasm of vertebral column"),
+    "C41.4": ("spinal-malignancy", "Malignant neoplasm of pelvic bones, sacrum and coccyx"),
+    "C79.51": ("spinal-malignancy", "Secondary malignant neoplasm of bone"),
+    "C79.52": ("spinal-malignancy", "Secondary malignant neoplasm of bone marrow"),
+    "C90.0": ("spinal-malignancy", "Multiple myeloma"),
+    "Z85": ("cancer-history", "Personal history of malignant neoplasm"),
+    "M46.2": ("spinal-infection", "Osteomyelitis of vertebra"),
+    "M46.3": ("spinal-infection", "Infection of intervertebral disc (pyogenic)"),
+    "M46.4": ("spinal-infection", "Discitis, unspecified"),
+    "M46.5": ("spinal-infection", "Other infective spondylopathies"),
+    "G06.1": ("spinal-infection", "Intraspinal abscess and granuloma"),
+    "S32.0": ("vertebral-fracture", "Fracture of lumbar vertebra"),
+    "S22.0": ("vertebral-fracture", "Fracture of thoracic vertebra"),
+    "M48.5": ("vertebral-fracture", "Collapsed vertebra, not elsewhere classified"),
+    "M80": ("vertebral-fracture", "Osteoporosis with current pathological fracture"),
+    "M45": ("spondyloarthritis", "Ankylosing spondylitis"),
+    "M08.1": ("spondyloarthritis", "Juvenile ankylosing spondylitis"),
+    "M46.8": ("spondyloarthritis", "Other specified inflammatory spondylopathies"),
+    "M46.9": ("spondyloarthritis", "Unspecified inflammatory spondylopathy"),
+}
+# SNOMED CT: only codes found in a public source. 192970008 is in the IPS free set;
+# 12454008 "Cauda equina syndrome with neurogenic bladder" (a child of 192970008) is listed in a
+# public SNOMED CT code list and named in issue 7. No SNOMED CT code for the other families was
+# verifiable here: Conditions coded only in SNOMED CT for them are not recognised (README).
+EXCLUSION_SNOMED: dict[str, tuple[str, str]] = {
+    CAUDA_EQUINA_SNOMED: ("cauda-equina", "Cauda equina syndrome"),
+    "12454008": ("cauda-equina", "Cauda equina syndrome with neurogenic bladder"),
+}
 
 # Sciatica value set, ICD-10-CM part [checked with simple-icd-10-cm 1.5.0]: match a code by
 # these prefixes (headers such as M54.3 are not billable; the leaves below them are).
@@ -136,11 +178,51 @@ APP_BILATERAL = app_code("bilateral-symptoms", "Sciatica symptoms in both legs")
 APP_WORSENING_PAIN = app_code("worsening-pain", "Unrelenting pain worsening despite therapy")
 APP_TRAUMA = app_code("trauma", "Pain following trauma or a fall")
 APP_MEDICAL_REVIEW = app_code("urgent-medical-review", "Urgent medical review for red flags")
+# Follow-ups the program raises (program.triggers): a new red-flag screen after a pain flare, and
+# a progress review after four weeks without improvement (not a red flag, lower priority).
+APP_RESCREEN = app_code("repeat-red-flag-screen", "Repeat the red-flag screen (pain flare)")
+APP_PROGRESS_REVIEW = app_code("progress-review", "Clinical review: no improvement in 4 weeks")
 APP_EXERCISE_INPUT = app_code("exercise", "Prescribed exercise")
 APP_CORE_STABILITY = app_code("core-stability", "Core stability exercise")
 APP_NEURAL_MOBILISATION = app_code("neural-mobilisation", "Neural mobilisation")
 APP_POSTURE_TRAINING = app_code("posture-training", "Posture training")
 APP_RED_FLAG_HOLD = app_code("red-flag-hold", "On hold: red flag present")
+# The recorded medical review: Observation.code of its outcome, and the outcomes themselves.
+APP_REVIEW_OUTCOME = app_code("red-flag-review-outcome", "Red-flag medical review outcome")
+APP_REVIEW_RECORD = app_code("red-flag-review-record", "Recorded red-flag medical review")
+REVIEW_CLEARED = app_code("review-cleared", "Cleared to continue the exercise program")
+REVIEW_REFERRED_EMERGENCY = app_code("review-referred-emergency", "Referred to emergency care")
+REVIEW_REFERRED_SPECIALIST = app_code(
+    "review-referred-specialist", "Referred for urgent specialist review or imaging"
+)
+REVIEW_STOPPED = app_code("review-stopped", "Exercise program stopped")
+# Observation.method of a red-flag panel: which screen version was asked (version 1 panels,
+# written before versions were marked, carry no method).
+APP_SCREEN_V2 = app_code("red-flag-screen-v2", "Sciatica red-flag screen, version 2")
+
+# Red-flag questions, version 2 (the app's own code system: no public code exists for these
+# questions as questions). Keys are the stable answer keys of `program.redflags`.
+RED_FLAG_QUESTIONS: dict[str, Code] = {
+    key: question_code(key, display)
+    for key, display in (
+        ("bladder-bowel", "Asked: difficulty controlling bladder or bowel, or passing urine"),
+        ("saddle-anaesthesia", "Asked: numbness around back passage, genitals or inner thighs"),
+        ("bilateral-symptoms", "Asked: pain, numbness or weakness in both legs"),
+        ("sexual-dysfunction", "Asked: new change in sexual function"),
+        ("toilet-sensation", "Asked: altered sensation when passing urine or wiping"),
+        ("rectal-fullness", "Asked: loss of the feeling that the bowel is full"),
+        ("leg-weakness", "Asked: new loss of strength in leg or foot"),
+        ("leg-numbness", "Asked: new loss of sensation in leg or foot"),
+        ("worsening-pain", "Asked: unrelenting pain worsening despite therapy"),
+        ("trauma", "Asked: pain started after an accident, fall or injury"),
+        ("cancer-history", "Asked: history of cancer"),
+        ("weight-loss", "Asked: unexplained weight loss"),
+        ("infection-risk", "Asked: fever, weakened immune system or injected drugs"),
+        ("long-term-steroids", "Asked: long-term steroid tablets"),
+        ("age-at-onset", "Asked: back pain first started before 20 or after 50"),
+        ("night-pain", "Asked: constant pain at night"),
+    )
+}
 APP_EXERCISE_DONE = app_code("exercise-done", "Exercise done in the session")
 APP_FOLLOW_UP = app_code("home-program-follow-up", "Follow up the patient's home exercise program")
 
@@ -158,10 +240,11 @@ CDS_OVERRIDE_REASONS = (
 BS_NOT_STARTED = Code(BUSINESS_STATUS, "not-started", "Not started")
 BS_IN_PROGRESS = Code(BUSINESS_STATUS, "in-progress", "Exercises under way")
 BS_COMPLETED = Code(BUSINESS_STATUS, "criteria-met", "Progression criteria met")
+BS_COMPLETED_EARLY = Code(BUSINESS_STATUS, "completed-early", "Completed early: criteria not met")
 BS_ON_HOLD = Code(BUSINESS_STATUS, "red-flag-review", "Awaiting medical review")
 BS_CANCELLED = Code(BUSINESS_STATUS, "stopped", "Stopped")
 
-APP_CODE_SYSTEMS = frozenset({APP_CODES, BUSINESS_STATUS, WRITE_TAG, RUN_TAG})
+APP_CODE_SYSTEMS = frozenset({APP_CODES, BUSINESS_STATUS, WRITE_TAG, RUN_TAG, RED_FLAG_QUESTION})
 
 # -- Exercise library, tailoring and the baseline assessment (issue 12) ----------------------
 # The HL7 Physical Activity IG (STU1) files exercise prescriptions under this category (its

@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "DISCOVERY_TTL_SECONDS": 300,
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
-    "SCREEN_MAX_AGE_DAYS": 30,
+    "SCREEN_MAX_AGE_DAYS": 7,  # start and resume need a red-flag screen this recent
+    "STAGE_SCREEN_MAX_AGE_DAYS": 14,  # completing a stage needs a red-flag screen this recent
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
     "WORKLIST_INDEX_DIR": None,  # the worklist's index of Tasks, one file per FHIR base (<instance>/worklist)
     # SMART launch client (fhir_rehab/launch)
@@ -62,6 +63,7 @@ _TYPES: dict[str, type] = {
     "DISCOVERY_TTL_SECONDS": int,
     "FHIR_TIMEOUT_SECONDS": float,
     "SCREEN_MAX_AGE_DAYS": int,
+    "STAGE_SCREEN_MAX_AGE_DAYS": int,
     "WORKLIST_PAGE_SIZE": int,
     "CDS_FHIR_TIMEOUT_SECONDS": float,
     "CDS_JWT_MAX_LIFETIME_SECONDS": int,

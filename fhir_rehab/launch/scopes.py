@@ -15,6 +15,7 @@ PATIENT_DATA_SCOPES = (
     "patient/Patient.rs",
     "patient/Condition.rs",
     "patient/Observation.cruds",
+    "patient/QuestionnaireResponse.crs",  # the red-flag screen, beside its Observations
     "patient/CarePlan.cruds",
     "patient/Task.cruds",
     "patient/Goal.cruds",
@@ -23,6 +24,8 @@ PATIENT_DATA_SCOPES = (
     # when the EHR grants it (the app works without it).
     "patient/ServiceRequest.cruds",
     "patient/DocumentReference.cr",
+    # Names the signed-in clinician and whoever owns a medical review, in words.
+    "user/Practitioner.rs",
 )
 COORDINATOR_DATA_SCOPES = (
     "user/Task.rs",
@@ -49,6 +52,7 @@ PATIENT_SELF_SCOPES = (
     "patient/CarePlan.rs",
     "patient/Task.crs",
     "patient/Observation.crs",
+    "patient/QuestionnaireResponse.crs",  # the self-check is a red-flag screen (QR + Observations)
     "patient/Provenance.c",
     "patient/ServiceRequest.rs",  # their prescribed exercises (read only)
 )

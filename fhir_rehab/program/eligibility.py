@@ -1,4 +1,6 @@
-"""Who may start the program: an active sciatica Condition, and no cauda equina syndrome."""
+"""Who may start the program: an active sciatica Condition, and nothing that excludes it
+(cauda equina syndrome, spinal malignancy or a history of cancer, spinal infection, vertebral
+fracture, inflammatory spondyloarthritis), each matched by code family, not exact code."""
 
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ class Eligibility:
     match: Match | None = None
     reviews: tuple[ConditionReview, ...] = field(default_factory=tuple)
     contraindicated: bool = False
+    exclusions: tuple[Exclusion, ...] = ()
 
 
 def normalise_icd10(code: str) -> str:
@@ -91,10 +94,90 @@ def match_sciatica(coding: CodingFact) -> str | None:
     return None
 
 
-def _is_cauda_equina(coding: CodingFact) -> bool:
+# What each excluding family means and what to do instead (shown on the overview page).
+EXCLUSION_ADVICE: dict[str, tuple[str, str]] = {
+    "cauda-equina": (
+        "Cauda equina syndrome",
+        "exercise therapy is contraindicated; the patient needs emergency care (emergency "
+        "department, MRI the same day) or follow-up by the spinal team",
+    ),
+    "spinal-malignancy": (
+        "A malignancy of the spine or spinal bone",
+        "this program is not appropriate; refer to the patient's oncology or spinal team",
+    ),
+    "cancer-history": (
+        "A history of cancer with back pain",
+        "a medical review must rule out spinal metastasis before any exercise therapy",
+    ),
+    "spinal-infection": (
+        "A spinal infection",
+        "refer for medical treatment; exercise only once the treating team clears it",
+    ),
+    "vertebral-fracture": (
+        "A vertebral fracture",
+        "this program's exercises are not safe; refer to the fracture or spinal team",
+    ),
+    "spondyloarthritis": (
+        "Inflammatory spondyloarthritis",
+        "this sciatica program does not fit; refer to rheumatology for a program designed for it",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A Condition that rules the program out, by family."""
+
+    condition_id: str
+    coding: CodingFact
+    family: str
+    label: str  # the code's family member in words
+
+    def describe(self) -> str:
+        what, instead = EXCLUSION_ADVICE[self.family]
+        return f"{what} is recorded ({self.label}, {self.coding.code}): {instead}."
+
+
+def match_exclusion(coding: CodingFact) -> tuple[str, str] | None:
+    """(family, label) when a coding is in an excluding family, else None.
+
+    >>> match_exclusion(CodingFact(c.ICD10CM, "M80.08XA"))
+    ('vertebral-fracture', 'Osteoporosis with current pathological fracture')
+    >>> match_exclusion(CodingFact(c.SNOMED, "12454008"))[0]
+    'cauda-equina'
+    >>> match_exclusion(CodingFact(c.ICD10CM, "M54.41")) is None
+    True
+    """
     if coding.system == c.ICD10CM:
-        return normalise_icd10(coding.code) == c.CAUDA_EQUINA_ICD10CM
-    return coding.system == c.SNOMED and coding.code == c.CAUDA_EQUINA_SNOMED
+        code = normalise_icd10(coding.code)
+        for prefix, found in c.EXCLUSION_ICD10CM_PREFIXES.items():
+            if code == prefix or code.startswith(prefix if "." in prefix else f"{prefix}."):
+                return found
+        return None
+    if coding.system == c.SNOMED:
+        return c.EXCLUSION_SNOMED.get(coding.code)
+    return None
+
+
+def find_exclusions(conditions: Iterable[ConditionFact]) -> tuple[Exclusion, ...]:
+    """Every excluding Condition. Active ones count; a cancer that is no longer active still
+    counts as a history of cancer; refuted or entered-in-error ones never count."""
+    out = []
+    for fact in conditions:
+        if fact.verification_status in EXCLUDED_VERIFICATION:
+            continue
+        active = fact.clinical_status in ACTIVE_STATUSES
+        for coding in fact.codings:
+            found = match_exclusion(coding)
+            if found is None:
+                continue
+            family, label = found
+            if not active and family == "spinal-malignancy":
+                family = "cancer-history"
+            if active or family == "cancer-history":
+                out.append(Exclusion(fact.id, coding, family, label))
+                break
+    return tuple(out)
 
 
 def _review(condition: ConditionFact) -> ConditionReview:
@@ -118,23 +201,20 @@ def assess_eligibility(conditions: Iterable[ConditionFact]) -> Eligibility:
     """Decide whether the patient may start the program, and say why.
 
     Eligible: an active, recurrent or relapsed Condition coded in the sciatica value set,
-    neither refuted nor entered in error. An active cauda equina syndrome overrides it.
+    neither refuted nor entered in error. Any excluding Condition (see find_exclusions)
+    overrides it, and the reason says why and what to do instead.
     """
     facts: Sequence[ConditionFact] = sorted(conditions, key=lambda f: f.recorded, reverse=True)
     reviews = tuple(_review(fact) for fact in facts)
-    for fact in facts:
-        active = (
-            fact.clinical_status in ACTIVE_STATUSES and fact.verification_status not in EXCLUDED_VERIFICATION
+    exclusions = find_exclusions(facts)
+    if exclusions:
+        return Eligibility(
+            False,
+            "Not for this program: " + " ".join(e.describe() for e in exclusions),
+            reviews=reviews,
+            contraindicated=True,
+            exclusions=exclusions,
         )
-        if active and any(_is_cauda_equina(coding) for coding in fact.codings):
-            return Eligibility(
-                False,
-                "Cauda equina syndrome is recorded as active: exercise "
-                "therapy is contraindicated; the patient needs urgent medical "
-                "care.",
-                reviews=reviews,
-                contraindicated=True,
-            )
     matches = [review.match for review in reviews if review.match]
     if matches:
         match = matches[0]

@@ -9,7 +9,11 @@ from datetime import datetime
 from fhir_rehab.program.assessment import Assessment, slr_improvement
 from fhir_rehab.program.lifecycle import OPEN_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
+from fhir_rehab.program.redflags import ScreenSummary
+from fhir_rehab.program.review import ReviewState
 from fhir_rehab.program.tailoring import Prescribed
+
+__all__ = ["ProgramState", "ProgressionCheck", "Score", "ScreenSummary", "StageState", "check_progression"]
 
 
 @dataclass(frozen=True)
@@ -129,20 +133,13 @@ class StageState:
 
 
 @dataclass(frozen=True)
-class ScreenSummary:
-    """The latest red-flag screen: when, and which answers were present."""
+class FollowUp:
+    """An open follow-up Task the program raised (repeat screen, progress review)."""
 
-    panel_id: str
-    when: datetime | None
-    answers: dict[str, bool]
-
-    @property
-    def positive_keys(self) -> tuple[str, ...]:
-        return tuple(key for key, present in self.answers.items() if present)
-
-    @property
-    def positive(self) -> bool:
-        return bool(self.positive_keys)
+    task_id: str
+    code: str
+    status: str
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +158,9 @@ class ProgramState:
     pain: tuple[Score, ...] = ()
     oswestry: tuple[Score, ...] = ()
     assessments: tuple[Assessment, ...] = ()  # oldest first: the first is the baseline
-    review_task_ids: tuple[str, ...] = field(default_factory=tuple)
+    review_task_ids: tuple[str, ...] = field(default_factory=tuple)  # open red-flag reviews
+    reviews: tuple[ReviewState, ...] = field(default_factory=tuple)  # every review read
+    follow_ups: tuple[FollowUp, ...] = field(default_factory=tuple)  # open follow-ups
     episodes: int = 0  # how many program CarePlans the patient has had, this one included
 
     @property

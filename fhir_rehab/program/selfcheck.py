@@ -1,17 +1,17 @@
 """What the patient is told after a positive self-check, by urgency level. Pure data.
 
 Patient-facing advice, the review Task's priority and its due time come from the same level
-(fhir_rehab.program.redflags.Urgency): an emergency is "go to the emergency department now"
-and a stat Task due within hours; anything else positive is "contact your care team today"
-and an urgent Task due within a day. A level this table does not know gets the same-day advice
-(never less).
+(fhir_rehab.program.redflags.ESCALATIONS): an emergency is "go to the emergency department now"
+(a stat Task due within 1 hour); same day is "contact your care team today" (asap, 4 hours);
+within days is "a doctor should check you within 3 days" (urgent, 72 hours). A level this table
+does not know gets the same-day advice (never less).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhir_rehab.program.redflags import Urgency
+from fhir_rehab.program.redflags import Level, Urgency
 
 
 @dataclass(frozen=True)
@@ -45,17 +45,33 @@ SAME_DAY = Advice(
         "an emergency department at once.",
     ),
 )
+WITHIN_DAYS = Advice(
+    "within-days",
+    "A doctor should check you within the next 3 days",
+    (
+        "Your answers mean a doctor should check you within the next 3 days, before you carry on.",
+        "Your care team has been told and will arrange it. If you have not heard from them by "
+        "tomorrow, call your GP practice or your physiotherapy team.",
+        "Do not do your exercises until you have been checked.",
+        "If you lose control of your bladder or bowel, or feel numb between your legs, go to "
+        "an emergency department at once.",
+    ),
+)
 NEXT_STEPS = "Your care team has been told and will contact you. You cannot cancel this report."
 
 
 def patient_advice(urgency: Urgency | str | None) -> Advice | None:
     """The advice for a screen's level; None for a clear screen.
 
-    >>> patient_advice(Urgency.EMERGENCY).level, patient_advice(Urgency.URGENT).level
+    >>> patient_advice(Urgency.EMERGENCY).level, patient_advice(Level.SAME_DAY).level
     ('emergency', 'same-day')
+    >>> patient_advice(Level.WITHIN_DAYS).level
+    'within-days'
     >>> patient_advice("some-new-level").level, patient_advice(None)
     ('same-day', None)
     """
     if urgency is None:
         return None
-    return EMERGENCY if str(urgency) == Urgency.EMERGENCY.value else SAME_DAY
+    if str(urgency) == Urgency.EMERGENCY.value:
+        return EMERGENCY
+    return WITHIN_DAYS if str(urgency) == Level.WITHIN_DAYS.value else SAME_DAY

@@ -15,6 +15,7 @@ _CHECKED_SYSTEMS = frozenset(
         c.LOINC,
         c.ICD10CM,
         c.APP_CODES,
+        c.RED_FLAG_QUESTION,
         c.BUSINESS_STATUS,
         c.OBSERVATION_CATEGORY,
         c.INTERPRETATION,
@@ -28,6 +29,7 @@ _CHECKED_SYSTEMS = frozenset(
 def _registry() -> frozenset[tuple[str, str]]:
     known = {(v.system, v.code) for v in vars(c).values() if isinstance(v, c.Code)}
     known |= {(c.SNOMED, code) for code in c.SCIATICA_SNOMED}
+    known |= {(q.system, q.code) for q in c.RED_FLAG_QUESTIONS.values()}
     return frozenset(known)
 
 

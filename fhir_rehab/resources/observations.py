@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fhir_rehab import codes as c
-from fhir_rehab.program.redflags import RedFlag
+from fhir_rehab.program.redflags import CURRENT_SCREEN, RedFlag, ScreenOutcome, ScreenVersion
 from fhir_rehab.resources.errors import ScoreOutOfRange
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
@@ -42,19 +42,67 @@ def _observation(
 def build_red_flag_answer(
     flag: RedFlag, present: bool, patient_id: str, actor: Actor, now: datetime, key: str
 ) -> Resource:
-    """One question, answered present (52101004) or absent (2667000): both are recorded."""
-    obs = _observation(flag.code, flag.question, patient_id, actor, now, key)
-    obs["valueCodeableConcept"] = concept(c.SCT_PRESENT if present else c.SCT_ABSENT)
+    """One question and its yes/no answer: Observation.code is the QUESTION (never the finding),
+    so a denied finding cannot read as present to a system that looks only at the code.
+
+    Both answers are recorded. (Version 1 wrote the finding code with value Present/Absent;
+    those are still read, never written.)
+    """
+    obs = _observation(flag.question_code, flag.question, patient_id, actor, now, key)
+    obs["valueBoolean"] = present
     return obs
 
 
 def build_red_flag_panel(
-    member_refs: list[str], positive: bool, patient_id: str, actor: Actor, now: datetime, key: str
+    member_refs: list[str],
+    positive: bool,
+    patient_id: str,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    *,
+    version: ScreenVersion = CURRENT_SCREEN,
+    response_ref: str | None = None,
 ) -> Resource:
+    """The screen: its answers as members, its overall result, the version asked (method)."""
     obs = _observation(c.APP_RED_FLAG_PANEL, None, patient_id, actor, now, key)
     obs["hasMember"] = [{"reference": r} for r in member_refs]
     obs["interpretation"] = [concept(c.INTERPRETATION_POSITIVE if positive else c.INTERPRETATION_NEGATIVE)]
+    if version.marker:
+        obs["method"] = concept(version.marker)
+    if response_ref:
+        obs["derivedFrom"] = [{"reference": response_ref}]
     return obs
+
+
+def build_screen_response(
+    outcome: ScreenOutcome, patient_id: str, actor: Actor, now: datetime, key: str
+) -> Resource:
+    """The screen as a QuestionnaireResponse to the published Questionnaire (same answers).
+
+    `key` is also its write tag: not every server searches QuestionnaireResponse by identifier,
+    so a retried transaction creates it conditionally on `_tag` (as Provenance).
+    """
+    response: Resource = {
+        "resourceType": "QuestionnaireResponse",
+        "meta": {"tag": [{"system": c.WRITE_TAG, "code": key}]},
+        "identifier": submission_identifier(key)[0],
+        "questionnaire": f"{c.RED_FLAG_QUESTIONNAIRE}|{outcome.version.version}",
+        "status": "completed",
+        "subject": ref("Patient", patient_id),
+        "authored": fhir_instant(now),
+        "item": [
+            {
+                "linkId": q.key,
+                "text": q.question,
+                "answer": [{"valueBoolean": bool(outcome.answers[q.key])}],
+            }
+            for q in outcome.version.questions
+        ],
+    }
+    if actor.reference:
+        response["author"] = actor.as_reference()
+    return response
 
 
 def build_pain_score(

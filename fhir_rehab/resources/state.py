@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +12,9 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.eligibility import CodingFact, ConditionFact
 from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Exercise, Program, Stage
-from fhir_rehab.program.progression import ProgramState, Score, ScreenSummary, StageState
-from fhir_rehab.program.redflags import RED_FLAGS
+from fhir_rehab.program.progression import FollowUp, ProgramState, Score, ScreenSummary, StageState
+from fhir_rehab.program.redflags import SCREEN_V1, SCREEN_VERSIONS, ScreenVersion
+from fhir_rehab.program.review import ReviewState, outcome_for_code
 from fhir_rehab.program.tailoring import Prescribed
 from fhir_rehab.resources.assessment import parse_assessments
 from fhir_rehab.resources.definitions import exercise_definition_url, stage_definition_url
@@ -25,8 +28,13 @@ from fhir_rehab.resources.wire import (
     ref_id,
 )
 
-_FLAG_BY_CODE = {(f.code.system, f.code.code): f.key for f in RED_FLAGS}
+# Version 1 answers: Observation.code is the finding, value SNOMED Present/Absent.
+_V1_BY_CODE = {(f.code.system, f.code.code): f.key for f in SCREEN_V1.questions}
 _PRESENT = (c.SCT_PRESENT.system, c.SCT_PRESENT.code)
+_ABSENT = (c.SCT_ABSENT.system, c.SCT_ABSENT.code)
+_POS = (c.INTERPRETATION_POSITIVE.system, c.INTERPRETATION_POSITIVE.code)
+_NEG = (c.INTERPRETATION_NEGATIVE.system, c.INTERPRETATION_NEGATIVE.code)
+_PANEL = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -127,31 +135,95 @@ def _pick_care_plan(ours: list[Resource]) -> Resource | None:
     return max(pool, key=lambda p: p.get("created", "")) if pool else None
 
 
-def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
-    """The latest red-flag panel and its members' answers."""
-    observations = _by_type(resources, "Observation")
+def red_flag_panels(resources: Iterable[Resource]) -> list[Resource]:
+    """Red-flag panels, newest first (entered in error ones left out)."""
     panels = [
         o
-        for o in observations
-        if (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code) in codes_of(o.get("code"))
+        for o in _by_type(resources, "Observation")
+        if _PANEL in codes_of(o.get("code")) and o.get("status") != "entered-in-error"
     ]
-    if not panels:
-        return None
-    panel = max(
+    return sorted(
         panels,
         key=lambda o: (
             parse_instant(o.get("effectiveDateTime")) or _EPOCH,
             (o.get("meta") or {}).get("lastUpdated", ""),
         ),
+        reverse=True,
     )
-    members = {ref_id(m, "Observation") for m in panel.get("hasMember") or []}
+
+
+def _panel_version(panel: Resource) -> ScreenVersion | None:
+    """The version a panel was asked with: its method marker; no method is version 1."""
+    method = codes_of(panel.get("method"))
+    if not method:
+        return SCREEN_V1
+    for version in SCREEN_VERSIONS:
+        if version.marker and (version.marker.system, version.marker.code) in method:
+            return version
+    return None
+
+
+def _marked_positive(panel: Resource) -> bool | None:
+    codes = {code for i in panel.get("interpretation") or [] for code in codes_of(i)}
+    if _POS in codes:
+        return True
+    return False if _NEG in codes else None
+
+
+def _answer(version: ScreenVersion, obs: Resource) -> tuple[str, bool] | None:
+    """(key, present) of one member, or None when it cannot be read as an answer of `version`."""
+    codes = codes_of(obs.get("code"))
+    if version is SCREEN_V1:
+        key = next((_V1_BY_CODE[code] for code in codes if code in _V1_BY_CODE), None)
+        coded = codes_of(obs.get("valueCodeableConcept"))
+        if key is None or (_PRESENT in coded) == (_ABSENT in coded):
+            return None
+        return key, _PRESENT in coded
+    asked = {(q.question_code.system, q.question_code.code): q.key for q in version.questions}
+    key = next((asked[code] for code in codes if code in asked), None)
+    value = obs.get("valueBoolean")
+    if key is None or not isinstance(value, bool):
+        return None
+    return key, value
+
+
+def parse_screen_panel(panel: Resource, resources: Iterable[Resource]) -> ScreenSummary:
+    """One panel and the answers of its members, read fail-closed.
+
+    A member that is missing from `resources` (a server that ignores `_include`) or cannot be
+    read leaves the screen incomplete; a panel marked positive is positive whatever its members
+    say; an answer recorded twice with different values counts as present.
+    """
+    version = _panel_version(panel)
+    by_id = {o.get("id"): o for o in _by_type(resources, "Observation")}
     answers: dict[str, bool] = {}
-    for obs in observations:
-        if obs.get("id") in members:
-            for key in (_FLAG_BY_CODE.get(code) for code in codes_of(obs.get("code"))):
-                if key:
-                    answers[key] = _PRESENT in codes_of(obs.get("valueCodeableConcept"))
-    return ScreenSummary(panel["id"], parse_instant(panel.get("effectiveDateTime")), answers)
+    unreadable: list[str] = []
+    for member in panel.get("hasMember") or []:
+        obs = by_id.get(ref_id(member, "Observation"))
+        if obs is None or version is None:
+            continue  # counted as a missing answer
+        if obs.get("status") in {"entered-in-error", "cancelled"}:
+            continue
+        found = _answer(version, obs)
+        if found is None:
+            unreadable.append("an answer could not be read")
+            continue
+        key, present = found
+        answers[key] = answers.get(key, False) or present
+    return ScreenSummary(
+        panel.get("id", ""),
+        parse_instant(panel.get("effectiveDateTime")),
+        answers,
+        version=version,
+        marked_positive=_marked_positive(panel),
+        unreadable=tuple(dict.fromkeys(unreadable)),
+    )
+
+
+def parse_screen(resources: list[Resource]) -> ScreenSummary | None:
+    """The latest red-flag screen, read fail-closed (see parse_screen_panel)."""
+    panels = red_flag_panels(resources)
+    return parse_screen_panel(panels[0], resources) if panels else None
 
 
 def parse_pain(resources: list[Resource]) -> tuple[Score, ...]:
@@ -189,13 +261,84 @@ def _plan_requests(program: Program, plan_id: str, resources: list[Resource]) ->
 
 
 def is_review_task(task: Resource) -> bool:
+    """A red-flag medical review Task."""
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
+
+
+FOLLOW_UP_CODES = {
+    (c.APP_RESCREEN.system, c.APP_RESCREEN.code),
+    (c.APP_PROGRESS_REVIEW.system, c.APP_PROGRESS_REVIEW.code),
+}
+
+
+def follow_up_code(task: Resource) -> str | None:
+    """The follow-up a Task is (repeat screen, progress review), or None."""
+    return next(
+        (code for system, code in codes_of(task.get("code")) if (system, code) in FOLLOW_UP_CODES), None
+    )
+
+
+def _findings(description: str) -> str:
+    """The red flags a review Task is about, from its description ("Red flags present: a; b.
+    Level: advice...").
+
+    >>> _findings("Red flags present: Saddle anaesthesia; Symptoms in both legs. Emergency: ...")
+    'Saddle anaesthesia; Symptoms in both legs'
+    """
+    head = description.split(". ", 1)[0]
+    return head.split(": ", 1)[-1].strip() or "red flags"
+
+
+def _person(reference: dict[str, Any]) -> str | None:
+    """A Reference's name for people: its display, never an id (None when nobody).
+
+    >>> _person({"reference": "Practitioner/1", "display": "Practitioner/1"})
+    'a practitioner'
+    >>> _person({"display": "Dr Lee"}), _person({})
+    ('Dr Lee', None)
+    """
+    display = str(reference.get("display") or "")
+    if display and not re.fullmatch(r"[A-Za-z]+/[A-Za-z0-9\-.]+", display):
+        return display
+    target = str(reference.get("reference") or display)
+    if not target:
+        return None
+    return "a practitioner" if target.startswith("Practitioner/") else "another user"
+
+
+def parse_review_task(task: Resource) -> ReviewState:
+    owner = task.get("owner") or {}
+    restriction = (task.get("restriction") or {}).get("period") or {}
+    outcome = next((outcome_for_code(*code) for code in codes_of(task.get("businessStatus"))), None)
+    return ReviewState(
+        task_id=task.get("id", ""),
+        status=str(task.get("status", "")),
+        priority=task.get("priority"),
+        findings=_findings(str(task.get("description") or "")),
+        owner_name=_person(owner),
+        owner=owner.get("reference"),
+        authored=parse_instant(task.get("authoredOn")),
+        due=parse_instant(restriction.get("end")),
+        version=(task.get("meta") or {}).get("versionId"),
+        outcome=outcome,
+        reviewer=_person(owner) if outcome else None,
+    )
 
 
 def parse_program_state(program: Program, patient_id: str, resources: list[Resource]) -> ProgramState:
     """Rebuild the whole program from resources read back (any order, duplicates allowed)."""
     tasks = _by_type(resources, "Task")
-    reviews = tuple(t["id"] for t in tasks if is_review_task(t) and t.get("status") in ACTIONABLE_STATUSES)
+    review_states = tuple(parse_review_task(t) for t in tasks if is_review_task(t)) + tuple(
+        replace(parse_review_task(t), red_flag=False)
+        for t in tasks
+        if follow_up_code(t) == c.APP_PROGRESS_REVIEW.code and t.get("status") in ACTIONABLE_STATUSES
+    )
+    follow_ups = tuple(
+        FollowUp(t["id"], code, t["status"], (t.get("meta") or {}).get("versionId"))
+        for t in tasks
+        if (code := follow_up_code(t)) and t.get("status") in ACTIONABLE_STATUSES
+    )
+    reviews = tuple(r.task_id for r in review_states if r.status in ACTIONABLE_STATUSES)
     screen, pain = parse_screen(resources), parse_pain(resources)
     oswestry = parse_scores(resources, c.LOINC_ODI_SCORE)
     assessments = parse_assessments(resources)
@@ -210,6 +353,8 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
             oswestry=oswestry,
             assessments=assessments,
             review_task_ids=reviews,
+            reviews=review_states,
+            follow_ups=follow_ups,
         )
     requests = _plan_requests(program, plan["id"], resources)
     stages = {}
@@ -232,5 +377,7 @@ def parse_program_state(program: Program, patient_id: str, resources: list[Resou
         oswestry=oswestry,
         assessments=assessments,
         review_task_ids=reviews,
+        reviews=review_states,
+        follow_ups=follow_ups,
         episodes=len(ours),
     )

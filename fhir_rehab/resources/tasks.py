@@ -8,13 +8,13 @@ from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.lifecycle import check_transition, transition_path
-from fhir_rehab.program.redflags import ScreenOutcome, Urgency
+from fhir_rehab.program.redflags import ESCALATIONS, Level, ScreenOutcome
 from fhir_rehab.resources.observations import submission_identifier
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
 
-# How soon a review is due (Task.restriction.period.end): emergencies within hours.
-REVIEW_DUE = {Urgency.EMERGENCY: timedelta(hours=4), Urgency.URGENT: timedelta(hours=24)}
+# How soon a review is due (Task.restriction.period.end), by level: one table, in the domain.
+REVIEW_DUE: dict[Level, timedelta] = {level: e.due for level, e in ESCALATIONS.items()}
 BUSINESS_STATUS_FOR = {
     "draft": c.BS_NOT_STARTED,
     "ready": c.BS_NOT_STARTED,
@@ -34,27 +34,27 @@ def build_review_task(
     key: str,
     care_plan_id: str | None,
 ) -> Resource:
-    """The urgent medical-review Task a positive screen writes; it tops the coordinator list."""
-    urgency = outcome.urgency or Urgency.URGENT
-    found = "; ".join(f.code.display for f in outcome.positives)
-    advice = " ".join(dict.fromkeys(f.advice for f in outcome.positives))
+    """The medical-review Task a positive screen writes: its level's priority and due time
+    (program.redflags.ESCALATIONS), the findings in words, and the clinician's advice."""
+    escalation = outcome.escalation or ESCALATIONS[Level.EMERGENCY]  # fail closed
+    found = "; ".join(f.label for f in outcome.positives)
+    advice = " ".join(dict.fromkeys([escalation.clinician_advice, *(f.advice for f in outcome.positives)]))
     task: Resource = {
         "resourceType": "Task",
         "identifier": submission_identifier(key),
         "status": "requested",
         "intent": "order",
-        "priority": "stat" if urgency is Urgency.EMERGENCY else "urgent",
+        "priority": escalation.priority,
         "code": concept(c.APP_MEDICAL_REVIEW),
-        "description": f"Red flags present: {found}. {advice}",
+        "description": f"Red flags present: {found}. {escalation.name}: {advice}",
         "focus": {"reference": panel_ref},
         "for": ref("Patient", patient_id),
         "authoredOn": fhir_instant(now),
         "lastModified": fhir_instant(now),
         "requester": actor.as_reference(),
         "reasonReference": {"reference": panel_ref},
-        "restriction": {
-            "period": {"start": fhir_instant(now), "end": fhir_instant(now + REVIEW_DUE[urgency])}
-        },
+        "restriction": {"period": {"start": fhir_instant(now), "end": fhir_instant(now + escalation.due)}},
+        "note": [{"text": f"Advice given to the patient: {escalation.patient_advice}"}],
     }
     if care_plan_id:
         task["basedOn"] = [ref("CarePlan", care_plan_id)]
@@ -182,4 +182,76 @@ def set_owner(task: Resource, owner: dict[str, str] | None, now: datetime) -> Re
     else:
         out.pop("owner", None)
     out["lastModified"] = fhir_instant(now)
+    return out
+
+
+def add_note(task: Resource, text: str, author: dict[str, str], now: datetime) -> Resource:
+    """A copy of `task` with one more note (author and time), status unchanged."""
+    out = copy.deepcopy(task)
+    out.setdefault("note", []).append({"authorReference": author, "time": fhir_instant(now), "text": text})
+    out["lastModified"] = fhir_instant(now)
+    return out
+
+
+def mark_completed_early(task: Resource, reason: str, actor: Actor, now: datetime) -> Resource:
+    """A completed stage whose measured criteria were not met: businessStatus "completed early"
+    (never "criteria met"), the clinician's reason as statusReason and as a note."""
+    out = copy.deepcopy(task)
+    out["businessStatus"] = concept(c.BS_COMPLETED_EARLY)
+    out["statusReason"] = concept(c.BS_COMPLETED_EARLY, f"Completed early: {reason}")
+    out.setdefault("note", []).append(
+        {
+            "authorReference": actor.as_reference(),
+            "time": fhir_instant(now),
+            "text": f"Completed early: {reason}",
+        }
+    )
+    return out
+
+
+PROGRAM_CHECK_DUE = {c.APP_RESCREEN.code: timedelta(days=1), c.APP_PROGRESS_REVIEW.code: timedelta(days=7)}
+PROGRAM_CHECK_PRIORITY = {c.APP_RESCREEN.code: "urgent", c.APP_PROGRESS_REVIEW.code: "routine"}
+
+
+def build_program_check(
+    code: c.Code,
+    reason: str,
+    patient_id: str,
+    care_plan_id: str | None,
+    actor: Actor,
+    now: datetime,
+    key: str,
+) -> Resource:
+    """A follow-up the program raises for the worklist: repeat the red-flag screen after a pain
+    flare (urgent, due in a day; the next screen closes it), or a progress review after four
+    weeks without improvement (routine, due in a week; a clinician's recorded review closes it).
+    Its identifier is in the app's Task system, so the worklist finds and counts it."""
+    task: Resource = {
+        "resourceType": "Task",
+        "identifier": [{"system": c.TASK_IDENTIFIER, "value": key}],
+        "status": "requested",
+        "intent": "order",
+        "priority": PROGRAM_CHECK_PRIORITY[code.code],
+        "code": concept(code),
+        "description": f"{code.display}: {reason}.",
+        "for": ref("Patient", patient_id),
+        "authoredOn": fhir_instant(now),
+        "lastModified": fhir_instant(now),
+        "requester": actor.as_reference(),
+        "restriction": {
+            "period": {"start": fhir_instant(now), "end": fhir_instant(now + PROGRAM_CHECK_DUE[code.code])}
+        },
+    }
+    if care_plan_id:
+        task["basedOn"] = [ref("CarePlan", care_plan_id)]
+    return task
+
+
+def close_follow_up(task: Resource, done_by: str, now: datetime) -> Resource:
+    """A repeat-screen follow-up completed by the screen that answers it (output: the screen)."""
+    out = advance_task(task, "completed", now, reason="Red-flag screen repeated")
+    out["output"] = [
+        *(out.get("output") or []),
+        {"type": concept(c.APP_RED_FLAG_PANEL), "valueReference": {"reference": done_by}},
+    ]
     return out

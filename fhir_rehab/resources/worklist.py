@@ -12,9 +12,16 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ScreenSummary
-from fhir_rehab.program.redflags import Urgency
-from fhir_rehab.resources.state import is_follow_up_task, is_review_task, parse_screen, parse_stage_task
-from fhir_rehab.resources.tasks import FOLLOW_UP_DUE, REVIEW_DUE
+from fhir_rehab.program.redflags import ESCALATIONS, LEVEL_ORDER, Level
+from fhir_rehab.resources.state import (
+    follow_up_code,
+    is_follow_up_task,
+    is_review_task,
+    parse_screen_panel,
+    parse_stage_task,
+    red_flag_panels,
+)
+from fhir_rehab.resources.tasks import FOLLOW_UP_DUE, PROGRAM_CHECK_DUE
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
@@ -36,8 +43,9 @@ STATUSES = (
 COUNTED = ("requested", "accepted", "ready", "in-progress", "on-hold", "draft", "completed", "cancelled")
 PRIORITIES = ("stat", "asap", "urgent", "routine")  # R4 request-priority, most urgent first
 OWNERS = ("anyone", "me", "unassigned")
-# Review Tasks the app writes carry one of these priorities; the Task is due REVIEW_DUE later.
-REVIEW_PRIORITY = {"stat": Urgency.EMERGENCY, "urgent": Urgency.URGENT}
+# Review Tasks the app writes carry their level's priority and are due its delay later,
+# most urgent level first (program.redflags.ESCALATIONS).
+REVIEW_PRIORITY: dict[str, Level] = {ESCALATIONS[level].priority: level for level in LEVEL_ORDER}
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ def build_streams(
     if filters.stage is None:
         for rank, (priority, urgency) in enumerate(REVIEW_PRIORITY.items()):
             if filters.priority in (None, priority):
-                due = REVIEW_DUE[urgency]
+                due = ESCALATIONS[urgency].due
                 out.append(
                     Stream(
                         f"review-{priority}",
@@ -156,6 +164,26 @@ def build_streams(
                     *common,
                 ),
                 FOLLOW_UP_DUE,
+            )
+        )
+    if filters.stage is None:
+        # Follow-ups the program raised (repeat screen, progress review), beside the stages.
+        wanted = [("priority", filters.priority)] if filters.priority else []
+        due = PROGRAM_CHECK_DUE[c.APP_RESCREEN.code]
+        out.append(
+            Stream(
+                "program-check",
+                FOLLOW_UP_RANK,
+                (
+                    (
+                        "code",
+                        f"{c.APP_CODES}|{c.APP_RESCREEN.code},{c.APP_CODES}|{c.APP_PROGRESS_REVIEW.code}",
+                    ),
+                    *wanted,
+                    *overdue(due),
+                    *common,
+                ),
+                due,
             )
         )
     for stage in program.stages:
@@ -196,7 +224,8 @@ def build_count_urls(
     >>> from datetime import UTC, datetime
     >>> now = datetime(2026, 1, 1, tzinfo=UTC)
     >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == 8 * len(COUNTED)  # reviews, follow-ups, stages
+    >>> streams = build_streams(p, Filters(overdue=True), None, now, 1)
+    >>> all("authored-on=lt" in u for u in urls), len(urls) == len(streams) * len(COUNTED)
     (True, True)
     """
     families: list[list[tuple[str, str]]] = []
@@ -322,7 +351,8 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
         return None
     review = is_review_task(task)
     follow_up = is_follow_up_task(task)
-    stage = None if review or follow_up else parse_stage_task(program, task)
+    check = follow_up_code(task)
+    stage = None if review or follow_up or check else parse_stage_task(program, task)
     patient_id = ref_id(task.get("for"), "Patient")
     owner = task.get("owner") or {}
     reason = task.get("statusReason") or {}
@@ -331,7 +361,7 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
     return WorkRow(
         task_id=task["id"],
         version=(task.get("meta") or {}).get("versionId"),
-        kind="review" if review else "follow-up" if follow_up else "stage",
+        kind="review" if review else "follow-up" if follow_up else "followup" if check else "stage",
         status=task["status"],
         priority=priority,
         title=(
@@ -404,18 +434,9 @@ def count_of(bundle: Resource | None) -> int | None:
 
 # -- the coordinator's view of one patient --------------------------------------------------
 def parse_screens(resources: Iterable[Resource]) -> list[ScreenSummary]:
-    """Every red-flag screen (panel with its answers), newest first."""
+    """Every red-flag screen (panel with its answers, read fail-closed), newest first."""
     resources = list(resources)
-    panel_code = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
-    panels = [
-        r
-        for r in resources
-        if r.get("resourceType") == "Observation" and panel_code in codes_of(r.get("code"))
-    ]
-    others = [r for r in resources if r not in panels]
-    screens = [parse_screen([panel, *others]) for panel in panels]
-    found = [s for s in screens if s is not None]
-    return sorted(found, key=lambda s: s.when.timestamp() if s.when else 0.0, reverse=True)
+    return [parse_screen_panel(panel, resources) for panel in red_flag_panels(resources)]
 
 
 def review_rows(program: Program, resources: Iterable[Resource]) -> list[WorkRow]:

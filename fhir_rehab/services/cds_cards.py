@@ -21,7 +21,7 @@ from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.lifecycle import OPEN_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, Score
-from fhir_rehab.program.redflags import RED_FLAGS, Urgency, red_flag
+from fhir_rehab.program.redflags import RED_FLAGS, Urgency, escalation_for, red_flag
 from fhir_rehab.resources.state import (
     is_review_task,
     parse_conditions,
@@ -219,13 +219,20 @@ def open_reviews(resources: Iterable[Resource]) -> list[Review]:
             Review(
                 task_id=str(task.get("id")),
                 critical=task.get("priority") == "stat" or emergency,
-                findings=tuple(f.code.display for f in flags),
-                advice=tuple(dict.fromkeys(f.advice for f in flags)),
+                findings=tuple(f.label for f in flags),
+                advice=_advice(flags),
                 due=parse_instant(((task.get("restriction") or {}).get("period") or {}).get("end")),
                 description=str(task.get("description") or "")[:500],
             )
         )
     return reviews
+
+
+def _advice(flags: list[Any]) -> tuple[str, ...]:
+    """The level's clinician advice (program.redflags.escalation_for), then each finding's own."""
+    escalation = escalation_for(f.key for f in flags)
+    level = [escalation.clinician_advice] if escalation else []
+    return tuple(dict.fromkeys([*level, *(f.advice for f in flags)]))
 
 
 def _findings(task: Resource, observations: list[Resource]) -> list[Any]:

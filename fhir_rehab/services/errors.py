@@ -34,6 +34,13 @@ class StaleVersion(ServiceError):
     user_message = "Someone else changed this record since you opened it. Reload and retry."
 
 
+class ReviewRefused(ServiceError):
+    """Tell the user: the medical review cannot be recorded as asked, and why (nothing written)."""
+
+    user_message = "The medical review cannot be recorded."
+    http_status = 409
+
+
 class WorklistRefused(ServiceError):
     """Tell the user: this change is not allowed, and why (nothing was written)."""
 

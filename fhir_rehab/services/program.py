@@ -8,10 +8,13 @@ from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
 from fhir_rehab.program.model import Program
-from fhir_rehab.program.progression import ProgramState, ProgressionCheck, check_progression
-from fhir_rehab.program.redflags import RED_FLAGS, ScreenOutcome, screen_red_flags
+from fhir_rehab.program.progression import ProgramState, ProgressionCheck, Score, check_progression
+from fhir_rehab.program.redflags import ScreenOutcome, ScreenStatus, screen_red_flags
+from fhir_rehab.program.review import refusal_for
+from fhir_rehab.program.triggers import flare_of, no_improvement, rescreen_needed
 from fhir_rehab.resources.bundle import (
     Transaction,
     identifier_criteria,
@@ -35,16 +38,20 @@ from fhir_rehab.resources.observations import (
     build_pain_score,
     build_red_flag_answer,
     build_red_flag_panel,
+    build_screen_response,
 )
 from fhir_rehab.resources.prescriptions import build_prescription, prescription_key
-from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
     advance_task,
+    build_program_check,
     build_review_task,
     change_task_status,
+    close_follow_up,
     hold_for_red_flag,
+    mark_completed_early,
 )
 from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
@@ -79,10 +86,12 @@ def record_screen(
     record_view: RecordView = CLINICIAN_VIEW,
     hold_program: bool = True,
 ) -> ScreenResult:
-    """Record every answer in one transaction; a positive screen escalates.
+    """Record every answer in one transaction: a QuestionnaireResponse, one Observation per
+    question (question code, yes/no value) and the panel; a positive screen escalates.
 
-    Escalation writes an urgent medical-review Task and puts the CarePlan and its open Tasks on
-    hold (If-Match on each), all in the same transaction. A resubmission writes nothing.
+    Escalation writes a medical-review Task (its level's priority and due time) and puts the
+    CarePlan and its open Tasks on hold (If-Match on each), all in the same transaction. A
+    resubmission writes nothing.
 
     The patient's own self-check passes `hold_program=False`: their token may not change the
     plan or its Tasks, so it writes the screen and the review Task only, and the open review
@@ -96,6 +105,11 @@ def record_screen(
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
     tx = Transaction()
+    response_key = f"{submission_id}.response"
+    response = tx.create(
+        build_screen_response(outcome, patient_id, actor, now, response_key),
+        if_none_exist=provenance_criteria(response_key),
+    )
     members = [
         tx.create(
             build_red_flag_answer(
@@ -103,16 +117,23 @@ def record_screen(
             ),
             if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, f"{submission_id}.{flag.key}"),
         )
-        for flag in RED_FLAGS
+        for flag in outcome.version.questions
     ]
     panel = tx.create(
-        build_red_flag_panel(members, outcome.positive, patient_id, actor, now, submission_id),
+        build_red_flag_panel(
+            members, outcome.positive, patient_id, actor, now, submission_id, response_ref=response
+        ),
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
-    targets = [panel, *members]
+    targets = [response, panel, *members]
+    for follow_up in state.follow_ups if hold_program else ():  # a patient's token updates nothing
+        if follow_up.code == c.APP_RESCREEN.code:  # this screen is what the follow-up asked for
+            done = close_follow_up(record.get(f"Task/{follow_up.task_id}"), panel, now)
+            targets.append(tx.update(done, if_match=follow_up.version))
     review = None
     if outcome.positive:
         review_key = f"{submission_id}.review"
+        review_index = len(tx)
         review = tx.create(
             build_review_task(outcome, patient_id, panel, actor, now, review_key, state.careplan_id),
             if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, review_key),
@@ -128,7 +149,7 @@ def record_screen(
         if read_patient_record(client, patient_id, submission_id, record_view).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
-    review_ref = result.refs[len(members) + 1] if review else None
+    review_ref = result.refs[review_index] if review else None
     return ScreenResult(outcome, result, review_ref)
 
 
@@ -137,7 +158,7 @@ def _hold_program(
 ) -> list[str]:
     if state.careplan_id is None or state.careplan_status != "active":
         return []
-    reason = "Red flag present: " + "; ".join(f.code.display for f in outcome.positives)
+    reason = "Red flag present: " + "; ".join(f.label for f in outcome.positives)
     plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
@@ -163,7 +184,7 @@ def start_program(
     patient_id: str,
     actor: Actor,
     *,
-    max_screen_age_days: int = 30,
+    max_screen_age_days: int = 7,
     now: datetime | None = None,
     plan: Plan | None = None,
 ) -> StartResult:
@@ -174,7 +195,12 @@ def start_program(
     record = read_patient_record(client, patient_id)
     state = record.state(program)
     eligibility = check_eligibility(record)
-    if state.started and state.careplan_status in {"active", "on-hold"}:
+    if state.started and state.careplan_status == "on-hold":
+        raise ProgramRefused(
+            refusal_for(state.reviews, "start")
+            or "The program is on hold for a red flag: record a new clear screen, then resume it."
+        )
+    if state.started and state.careplan_status == "active":
         return StartResult(state, WriteResult(()), eligibility, already_started=True)
     if not eligibility.eligible or eligibility.match is None:
         raise ProgramRefused(f"Not eligible. {eligibility.reason}")
@@ -241,19 +267,38 @@ def start_program(
     return StartResult(after, write, eligibility, already_started=not write.created)
 
 
-def refuse_without_clear_screen(state: ProgramState, max_age_days: int, now: datetime) -> None:
+def refuse_without_clear_screen(
+    state: ProgramState, max_age_days: int, now: datetime, action: str = "start"
+) -> None:
+    """Start and resume need: no open red-flag review, and a recent, complete, clear screen.
+
+    Fails closed: a screen whose answers cannot all be read is incomplete and must be repeated.
+    """
+    blocked = refusal_for(state.reviews, action)
+    if blocked:
+        raise ProgramRefused(blocked)
     screen = state.latest_screen
     if screen is None or screen.when is None:
         raise ProgramRefused("No red-flag screen on record: screen the patient first.")
+    if screen.status is ScreenStatus.POSITIVE:
+        found = "; ".join(f.label for f in screen.positives) or "its answers could not be read"
+        raise ProgramRefused(
+            f"The latest red-flag screen is positive ({found}): medical review comes before exercise therapy."
+        )
+    if screen.status is ScreenStatus.INCOMPLETE:
+        raise ProgramRefused(
+            "The latest red-flag screen is incomplete ("
+            + "; ".join(screen.problems())
+            + "): it does not count as clear. Screen the patient again."
+        )
     if now - screen.when > timedelta(days=max_age_days):
         raise ProgramRefused(
             f"The latest red-flag screen is older than {max_age_days} days: screen the patient again."
         )
-    if screen.positive:
+    flare = rescreen_needed(state)
+    if flare:
         raise ProgramRefused(
-            "The latest red-flag screen is positive ("
-            + ", ".join(screen.positive_keys)
-            + "): urgent medical review comes before exercise therapy."
+            f"A pain score asks for a new red-flag screen ({flare.reason}): screen the patient again."
         )
 
 
@@ -266,8 +311,14 @@ def record_pain(
     submission_id: str,
     care_plan_id: str | None = None,
     now: datetime | None = None,
+    *,
+    state: ProgramState | None = None,
 ) -> WriteResult:
-    """One pain 0-10 Observation plus Provenance; a resubmission finds the first one."""
+    """One pain 0-10 Observation plus Provenance; a resubmission finds the first one.
+
+    With the program's `state` (as the caller read it), a score that asks for a new red-flag
+    screen, or four weeks without improvement, raises its follow-up Task in the same transaction.
+    """
     now = now or utcnow()
     return _record_observation(
         client,
@@ -275,6 +326,9 @@ def record_pain(
         actor,
         submission_id,
         now,
+        state,
+        Score(score, now),
+        None,
     )
 
 
@@ -286,8 +340,11 @@ def record_oswestry(
     submission_id: str,
     care_plan_id: str | None = None,
     now: datetime | None = None,
+    *,
+    state: ProgramState | None = None,
 ) -> WriteResult:
-    """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently."""
+    """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently (follow-ups
+    as for pain)."""
     now = now or utcnow()
     return _record_observation(
         client,
@@ -295,16 +352,88 @@ def record_oswestry(
         actor,
         submission_id,
         now,
+        state,
+        None,
+        Score(percent, now),
     )
 
 
 def _record_observation(
-    client: FhirClient, observation: Resource, actor: Actor, submission_id: str, now: datetime
+    client: FhirClient,
+    observation: Resource,
+    actor: Actor,
+    submission_id: str,
+    now: datetime,
+    state: ProgramState | None,
+    pain: Score | None,
+    oswestry: Score | None,
 ) -> WriteResult:
     tx = Transaction()
     obs = tx.create(observation, if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
-    add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    targets = [obs]
+    if state is not None:
+        targets += _raise_follow_ups(tx, state, actor, now, submission_id, pain, oswestry)
+    add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     return commit(client, tx)
+
+
+def _raise_follow_ups(
+    tx: Transaction,
+    state: ProgramState,
+    actor: Actor,
+    now: datetime,
+    key: str,
+    pain: Score | None,
+    oswestry: Score | None,
+) -> list[str]:
+    """A repeat-screen follow-up for a pain flare; a progress review after four weeks in a stage
+    without improvement (once per stage). Only for a running program; never twice at once."""
+    current = state.current
+    if state.careplan_status != "active" or current is None:
+        return []
+    open_codes = {f.code for f in state.follow_ups}
+    since = current.active_since
+    targets = []
+    if pain is not None and c.APP_RESCREEN.code not in open_codes:
+        earlier = sorted((s for s in state.pain if since is None or s.when >= since), key=lambda s: s.when)
+        flare = flare_of(pain, earlier[0] if earlier else None)
+        if flare:
+            rescreen_key = f"{key}.rescreen"
+            targets.append(
+                tx.create(
+                    build_program_check(
+                        c.APP_RESCREEN,
+                        flare.reason,
+                        state.patient_id,
+                        state.careplan_id,
+                        actor,
+                        now,
+                        rescreen_key,
+                    ),
+                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, rescreen_key),
+                )
+            )
+    if c.APP_PROGRESS_REVIEW.code not in open_codes:
+        pains = (*state.pain, pain) if pain else state.pain
+        scores = (*state.oswestry, oswestry) if oswestry else state.oswestry
+        why = no_improvement(pains, scores, since, now)
+        if why:
+            review_key = f"{current.task_id}.progress-review"  # once per stage
+            targets.append(
+                tx.create(
+                    build_program_check(
+                        c.APP_PROGRESS_REVIEW,
+                        why,
+                        state.patient_id,
+                        state.careplan_id,
+                        actor,
+                        now,
+                        review_key,
+                    ),
+                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, review_key),
+                )
+            )
+    return targets
 
 
 # -- stage progression -------------------------------------------------------------------------
@@ -326,6 +455,8 @@ def complete_stage(
     now: datetime | None = None,
     record: PatientRecord | None = None,
     advance_goals: bool = True,
+    early_reason: str | None = None,
+    max_screen_age_days: int = 14,
 ) -> StageResult:
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
     transaction, each update guarded by If-Match so a concurrent change fails it whole.
@@ -333,6 +464,10 @@ def complete_stage(
     `record` is the patient's program as already read (a coordinator reads it without the
     Conditions its scopes do not cover); `advance_goals=False` leaves the Goals as they are,
     for a user whose scopes do not include Goal updates.
+
+    Safety first: a clear red-flag screen from the last `max_screen_age_days` days is needed.
+    When the measured criteria are not met the stage completes only with `early_reason` (an
+    explicit confirmation): its businessStatus then says "completed early", with the reason.
     """
     now = now or utcnow()
     record = record or read_patient_record(client, patient_id)
@@ -344,14 +479,32 @@ def complete_stage(
         raise StageRefused("That stage is not the current stage of this program.")
     if expected_version is not None and expected_version != current.version:
         raise StaleVersion()
+    _refuse_without_recent_screen(state, max_screen_age_days, now)
+    flare = rescreen_needed(state)
+    if flare:
+        raise StageRefused(
+            f"A pain score asks for a new red-flag screen first ({flare.reason}): screen the patient again."
+        )
     check = check_progression(
         current.stage, state.pain, current.active_since, now, state.oswestry, state.assessments
     )
+    try:
+        early = check_free_text(early_reason or "", max_chars=MAX_EARLY_REASON, what="The reason")
+    except ValueError as exc:
+        raise StageRefused(str(exc)) from None
+    if check.unmet and not early:
+        raise StageRefused(
+            "The measured criteria are not met ("
+            + "; ".join(check.unmet)
+            + "). To complete the stage early, confirm it and give a reason."
+        )
     task = advance_task(record.get(f"Task/{task_id}"), "completed", now)
     if current.started is None and current.active_since is not None and current.active_since < now:
         # Completed straight from ready: the work began when the stage was handed over, not at
         # the moment it was marked complete (executionPeriod.start == end would say "no time").
         task["executionPeriod"]["start"] = fhir_instant(current.active_since)
+    if check.unmet:
+        task = mark_completed_early(task, early, actor, now)
     tx = Transaction()
     targets = [tx.update(task, if_match=current.version)]
     targets += follow_stage(tx, record, current, "completed")
@@ -362,7 +515,7 @@ def complete_stage(
         targets += follow_stage(tx, record, following, "ready")
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
-        note += "; criteria not yet met: " + "; ".join(check.unmet)
+        note += f" early ({early}); criteria not met: " + "; ".join(check.unmet)
     plan = note_stage_progress(record.get(f"CarePlan/{state.careplan_id}"), f"Task/{task_id}", note, now)
     if following is None:
         plan = end_care_plan(plan, "completed", now)
@@ -372,6 +525,25 @@ def complete_stage(
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+
+
+MAX_EARLY_REASON = 500
+
+
+def _refuse_without_recent_screen(state: ProgramState, max_age_days: int, now: datetime) -> None:
+    """Completing a stage needs a complete, clear red-flag screen from the last days."""
+    screen = state.latest_screen
+    if screen is None or screen.when is None or now - screen.when > timedelta(days=max_age_days):
+        raise StageRefused(
+            f"Completing a stage needs a red-flag screen from the last {max_age_days} days: "
+            "screen the patient first."
+        )
+    if not screen.clear:
+        raise StageRefused(
+            "The latest red-flag screen is not clear ("
+            + ("; ".join(f.label for f in screen.positives) or "; ".join(screen.problems()))
+            + "): screen the patient again before completing a stage."
+        )
 
 
 def _advance_goals(

@@ -17,6 +17,7 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.resources.bundle import Transaction, Written, read_transaction_response
 from fhir_rehab.resources.definitions import build_definitions
 from fhir_rehab.resources.narrative import with_narrative
+from fhir_rehab.resources.questionnaire import build_screen_questionnaire
 from fhir_rehab.resources.terminology import build_terminology
 from fhir_rehab.resources.wire import Resource, to_wire
 from fhir_rehab.services.errors import ServiceError
@@ -25,6 +26,7 @@ from fhir_rehab.services.errors import ServiceError
 PUBLISHED: tuple[Callable[[Program], list[Resource]], ...] = (
     build_definitions,
     lambda program: build_terminology(program.version, program.publisher),
+    lambda program: [build_screen_questionnaire(publisher=program.publisher)],  # the red-flag screen
 )
 _SERVER_SET = ("id", "meta", "text")  # set by the server or regenerated: not content
 

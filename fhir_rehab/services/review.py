@@ -1,20 +1,25 @@
-"""After a red-flag review: resume the program on hold, or stop it."""
+"""The red-flag medical review: record it (the only way a review Task closes), then resume the
+program on hold, or stop it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
+from fhir_rehab.program.review import OUTCOMES, Outcome, ReviewState
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.careplan import end_care_plan, end_goal, reactivate_care_plan
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.tasks import advance_task, change_task_status, lift_red_flag_hold
-from fhir_rehab.resources.wire import version_of
-from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.resources.review import MAX_NOTE, build_review_outcome, record_review_on_task
+from fhir_rehab.resources.tasks import change_task_status, lift_red_flag_hold
+from fhir_rehab.resources.wire import ref_id, version_of
+from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StaleVersion
+from fhir_rehab.services.program import refuse_without_clear_screen
 from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
 from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
@@ -26,47 +31,27 @@ def _on_hold(state: ProgramState) -> None:
         raise ProgramRefused("The program is not on hold.")
 
 
-def _close_reviews(
-    tx: Transaction, record: PatientRecord, state: ProgramState, now: datetime, outcome: str
-) -> list[str]:
-    """Open review Tasks are completed with the review's outcome as their reason."""
-    targets = []
-    for task_id in state.review_task_ids:
-        task = record.get(f"Task/{task_id}")
-        done = advance_task(task, "completed", now, reason=outcome)
-        targets.append(tx.update(done, if_match=version_of(task)))
-    return targets
-
-
 def resume_program(
     client: FhirClient,
     program: Program,
     patient_id: str,
     actor: Actor,
     *,
-    max_screen_age_days: int = 30,
+    max_screen_age_days: int = 7,
     now: datetime | None = None,
 ) -> WriteResult:
-    """Lift the hold after medical review: needs a new clear screen taken after the hold.
+    """Lift the hold after medical review: needs every red-flag review closed by a recorded
+    review, and a new complete, clear screen.
 
-    The CarePlan becomes active again, each held stage goes back to where it was (in-progress if
-    work had started, ready if it is the current stage, else draft) and open reviews complete.
+    The CarePlan becomes active again and each held stage goes back to where it was
+    (in-progress if work had started, ready if it is the current stage, else draft). Nothing
+    here closes a review Task: only a recorded review does.
     """
     now = now or utcnow()
     record = read_patient_record(client, patient_id)
     state = record.state(program)
     _on_hold(state)
-    screen = state.latest_screen
-    if (
-        screen is None
-        or screen.positive
-        or screen.when is None
-        or now - screen.when > timedelta(days=max_screen_age_days)
-    ):
-        raise ProgramRefused(
-            "Record a new red-flag screen with no red flags (after the medical "
-            "review) before resuming the program."
-        )
+    refuse_without_clear_screen(state, max_screen_age_days, now, "resume")
     tx = Transaction()
     plan = reactivate_care_plan(
         record.get(f"CarePlan/{state.careplan_id}"), "Resumed after medical review; screen clear.", now
@@ -81,7 +66,6 @@ def resume_program(
             targets.append(tx.update(lifted, if_match=stage.version))
             targets += follow_stage(tx, record, stage, str(lifted["status"]))
         first_open = False
-    targets += _close_reviews(tx, record, state, now, "Reviewed: cleared to resume exercise")
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
     )
@@ -111,6 +95,85 @@ def stop_program(
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to stop.")
     tx = Transaction()
+    targets = _end_program(tx, record, state, reason, now)
+    for goal in plan_goals(client, record, state):  # the Goals follow their plan
+        ended = end_goal(goal, now)
+        if ended is not None:
+            targets.append(tx.update(ended, if_match=version_of(goal)))
+    add_provenance(
+        tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
+    )
+    return commit(client, tx)
+
+
+# -- the review itself ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewResult:
+    write: WriteResult
+    review: ReviewState
+    outcome: Outcome
+    closed: bool  # the review Task is now completed
+    program_stopped: bool
+
+
+def record_review(
+    client: FhirClient,
+    program: Program,
+    patient_id: str,
+    task_id: str,
+    outcome: Outcome,
+    note: str,
+    reviewer: Actor,
+    *,
+    expected_version: str | None = None,
+    now: datetime | None = None,
+) -> ReviewResult:
+    """Record a clinician's medical review of an open red-flag review Task, in one transaction:
+    the outcome Observation (performer: the reviewer), the Task's output, status and reason,
+    Provenance naming the reviewer, and, for "stopped", the plan revoked and its stages
+    cancelled. Only a Practitioner can record it; the Task's version guards against a race.
+    """
+    now = now or utcnow()
+    if not (reviewer.reference or "").startswith("Practitioner/"):
+        raise ReviewRefused("Only a clinician signed in as a practitioner can record a medical review.")
+    try:
+        note = check_free_text(note, max_chars=MAX_NOTE, what="The note")
+    except ValueError as exc:
+        raise ReviewRefused(str(exc)) from None
+    if not note:
+        raise ReviewRefused("Write a note: what you found and what you advised.")
+    rule = OUTCOMES[outcome]
+    record = read_patient_record(client, patient_id)
+    state = record.state(program)
+    review = next((r for r in state.reviews if r.task_id == task_id and r.is_open), None)
+    if review is None:
+        raise ReviewRefused("That review is not open for this patient (it may have been recorded already).")
+    if expected_version is not None and expected_version != review.version:
+        raise StaleVersion()
+    task = record.get(f"Task/{task_id}")
+    panel_ref = (task.get("focus") or {}).get("reference")
+    tx = Transaction()
+    key = f"{task_id}.{review.version}.review"
+    outcome_ref = tx.create(
+        build_review_outcome(rule, note, patient_id, reviewer, now, task_id, panel_ref, key),
+        if_none_exist=f"identifier={c.SUBMISSION_IDENTIFIER}|{key}",
+    )
+    targets = [
+        outcome_ref,
+        tx.update(record_review_on_task(task, rule, outcome_ref, reviewer, now), if_match=review.version),
+    ]
+    stopped = rule.program == "revoke" and state.careplan_status in {"active", "on-hold"}
+    if stopped:
+        targets += _end_program(tx, record, state, f"Medical review: {rule.label}. {note}", now)
+    add_provenance(tx, targets, reviewer, now, c.OPERATION_UPDATE, f"{key}.provenance")
+    write = commit(client, tx)
+    return ReviewResult(write, review, outcome, rule.closes, stopped)
+
+
+def _end_program(
+    tx: Transaction, record: PatientRecord, state: ProgramState, reason: str, now: datetime
+) -> list[str]:
+    """CarePlan revoked, every open stage cancelled with the reason."""
     plan = end_care_plan(
         record.get(f"CarePlan/{state.careplan_id}"), "revoked", now, note=f"Stopped: {reason}"
     )
@@ -120,12 +183,10 @@ def stop_program(
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
             targets += follow_stage(tx, record, stage, "cancelled")
-    for goal in plan_goals(client, record, state):  # the Goals follow their plan
-        ended = end_goal(goal, now)
-        if ended is not None:
-            targets.append(tx.update(ended, if_match=version_of(goal)))
-    targets += _close_reviews(tx, record, state, now, f"Reviewed: program stopped ({reason})")
-    add_provenance(
-        tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
-    )
-    return commit(client, tx)
+    return targets
+
+
+def review_panel_id(record: PatientRecord, task_id: str) -> str | None:
+    """The screen a review Task is about."""
+    task = record.find(f"Task/{task_id}")
+    return ref_id((task or {}).get("focus"), "Observation")

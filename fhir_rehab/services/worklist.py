@@ -1,5 +1,6 @@
-"""The care coordinator's operations on one Task: claim, assign, start, hold, resume, complete,
-cancel; each one If-Match guarded, with Provenance, and a conflict that says who changed what."""
+"""The care coordinator's operations on one Task: claim, assign, note, and start, hold or resume a
+stage; each one If-Match guarded, with Provenance, and a conflict that says who changed what.
+Clinical acts (closing a review, completing or cancelling a stage) are refused (program.roles)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,26 @@ from datetime import datetime
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
-from fhir_rehab.program.lifecycle import IllegalTransition, check_transition, resume_status
+from fhir_rehab.program.lifecycle import IllegalTransition, resume_status
 from fhir_rehab.program.model import Program
+from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.state import is_follow_up_task, is_review_task
-from fhir_rehab.resources.tasks import change_task_status, is_red_flag_hold, set_owner
-from fhir_rehab.resources.wire import Resource, ref_id, version_of
+from fhir_rehab.resources.state import follow_up_code, is_follow_up_task, is_review_task
+from fhir_rehab.resources.tasks import add_note, change_task_status, is_red_flag_hold, set_owner
+from fhir_rehab.resources.wire import Resource, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
     WorkRow,
     is_app_task,
-    parse_row,
     parse_rows,
     patient_name,
 )
-from fhir_rehab.services.errors import NotAppTask, StageRefused, StaleVersion, WorklistRefused
-from fhir_rehab.services.program import complete_stage
-from fhir_rehab.services.worklist_pages import read_program_record
+from fhir_rehab.services.errors import NotAppTask, StaleVersion, WorklistRefused
 from fhir_rehab.services.writes import add_provenance, commit
 
-ACTIONS = ("claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel")
+ACTIONS = ("claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel", "note")
 TARGETS = {
     "accept": "accepted",
     "start": "in-progress",
@@ -39,7 +38,7 @@ TARGETS = {
     "complete": "completed",
     "cancel": "cancelled",
 }
-NEEDS_REASON = frozenset({"hold", "cancel"})
+NEEDS_REASON = frozenset({"hold", "cancel", "note"})
 MAX_REASON = 500
 _PRACTITIONER = re.compile(r"^Practitioner/[A-Za-z0-9\-.]{1,64}$")
 
@@ -126,7 +125,6 @@ def change_task(
     now: datetime,
     *,
     owner_name: str | None = None,
-    advance_goals: bool = True,
 ) -> Done:
     """Apply one coordinator action to the Task the user saw at `version`.
 
@@ -136,11 +134,21 @@ def change_task(
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
     task = _read_app_task(client, task_id)
+    kind = (
+        "review"
+        if is_review_task(task)
+        else "follow-up"
+        if is_follow_up_task(task)
+        else "followup"
+        if follow_up_code(task)
+        else "stage"
+    )
+    refused = coordinator_refusal(kind, intent.action)
+    if refused:
+        raise _refuse(refused)
     if version_of(task) != version:
         raise TaskConflict(read_current(client, program, task_id), intent)
     try:
-        if intent.action == "complete" and not (is_review_task(task) or is_follow_up_task(task)):
-            return _complete_stage(client, program, task, version, intent, actor, now, advance_goals)
         updated, message = _apply(client, task, intent, actor, now, owner_name)
     except IllegalTransition as exc:
         raise _refuse(str(exc)) from None
@@ -195,10 +203,15 @@ def _apply(
             raise _refuse(f"Only a requested task can be accepted; this one is {status}.")
         return change_task_status(task, "accepted", now), "Task accepted."
     reason = intent.reason.strip()
+    if intent.action == "note" and not reason:
+        raise _refuse("Write the note first.")
     if intent.action in NEEDS_REASON and not reason:
         raise _refuse(f"Say why: a reason is needed to {intent.action} a task.")
     if len(reason) > MAX_REASON:
-        raise _refuse(f"Keep the reason under {MAX_REASON} characters.")
+        what = "note" if intent.action == "note" else "reason"
+        raise _refuse(f"Keep the {what} under {MAX_REASON} characters.")
+    if intent.action == "note":
+        return add_note(task, reason, actor.as_reference(), now), "Note added."
     if intent.action in {"start", "resume", "complete", "hold"} and is_red_flag_hold(task):
         raise _refuse(
             "This stage is on hold because a red flag is present. It resumes only "
@@ -219,46 +232,3 @@ def _practitioner_name(client: FhirClient, reference: str, given: str | None) ->
     except FhirNotFound:
         raise _refuse("There is no such practitioner.") from None
     return patient_name(practitioner) or given or reference
-
-
-def _complete_stage(
-    client: FhirClient,
-    program: Program,
-    task: Resource,
-    version: str,
-    intent: Intent,
-    actor: Actor,
-    now: datetime,
-    advance_goals: bool,
-) -> Done:
-    """Complete the stage, ready the next one and note it on the CarePlan: one transaction."""
-    check_transition(task["status"], "completed")  # R4: only an in-progress task completes
-    patient_id = ref_id(task.get("for"), "Patient")
-    if not patient_id:
-        raise _refuse("This stage task names no patient.")
-    record = read_program_record(client, patient_id, with_goals=advance_goals)
-    try:
-        result = complete_stage(
-            client,
-            program,
-            patient_id,
-            task["id"],
-            actor,
-            expected_version=version,
-            now=now,
-            record=record,
-            advance_goals=advance_goals,
-        )
-    except StageRefused as exc:
-        raise _refuse(str(exc)) from None
-    except StaleVersion:
-        raise TaskConflict(read_current(client, program, task["id"]), intent) from None
-    following = None
-    if result.next_task:
-        following = parse_row(program, client.read("Task", result.next_task.split("/")[1]), {})
-    title = following.title if following else ""
-    return Done(
-        "Stage completed."
-        + (f" Next: {title} is {following.status}." if following else " The program is complete."),
-        result.next_task,
-    )

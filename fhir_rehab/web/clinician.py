@@ -23,13 +23,14 @@ from fhir_rehab.launch.context import require_launch
 from fhir_rehab.launch.scopes import grants
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
-from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, screen_red_flags
+from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
+from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
-from fhir_rehab.web import plan_views  # noqa: F401  (its routes are on the same blueprint)
+from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
 from fhir_rehab.web.clinician_base import (
@@ -43,6 +44,7 @@ from fhir_rehab.web.clinician_base import (
 )
 from fhir_rehab.web.handout import handout_context, render_pdf
 from fhir_rehab.web.pictures import exercise_picture
+from fhir_rehab.web.safety import hold_of
 
 
 @bp.get("")
@@ -60,7 +62,7 @@ def screen_form() -> Any:
     return _page(
         "clinician/screen.html",
         record,
-        flags=RED_FLAGS,
+        screen=CURRENT_SCREEN,
         answers={},
         errors=[],
         submission_id=str(uuid.uuid4()),
@@ -87,7 +89,7 @@ def screen_submit() -> Any:
             "clinician/screen.html",
             record,
             status=400,
-            flags=RED_FLAGS,
+            screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=str(uuid.uuid4()),
             errors=[DAMAGED_FORM],
@@ -100,7 +102,7 @@ def screen_submit() -> Any:
             "clinician/screen.html",
             record,
             status=400,
-            flags=RED_FLAGS,
+            screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=submission_id,
             errors=[f"Answer: {f.question}" for f in missing],
@@ -116,9 +118,7 @@ def screen_submit() -> Any:
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
-        return _page(
-            "clinician/screen_positive.html", record, outcome=result.outcome, review_task=result.review_task
-        )
+        return _page("clinician/screen_positive.html", record, outcome=result.outcome)
     flash("Red-flag screen recorded: no red flags present.", "info")
     return redirect(url_for("clinician.overview"))
 
@@ -165,6 +165,9 @@ def program() -> Any:
         "clinician/program.html",
         record,
         state=state,
+        hold=hold_of(state),
+        rescreen=rescreen_needed(state),
+        progress_reviews=[r for r in state.reviews if not r.red_flag and r.is_open],
         current=current,
         check=check,
         adherence=adherence,
@@ -199,15 +202,23 @@ def record_score(kind: str) -> Response:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.program"))
     launch, client, record = _record()
+    state = record.state(PROGRAM)
     result = record_fn(
         client,
         launch.patient_id or "",
         score,
         actor_for_launch(launch, client, for_write=True),
         submission_id,
-        record.state(PROGRAM).careplan_id,
+        state.careplan_id,
+        state=state,
     )
     flash(f"{name} {score}{unit} recorded." if result.created else "That score was already recorded.", "info")
+    if any(ref.startswith("Task/") for ref in result.created):
+        flash(
+            "This score asks for a follow-up, now on the care team's worklist: see the notice on "
+            "the program page.",
+            "info",
+        )
     return redirect(url_for("clinician.program"))
 
 
@@ -223,6 +234,8 @@ def complete_stage() -> Response:
             request.form.get("task_id", ""),
             actor,
             expected_version=request.form.get("version") or None,
+            early_reason=request.form.get("early_reason") if request.form.get("early") == "yes" else None,
+            max_screen_age_days=current_app.config["STAGE_SCREEN_MAX_AGE_DAYS"],
         )
     except StaleVersion:
         flash(
@@ -238,7 +251,7 @@ def complete_stage() -> Response:
         " The next stage is ready." if result.next_task else " The program is complete."
     )
     if result.check.unmet:
-        message += " Criteria not yet met were noted on the plan: " + "; ".join(result.check.unmet)
+        message += " It was recorded as completed early, with your reason and the criteria not met."
     flash(message, "info")
     return redirect(url_for("clinician.program"))
 
@@ -285,11 +298,25 @@ def stop() -> Response:
 @bp.get("/program/sheet")
 @require_launch
 def sheet() -> Any:
-    """The printable handout (one A4 page) for the current stage."""
+    """The printable handout (one A4 page) for the current stage; while a red flag holds the
+    program, the stop banner instead (409 Conflict), never a printable sheet."""
+    stopped = _stop_page()
+    if stopped is not None:
+        return stopped
     _, client, record, context = _handout()
     if context is None:
         return redirect(url_for("clinician.overview"))
     return render_template("clinician/handout.html", **context)
+
+
+def _stop_page() -> Any:
+    """The stop banner page (409) while a red flag holds the program, else None."""
+    _, _, record = _record()
+    state = record.state(PROGRAM)
+    hold = hold_of(state)
+    if hold is None:
+        return None
+    return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
 
 
 def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
@@ -318,6 +345,9 @@ def _pdf(context: dict[str, Any]) -> bytes:
 @bp.get("/program/handout.pdf")
 @require_launch
 def handout_pdf() -> Any:
+    stopped = _stop_page()
+    if stopped is not None:  # no printable sheet while a red flag holds the program
+        return stopped
     _, _, _, context = _handout()
     if context is None:
         return redirect(url_for("clinician.overview"))
@@ -329,7 +359,10 @@ def handout_pdf() -> Any:
 
 @bp.post("/program/handout/file")
 @require_launch
-def handout_file() -> Response:
+def handout_file() -> Any:
+    stopped = _stop_page()
+    if stopped is not None:
+        return stopped
     launch, client, _, context = _handout()
     if context is None:
         return redirect(url_for("clinician.overview"))

@@ -31,8 +31,8 @@ from fhir_rehab.launch.context import (
     require_launch,
 )
 from fhir_rehab.launch.errors import LaunchRequired
-from fhir_rehab.launch.scopes import grants
 from fhir_rehab.program.lifecycle import TRANSITIONS
+from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.worklist import (
@@ -78,7 +78,12 @@ def _launch() -> LaunchContext:
 
 
 def available_actions(row: WorkRow, me: str | None) -> list[str]:
-    """The buttons a row offers: only what the R4 state machine allows from its status."""
+    """The buttons a row offers: what the R4 state machine allows from its status and the
+    coordinator's role allows on its kind of Task (program.roles)."""
+    return [a for a in _state_actions(row, me) if coordinator_refusal(row.kind, a) is None]
+
+
+def _state_actions(row: WorkRow, me: str | None) -> list[str]:
     allowed = TRANSITIONS.get(row.status, frozenset())
     out = []
     if row.status in OPEN and me and row.owner != me:
@@ -95,6 +100,8 @@ def available_actions(row: WorkRow, me: str | None) -> list[str]:
         out.append("hold")
     if "cancelled" in allowed:
         out.append("cancel")
+    if row.status in OPEN:
+        out.append("note")
     return out
 
 
@@ -238,7 +245,6 @@ def act(task_id: str) -> Any:
             intent,
             actor,
             utcnow(),
-            advance_goals=grants(launch.scopes, "Goal", "u"),
         )
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")

@@ -54,9 +54,12 @@ def handout_items(stage: StageState, media: dict[str, Any]) -> list[HandoutItem]
 
 
 def red_flag_actions() -> tuple[list[str], list[str]]:
-    """(go to the emergency department now, contact us or your doctor the same day)."""
+    """(go to the emergency department now, contact us or your doctor the same day).
+
+    The one-page sheet lists the emergency and same-day signs (program.redflags levels); the
+    within-days questions (history, weight, fever, night pain) are asked at each screen."""
     emergency = [f.warning for f in RED_FLAGS if f.urgency is Urgency.EMERGENCY and f.warning]
-    same_day = [f.warning for f in RED_FLAGS if f.urgency is not Urgency.EMERGENCY and f.warning]
+    same_day = [f.warning for f in RED_FLAGS if f.urgency is Urgency.SAME_DAY and f.warning]
     return emergency, same_day
 
 

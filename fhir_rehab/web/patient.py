@@ -20,7 +20,7 @@ from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.model import Exercise
 from fhir_rehab.program.oswestry import SECTIONS, IncompleteOswestry, oswestry_index
-from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, Urgency, screen_red_flags
+from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, escalation_for, screen_red_flags
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.selfcheck import NEXT_STEPS, patient_advice
 from fhir_rehab.resources.provenance import Actor
@@ -227,8 +227,8 @@ def check_submit() -> Any:
         screen_red_flags(answers)
     except IncompleteScreen:
         # A "yes" already given gets its advice at once, even before the rest is answered.
-        levels = {f.urgency for f in RED_FLAGS if answers.get(f.key)}
-        level = Urgency.EMERGENCY if Urgency.EMERGENCY in levels else (Urgency.URGENT if levels else None)
+        escalation = escalation_for(key for key, present in answers.items() if present)
+        level = escalation.level if escalation else None
         return _page(
             "check.html",
             mine,

@@ -41,7 +41,9 @@ def test_clinician_journey(page, stack, artifacts):
     assert page.locator("svg.chart circle").count() == 1
     page.screenshot(path=artifacts / "04-program.png", full_page=True)
 
-    page.get_by_role("button", name="Complete stage 1").click()
+    page.get_by_label("I am completing this stage early").check()
+    page.get_by_label("Reason (recorded on the stage)").fill("Pain settled faster than expected")
+    page.get_by_role("button", name="Complete stage 1 early").click()
     assert page.get_by_text("The next stage is ready").is_visible()
     assert page.get_by_role("heading", name="Stage 2: Restoring mobility").is_visible()
     stages = page.locator("ol.stages li")

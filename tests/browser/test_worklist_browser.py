@@ -1,6 +1,6 @@
 """A care coordinator in Chromium: picks a sandbox user, launches as coordinator from the EHR,
-consents, filters, claims, starts and completes a stage, sees the next stage ready, opens the
-patient's timeline."""
+consents, filters, claims and starts a stage (completing it is the clinician's), sees the next
+stage ready, opens the patient's timeline."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
+from fhir_rehab.services.record import read_patient_record
 
 pytestmark = pytest.mark.browser
 ALL_ABSENT = {key: False for key in RED_FLAG_KEYS}
@@ -63,7 +64,7 @@ def filter_by(page, **choices):
     page.get_by_role("button", name="Filter").click()
 
 
-def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifacts):
+def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts):
     page.goto(stack.ehr_url)
     page.get_by_label("Signed in as").select_option("coordinator-dana")
     page.get_by_role("button", name="Switch user").click()
@@ -97,8 +98,18 @@ def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifac
     assert mine.locator("td.owner").inner_text() == "you"
     mine.get_by_role("button", name="Start").click()
     assert page.get_by_text("Task is now in-progress.").is_visible()
-    row_of(page, alex).get_by_role("button", name="Complete").click()
-    assert page.get_by_text("Stage completed. Next: Stage 2: Restoring mobility is ready.").is_visible()
+    # Completing a clinical stage is the clinician's: no Complete button for the coordinator.
+    assert row_of(page, alex).get_by_role("button", name="Complete").count() == 0
+    backing = FhirClient(stack.backing_fhir_base)
+    stage = read_patient_record(backing, alex).state(SCIATICA_PROGRAM).current
+    svc.complete_stage(
+        backing,
+        SCIATICA_PROGRAM,
+        alex,
+        stage.task_id,
+        Actor("Practitioner/x", "Dr Clinician"),
+        early_reason="Pain settled quickly",
+    )
     page.screenshot(path=artifacts / "worklist-03-completed.png", full_page=True)
 
     filter_by(page, stage="2", owner="anyone", status="ready")
@@ -110,7 +121,7 @@ def test_coordinator_claims_and_completes_a_stage(page, stack, programs, artifac
     next_stage.get_by_role("link", name="Alex Morgan").click()
     assert page.get_by_role("heading", name="Program timeline").is_visible()
     stages = page.locator("table.timeline tbody tr")
-    assert stages.nth(0).locator("td.status").inner_text() == "completed"
+    assert stages.nth(0).locator("td.status").inner_text().startswith("completed")
     assert stages.nth(1).locator("td.status").inner_text() == "ready"
     assert page.locator("svg.chart circle").count() == 2
     page.screenshot(path=artifacts / "worklist-05-timeline.png", full_page=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.redflags import red_flag
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.services.cds_cards import CardContext, build_cards, open_reviews
 from tests.support.cds import check_card
@@ -57,7 +58,7 @@ def screen(panel_id, positive):
 
 def test_an_emergency_finding_makes_the_card_critical_whatever_the_priority():
     (review,) = open_reviews([review_task(priority="urgent", focus="s1"), *screen("s1", c.APP_BLADDER_BOWEL)])
-    assert review.critical and review.findings == ("Difficulty controlling bladder or bowel",)
+    assert review.critical and review.findings == (red_flag("bladder-bowel").label,)
 
 
 def test_stat_priority_is_critical_even_without_the_screen():

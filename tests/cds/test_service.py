@@ -133,11 +133,9 @@ def test_open_emergency_review_is_critical_and_names_the_finding(ask, fhir, elig
     )
     (card,) = ask(patient)  # eligible, but no suggestion while a review is open
     assert card["indicator"] == "critical"
-    assert card["summary"].startswith(
-        "Emergency red-flag review open: difficulty controlling bladder or bowel"
-    )
+    assert card["summary"].startswith("Emergency red-flag review open: bladder or bowel dysfunction")
     assert "due by" in card["summary"]
-    assert "**Found:** Difficulty controlling bladder or bowel" in card["detail"]
+    assert "**Found:** Bladder or bowel dysfunction" in card["detail"]
     assert "emergency department" in card["detail"]
     assert "bladder-bowel" not in card["detail"] and "Task/" not in card["detail"]
     assert card["links"][0]["url"] == f"{PUBLIC_URL}/launch"
@@ -150,7 +148,7 @@ def test_review_of_other_flags_is_a_warning_beside_the_held_program(ask, fhir, e
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "trauma": True}, ACTOR, f"{run_tag}-2")
     review, program = ask(patient)
     assert review["indicator"] == "warning"
-    assert "Pain following trauma or a fall" in review["detail"]
+    assert "Pain after trauma or a fall" in review["detail"]
     assert program["indicator"] == "info" and "on hold" in program["summary"]
 
 

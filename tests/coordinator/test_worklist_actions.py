@@ -8,7 +8,6 @@ import pytest
 
 from fhir_rehab import codes as c
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.worklist import (
     Intent,
     NotAppTask,
@@ -37,7 +36,7 @@ def provenance_for(fhir, task_id):
     return [p for p in found if p["activity"]["coding"][0]["code"] == c.OPERATION_UPDATE.code]
 
 
-def test_claim_start_complete_readies_the_next_stage(fhir, run_tag, coordinator):
+def test_claim_and_start_a_stage_but_completing_it_is_the_clinicians(fhir, run_tag, coordinator):
     patient = start_program(fhir, run_tag)
     first = stage_tasks(fhir, patient)[0]
     assert first["status"] == "ready" and "owner" not in first
@@ -51,40 +50,25 @@ def test_claim_start_complete_readies_the_next_stage(fhir, run_tag, coordinator)
     started = fhir.read("Task", first["id"])
     assert started["status"] == "in-progress" and started["executionPeriod"]["start"]
 
-    done = act(fhir, started, "complete", coordinator)
-    assert "Stage 2: Restoring mobility is ready" in done.message
-    state = read_patient_record(fhir, patient).state(PROGRAM)
-    assert [s.status for s in state.stages][:3] == ["completed", "ready", "draft"]
-    plan = fhir.read("CarePlan", state.careplan_id)
-    assert plan["activity"][0]["progress"][0]["text"].startswith("Stage 1")
-    goals = sorted(fhir.read("Goal", g)["lifecycleStatus"] for g in state.goal_ids)
-    assert goals[:2] == ["active", "completed"]
+    with pytest.raises(WorklistRefused, match="completing a stage is a clinical decision"):
+        act(fhir, started, "complete", coordinator)
+    with pytest.raises(WorklistRefused, match="stopping therapy is a clinical decision"):
+        act(fhir, started, "cancel", coordinator, reason="Patient moved away")
+    assert version(fhir.read("Task", first["id"])) == version(started)  # nothing written
 
-    authors = [p["agent"][0]["who"] for t in (first["id"],) for p in provenance_for(fhir, t)]
-    assert (
-        authors.count({"reference": coordinator.reference, "display": coordinator.display}) == 3
-    )  # claim, start, complete
+    authors = [p["agent"][0]["who"] for p in provenance_for(fhir, first["id"])]
+    assert authors.count({"reference": coordinator.reference, "display": coordinator.display}) == 2
 
 
-def test_complete_without_goal_scopes_leaves_goals(fhir, run_tag, coordinator):
-    patient = start_program(fhir, run_tag)
-    first = stage_tasks(fhir, patient)[0]
-    act(fhir, first, "start", coordinator)
-    started = fhir.read("Task", first["id"])
-    change_task(
-        fhir,
-        PROGRAM,
-        started["id"],
-        version(started),
-        Intent("complete"),
-        coordinator,
-        NOW,
-        advance_goals=False,
-    )
-    state = read_patient_record(fhir, patient).state(PROGRAM)
-    assert [s.status for s in state.stages][:2] == ["completed", "ready"]
-    goals = sorted(fhir.read("Goal", g)["lifecycleStatus"] for g in state.goal_ids)
-    assert "completed" not in goals
+def test_a_coordinator_adds_a_note_to_a_review_and_a_stage(fhir, run_tag, coordinator):
+    task = stage_tasks(fhir, start_program(fhir, run_tag))[0]
+    with pytest.raises(WorklistRefused, match="Write the note first"):
+        act(fhir, task, "note", coordinator, reason=" ")
+    act(fhir, task, "note", coordinator, reason="Called the patient: exercises going well")
+    noted = fhir.read("Task", task["id"])
+    assert noted["status"] == task["status"]
+    assert noted["note"][0]["text"] == "Called the patient: exercises going well"
+    assert noted["note"][0]["authorReference"]["reference"] == coordinator.reference
 
 
 def test_hold_needs_a_reason_then_resume_returns_to_where_it_was(fhir, run_tag, coordinator):
@@ -104,19 +88,9 @@ def test_hold_needs_a_reason_then_resume_returns_to_where_it_was(fhir, run_tag, 
     assert resumed["status"] == "ready" and "statusReason" not in resumed  # never started
 
 
-def test_cancel_with_reason(fhir, run_tag, coordinator):
-    task = stage_tasks(fhir, start_program(fhir, run_tag))[0]
-    act(fhir, task, "cancel", coordinator, reason="Patient moved away")
-    cancelled = fhir.read("Task", task["id"])
-    assert cancelled["status"] == "cancelled"
-    assert cancelled["statusReason"]["text"] == "Patient moved away"
-    assert cancelled["executionPeriod"]["end"]
-
-
 @pytest.mark.parametrize(
     "position, action, message",
     [
-        (0, "complete", "A ready task cannot become completed"),
         (1, "start", "A draft task cannot become in-progress"),
         (0, "resume", "Only a task on hold can be resumed"),
     ],
@@ -133,8 +107,11 @@ def test_illegal_transitions_are_refused_and_write_nothing(
 
 
 def test_a_closed_task_cannot_be_claimed(fhir, run_tag, coordinator):
-    task = stage_tasks(fhir, start_program(fhir, run_tag))[0]
-    act(fhir, task, "cancel", coordinator, reason="duplicate")
+    from fhir_rehab.services.review import stop_program
+
+    patient = start_program(fhir, run_tag)
+    task = stage_tasks(fhir, patient)[0]
+    stop_program(fhir, PROGRAM, patient, coordinator, "duplicate")
     with pytest.raises(WorklistRefused, match="closed"):
         act(fhir, fhir.read("Task", task["id"]), "claim", coordinator)
 
@@ -190,9 +167,26 @@ def test_claiming_a_requested_review_accepts_it(fhir, run_tag, coordinator):
     act(fhir, review, "claim", coordinator)
     accepted = fhir.read("Task", review["id"])
     assert accepted["status"] == "accepted" and accepted["owner"]["reference"] == coordinator.reference
-    act(fhir, accepted, "start", coordinator)
-    act(fhir, fhir.read("Task", review["id"]), "complete", coordinator)
-    assert fhir.read("Task", review["id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "action,message",
+    [
+        ("complete", "only a clinician closes a medical review"),
+        ("cancel", "cannot be cancelled"),
+        ("hold", "cannot be put on hold"),
+    ],
+)
+def test_a_coordinator_cannot_close_cancel_or_hold_a_review(fhir, run_tag, coordinator, action, message):
+    patient = escalate(fhir, run_tag, "saddle-anaesthesia")
+    review = fhir.search_all(
+        "Task", {"patient": patient, "code": f"{c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}"}
+    )[0]
+    with pytest.raises(WorklistRefused, match=message):
+        act(fhir, review, action, coordinator, reason="Spoke to the patient, feels fine")
+    after = fhir.read("Task", review["id"])
+    assert after["status"] == "requested" and version(after) == version(review)
+    assert provenance_for(fhir, review["id"]) == []
 
 
 def test_a_red_flag_hold_is_not_lifted_by_the_coordinator(fhir, run_tag, coordinator):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.redflags import red_flag
 from fhir_rehab.resources.worklist import Filters
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.worklist import Intent, TaskConflict, WorklistRefused, change_task
@@ -88,7 +89,7 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
     assert [(r.patient_id, r.kind) for r in rows] == [(held, "review"), (held, "stage"), (running, "stage")]
     # only the stage under way is on hold (R4: later stages, not started, stay draft)
     assert rows[1].status == "on-hold" and rows[1].stage_count == 1 and rows[2].stage_count == 1
-    assert rows[0].red_flags == c.APP_TRAUMA.display  # which red flag, in words
+    assert rows[0].red_flags == red_flag("trauma").label  # which red flag, in words
 
     # paged one row at a time, the held program still appears once
     seen, cursor = [], None
@@ -113,7 +114,7 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
 def test_review_rows_name_their_red_flags(fhir, run_tag):
     patient = escalate(fhir, run_tag, "bladder-bowel")
     row = read_timeline(fhir, PROGRAM, patient).reviews[0]
-    assert row.red_flags == c.APP_BLADDER_BOWEL.display
+    assert row.red_flags == red_flag("bladder-bowel").label
 
 
 def test_a_stage_that_never_started_has_no_start_or_end(fhir, run_tag, coordinator):

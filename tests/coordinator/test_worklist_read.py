@@ -10,6 +10,7 @@ import pytest
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirOutsideBase
 from fhir_rehab.resources.worklist import Filters
+from fhir_rehab.services.program import complete_stage
 from fhir_rehab.services.worklist import Intent, change_task
 from fhir_rehab.services.worklist_pages import Cursor, read_worklist
 from tests.coordinator.conftest import (
@@ -27,7 +28,7 @@ from tests.coordinator.conftest import (
 def world(own_fhir):
     """Programs started 40, 10 and 0 days ago (stage 1 is due after 14 days), one started 20
     days ago now on stage 2 and claimed by a coordinator, an urgent review (1 h old) and an
-    emergency one (5 h old, overdue: due after 4 h)."""
+    emergency one (5 h old, overdue: due after 1 h)."""
     me = add_practitioner(own_fhir, "Casey", "Coordinator")
     old = start_program(own_fhir, "old", started=NOW - timedelta(days=40))
     mid = start_program(own_fhir, "mid", started=NOW - timedelta(days=10))
@@ -35,11 +36,19 @@ def world(own_fhir):
     advanced = start_program(own_fhir, "adv", started=NOW - timedelta(days=20), key="eligible-snomed")
     first = stage_tasks(own_fhir, advanced)[0]
     change_task(own_fhir, PROGRAM, first["id"], version(first), Intent("start"), me, NOW)
-    started = own_fhir.read("Task", first["id"])
-    change_task(own_fhir, PROGRAM, first["id"], version(started), Intent("complete"), me, NOW)
+    complete_stage(
+        own_fhir,
+        PROGRAM,
+        advanced,
+        first["id"],
+        me,
+        now=NOW,
+        early_reason="test world",
+        max_screen_age_days=30,
+    )
     second = stage_tasks(own_fhir, advanced)[1]
     change_task(own_fhir, PROGRAM, second["id"], version(second), Intent("claim"), me, NOW)
-    urgent = escalate(own_fhir, "urgent", "leg-weakness", when=NOW - timedelta(hours=1))
+    urgent = escalate(own_fhir, "urgent", "night-pain", when=NOW - timedelta(hours=1))
     stat = escalate(own_fhir, "stat", "bladder-bowel", when=NOW - timedelta(hours=5))
     return {
         "me": me,

@@ -6,11 +6,12 @@ the patient's record and every Provenance is read back from the server and valid
 """
 
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.review import Outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.record import read_patient_record
-from fhir_rehab.services.review import resume_program, stop_program
+from fhir_rehab.services.review import record_review, resume_program, stop_program
 from fhir_rehab.services.worklist import Intent, change_task
 from fhir_rehab.services.writes import utcnow
 from tests.support.schema import schema_errors
@@ -34,8 +35,12 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())
     svc.start_program(fhir, SCIATICA_PROGRAM, patient, actor)
     svc.record_pain(fhir, patient, 4, actor, sid(), state_of(fhir, patient).careplan_id)
+    svc.record_pain(
+        fhir, patient, 9, actor, sid(), state=state_of(fhir, patient)
+    )  # a repeat-screen follow-up
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())  # closes it
     stage = state_of(fhir, patient).current
-    svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, actor)
+    svc.complete_stage(fhir, SCIATICA_PROGRAM, patient, stage.task_id, actor, early_reason="Fast recovery")
 
     stage = state_of(fhir, patient).current  # stage 2: claim, start, hold, resume via worklist
     for intent in (Intent("claim"), Intent("start"), Intent("hold", reason="Away a week"), Intent("resume")):
@@ -43,6 +48,9 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
         change_task(fhir, SCIATICA_PROGRAM, stage.task_id, version, intent, actor, utcnow())
 
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "bladder-bowel": True}, actor, sid())
+    (review,) = state_of(fhir, patient).review_task_ids
+    for outcome in (Outcome.EMERGENCY, Outcome.CLEARED):  # the medical review, recorded twice
+        record_review(fhir, SCIATICA_PROGRAM, patient, review, outcome, "Seen in ED: no CES.", actor)
     svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, actor, sid())
     resume_program(fhir, SCIATICA_PROGRAM, patient, actor)
     stop_program(fhir, SCIATICA_PROGRAM, patient, actor, "Moved to another clinic")
@@ -51,6 +59,11 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     resources = []
     for rtype in ("Observation", "CarePlan", "Task", "Condition"):
         resources += fhir.search_all(rtype, {"patient": patient, "_count": "100"})
+    resources += [
+        r
+        for r in fhir.search_all("QuestionnaireResponse", {"_count": "100"})
+        if (r.get("subject") or {}).get("reference") == f"Patient/{patient}"
+    ]
     plans = [r for r in resources if r["resourceType"] == "CarePlan"]
     for plan in plans:
         resources += [fhir.read("Goal", g["reference"].split("/")[1]) for g in plan["goal"]]
@@ -63,7 +76,21 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
     resources += provenance
 
     kinds = {r["resourceType"] for r in resources}
-    assert kinds == {"Observation", "CarePlan", "Task", "Condition", "Goal", "Provenance"}
+    assert kinds == {
+        "Observation",
+        "CarePlan",
+        "Task",
+        "Condition",
+        "Goal",
+        "Provenance",
+        "QuestionnaireResponse",
+    }
+    codes = {
+        cd["code"] for r in resources if r["resourceType"] == "Observation" for cd in r["code"]["coding"]
+    }
+    assert "red-flag-review-outcome" in codes  # the recorded review is among what was validated
+    task_codes = {cd["code"] for r in resources if r["resourceType"] == "Task" for cd in r["code"]["coding"]}
+    assert "repeat-red-flag-screen" in task_codes  # and the follow-up
     assert len(plans) == 2 and len(provenance) >= 10
     for resource in resources:
         assert schema_errors(resource) == [], f"{resource['resourceType']}/{resource['id']}"

@@ -39,7 +39,9 @@ def test_screen_then_start_writes_a_valid_resolvable_program(cli, fhir, seeded):
 
     code, screen = cli("screen", "--patient", patient, *ALL_ABSENT)
     assert code == 0 and screen["positive"] is False
-    assert len(screen["written"]) == 9  # seven answers, the panel, Provenance
+    # The QuestionnaireResponse, one Observation per question, the panel, Provenance.
+    assert len(screen["written"]) == len(RED_FLAG_KEYS) + 3
+    assert screen["written"][0].startswith("QuestionnaireResponse/")
 
     code, start = cli("start", "--patient", patient)
     assert code == 0 and not start["alreadyStarted"]
@@ -101,8 +103,9 @@ def test_positive_screen_exit_3_and_urgent_review_task(cli, fhir, seeded):
     assert code == 3 and out["present"] == ["bladder-bowel"]
     task = resolve(fhir, out["reviewTask"])
     assert task["priority"] == "stat" and task["status"] == "requested"
+    assert out["level"] == "emergency" and out["priority"] == "stat"
     code, start = cli("start", "--patient", patient)
-    assert code == 1 and "positive" in start["error"]
+    assert code == 1 and "emergency medical review" in start["error"]
 
 
 def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
@@ -144,8 +147,12 @@ def test_resubmitted_screen_writes_nothing(cli, fhir, seeded):
     patient = seeded["eligible-icd10"].patient_id
     first = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
     second = cli("screen", "--patient", patient, *ALL_ABSENT, "--submission-id", "sub-1")[1]
-    assert len(first["written"]) == 9 and second["written"] == [] and second["repeated"]
-    assert len(fhir.search_all("Observation", {"patient": patient})) == 8
+    assert len(first["written"]) == len(RED_FLAG_KEYS) + 3 and second["written"] == [] and second["repeated"]
+    assert len(fhir.search_all("Observation", {"patient": patient})) == len(RED_FLAG_KEYS) + 1
+    responses = fhir.search_all("QuestionnaireResponse", {"_count": "100"})
+    assert (
+        len([r for r in responses if (r.get("subject") or {}).get("reference") == f"Patient/{patient}"]) == 1
+    )
 
 
 def test_double_start_racing_makes_one_care_plan(cli, fhir, seeded, fhir_server):
@@ -179,7 +186,13 @@ def test_two_writers_racing_on_one_task_one_wins(cli, fhir, seeded):
         barrier.wait()
         try:
             svc.complete_stage(
-                fhir, SCIATICA_PROGRAM, patient, stage.task_id, Actor(), expected_version=stage.version
+                fhir,
+                SCIATICA_PROGRAM,
+                patient,
+                stage.task_id,
+                Actor(),
+                expected_version=stage.version,
+                early_reason="test",
             )
             outcomes.append("won")
         except StaleVersion:
@@ -203,8 +216,13 @@ def test_stage_completion_readies_the_next_in_one_transaction(cli, fhir, seeded)
     cli("start", "--patient", patient)
     cli("pain", "--patient", patient, "--score", "5")
     code, out = cli("complete-stage", "--patient", patient)
+    assert code == 1 and "To complete the stage early, confirm it and give a reason" in out["error"]
+    code, out = cli("complete-stage", "--patient", patient, "--early-reason", "Pain settled; back at work")
     assert code == 0 and out["next"]
     assert any("pain" in unmet for unmet in out["unmetCriteria"])
+    task = fhir.read("Task", out["completed"].split("/")[1])
+    assert task["businessStatus"]["coding"][0]["code"] == "completed-early"
+    assert task["statusReason"]["text"] == "Completed early: Pain settled; back at work"
     state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
     assert [s.status for s in state.stages][:3] == ["completed", "ready", "draft"]
     goals = [fhir.read("Goal", g) for g in state.goal_ids]
@@ -221,6 +239,7 @@ def test_publish_definitions_is_idempotent_and_valid(cli, fhir):
     assert code == 0
     done = first["written"] + first["unchanged"]  # another test may have published already
     assert sorted(done) == sorted(expected)
+    assert "Questionnaire/sciatica-red-flags-2.0.0" in expected  # the screen is published too
     code, second = cli("publish")
     assert code == 0 and second["written"] == [] and sorted(second["unchanged"]) == sorted(expected)
     plan = resolve(fhir, expected[0])

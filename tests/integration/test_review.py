@@ -6,12 +6,13 @@ import pytest
 
 from fhir_rehab.codes import APP_RED_FLAG_PANEL
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.review import Outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.record import read_patient_record
-from fhir_rehab.services.review import resume_program, stop_program
+from fhir_rehab.services.review import record_review, resume_program, stop_program
 from fhir_rehab.services.writes import utcnow
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
@@ -35,13 +36,34 @@ def held(fhir, seeded, run_tag):
     return patient
 
 
-def test_resume_needs_a_new_clear_screen(fhir, held):
-    with pytest.raises(ProgramRefused, match="new red-flag screen"):
+def clear_review(fhir, patient):
+    (task_id,) = state_of(fhir, patient).review_task_ids
+    created = fhir.create({"resourceType": "Practitioner", "name": [{"family": "Reviewer"}]}).body
+    reviewer = Actor(f"Practitioner/{created['id']}", "Dr Reviewer")
+    return record_review(
+        fhir, SCIATICA_PROGRAM, patient, task_id, Outcome.CLEARED, "Normal neurology.", reviewer
+    )
+
+
+def test_resume_needs_a_new_clear_screen_after_the_review(fhir, held):
+    clear_review(fhir, held)
+    with pytest.raises(ProgramRefused, match="positive"):
         resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
     assert state_of(fhir, held).careplan_status == "on-hold"
 
 
-def test_resume_restores_stages_and_closes_the_review(fhir, held, run_tag):
+def test_a_clear_screen_never_resumes_while_the_review_is_open(fhir, held, run_tag):
+    svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-3")
+    with pytest.raises(ProgramRefused, match="same-day medical review for Unrelenting pain"):
+        resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+    state = state_of(fhir, held)
+    assert state.careplan_status == "on-hold" and len(state.review_task_ids) == 1
+    task = fhir.read("Task", state.review_task_ids[0])
+    assert task["status"] == "requested"  # nothing closed it as a side effect
+
+
+def test_resume_after_a_cleared_review_restores_stages_and_leaves_reviews_alone(fhir, held, run_tag):
+    clear_review(fhir, held)
     svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-3")
     resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
     state = state_of(fhir, held)
@@ -61,8 +83,16 @@ def test_stop_revokes_the_plan_and_cancels_open_stages(fhir, held):
     assert all(s.status_reason == "Referred to spinal surgery" for s in state.stages)
 
 
+def test_stopping_leaves_the_review_open_and_a_new_start_waits_for_it(fhir, held, run_tag):
+    stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "Paused by patient request")
+    svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-4")
+    with pytest.raises(ProgramRefused, match="cannot start while the same-day medical review"):
+        svc.start_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+
+
 def test_a_new_program_can_start_after_one_was_stopped(fhir, held, run_tag):
     stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "Paused by patient request")
+    clear_review(fhir, held)
     svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-4")
     again = svc.start_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
     assert not again.already_started and again.state.careplan_status == "active"

@@ -138,7 +138,7 @@ def test_changes_go_through_if_match_and_follow_the_stage(fhir, assessed):
         update_plan(fhir, P, assessed, {1: items[:1] + items[2:]}, ACTOR, "edit-2", seen=seen)
     # completing stage 1 completes its exercises and hands over stage 2's
     fresh = read_patient_record(fhir, assessed).state(P)
-    svc.complete_stage(fhir, P, assessed, fresh.stages[0].task_id, ACTOR)
+    svc.complete_stage(fhir, P, assessed, fresh.stages[0].task_id, ACTOR, early_reason="Tailoring test")
     done = read_patient_record(fhir, assessed).state(P)
     assert {p.status for p in done.stages[0].prescriptions} == {"completed"}
     assert {p.status for p in done.stages[1].prescriptions} == {"active"}

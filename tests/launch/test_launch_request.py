@@ -114,12 +114,14 @@ def test_ehr_launch_request_exactly(launcher) -> None:
         "patient/Patient.rs",
         "patient/Condition.rs",
         "patient/Observation.cruds",
+        "patient/QuestionnaireResponse.crs",
         "patient/CarePlan.cruds",
         "patient/Task.cruds",
         "patient/Goal.cruds",
         "patient/Provenance.cr",
         "patient/ServiceRequest.cruds",
         "patient/DocumentReference.cr",
+        "user/Practitioner.rs",
     ]
 
 

@@ -34,6 +34,8 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/Condition.read",
         "patient/Observation.read",
         "patient/Observation.write",
+        "patient/QuestionnaireResponse.read",
+        "patient/QuestionnaireResponse.write",
         "patient/CarePlan.read",
         "patient/CarePlan.write",
         "patient/Task.read",
@@ -46,6 +48,7 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/ServiceRequest.write",
         "patient/DocumentReference.read",
         "patient/DocumentReference.write",
+        "user/Practitioner.read",
     ]
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)
     assert "user/Task.read" in coordinator and "user/Task.write" in coordinator

@@ -100,3 +100,60 @@ def test_most_recent_matching_condition_is_named():
         ]
     )
     assert verdict.match.condition_id == "new"
+
+
+@pytest.mark.parametrize(
+    "code,system,family",
+    [
+        ("G83.4", c.ICD10CM, "cauda-equina"),
+        ("192970008", c.SNOMED, "cauda-equina"),
+        ("12454008", c.SNOMED, "cauda-equina"),  # with neurogenic bladder: a descendant
+        ("C41.2", c.ICD10CM, "spinal-malignancy"),
+        ("C79.51", c.ICD10CM, "spinal-malignancy"),
+        ("C90.00", c.ICD10CM, "spinal-malignancy"),
+        ("Z85.3", c.ICD10CM, "cancer-history"),
+        ("M46.26", c.ICD10CM, "spinal-infection"),
+        ("M46.36", c.ICD10CM, "spinal-infection"),
+        ("M46.46", c.ICD10CM, "spinal-infection"),
+        ("M46.56", c.ICD10CM, "spinal-infection"),
+        ("S32.009A", c.ICD10CM, "vertebral-fracture"),
+        ("M48.56XA", c.ICD10CM, "vertebral-fracture"),
+        ("M80.08XA", c.ICD10CM, "vertebral-fracture"),
+        ("M45.6", c.ICD10CM, "spondyloarthritis"),
+        ("M459", c.ICD10CM, "spondyloarthritis"),
+    ],
+)
+def test_excluding_families_rule_the_program_out_and_say_what_to_do(code, system, family):
+    verdict = assess_eligibility([condition("M54.41"), condition(code, system, cid="c2")])
+    assert not verdict.eligible and verdict.contraindicated
+    assert [e.family for e in verdict.exclusions] == [family]
+    assert code.replace(".", "")[:3] in verdict.reason.replace(".", "") and ": " in verdict.reason
+
+
+def test_excluding_codes_are_real_icd10cm_codes():
+    import simple_icd_10_cm as icd
+
+    for prefix, (_, label) in c.EXCLUSION_ICD10CM_PREFIXES.items():
+        assert icd.is_valid_item(prefix), prefix
+        assert icd.get_description(prefix) == label, prefix
+
+
+def test_neighbouring_codes_do_not_exclude():
+    for code in ("M46.1", "M46.0", "M48.06", "S32.1", "M54.5", "Z86.0"):
+        verdict = assess_eligibility([condition("M54.41"), condition(code, cid="c2")])
+        assert verdict.eligible, code
+
+
+def test_a_cancer_in_remission_still_counts_as_history_of_cancer():
+    verdict = assess_eligibility([condition("M54.41"), condition("C41.2", clinical="remission", cid="c2")])
+    assert [e.family for e in verdict.exclusions] == ["cancer-history"]
+    assert "rule out spinal metastasis" in verdict.reason
+
+
+def test_a_refuted_or_resolved_exclusion_does_not_count():
+    assert assess_eligibility(
+        [condition("M54.41"), condition("M45.6", verification="refuted", cid="c2")]
+    ).eligible
+    assert assess_eligibility(
+        [condition("M54.41"), condition("S32.009A", clinical="resolved", cid="c2")]
+    ).eligible

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_rehab import codes as c
 from fhir_rehab.program.redflags import RED_FLAG_KEYS, RED_FLAGS, screen_red_flags
+from fhir_rehab.program.review import OUTCOMES
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.bundle import Transaction, _parse_location
 from fhir_rehab.resources.careplan import (
@@ -23,9 +24,18 @@ from fhir_rehab.resources.observations import (
     build_pain_score,
     build_red_flag_answer,
     build_red_flag_panel,
+    build_screen_response,
 )
 from fhir_rehab.resources.provenance import Actor, build_provenance
-from fhir_rehab.resources.tasks import build_review_task, change_task_status
+from fhir_rehab.resources.questionnaire import build_screen_questionnaire
+from fhir_rehab.resources.review import build_review_outcome, record_review_on_task
+from fhir_rehab.resources.tasks import (
+    build_program_check,
+    build_review_task,
+    change_task_status,
+    close_follow_up,
+    mark_completed_early,
+)
 from fhir_rehab.resources.wire import to_wire
 from tests.support.schema import schema_errors
 
@@ -51,8 +61,10 @@ def screen_resources(present=()):
     answers = {k: k in present for k in RED_FLAG_KEYS}
     outcome = screen_red_flags(answers)
     members = [build_red_flag_answer(f, answers[f.key], "pat1", ACTOR, NOW, f"s.{f.key}") for f in RED_FLAGS]
-    panel = build_red_flag_panel(["Observation/a"], outcome.positive, "pat1", ACTOR, NOW, "s")
-    out = [*members, panel]
+    panel = build_red_flag_panel(
+        ["Observation/a"], outcome.positive, "pat1", ACTOR, NOW, "s", response_ref="QuestionnaireResponse/q"
+    )
+    out = [*members, panel, build_screen_response(outcome, "pat1", ACTOR, NOW, "s.response")]
     if outcome.positive:
         out.append(build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review", "cp1"))
     return out
@@ -62,6 +74,7 @@ def every_built_resource():
     stage_task = program_resources()[1]
     return [
         *build_definitions(SCIATICA_PROGRAM),
+        build_screen_questionnaire(),
         *program_resources(),
         *screen_resources(),
         *screen_resources(present=("bladder-bowel", "trauma")),
@@ -73,7 +86,35 @@ def every_built_resource():
         build_provenance(["Task/t1"], Actor(), NOW, activity=c.OPERATION_UPDATE, write_key="k4"),
         change_task_status(stage_task, "in-progress", NOW),
         change_task_status(stage_task, "on-hold", NOW, reason="Red flag", reason_code=c.APP_RED_FLAG_HOLD),
+        *review_resources(),
+        *follow_up_resources(),
+        mark_completed_early(
+            change_task_status(change_task_status(stage_task, "in-progress", NOW), "completed", NOW),
+            "Pain settled",
+            ACTOR,
+            NOW,
+        ),
     ]
+
+
+def review_resources():
+    """A recorded review: its outcome Observation and the review Task after each outcome."""
+    outcome = screen_red_flags({k: k == "trauma" for k in RED_FLAG_KEYS})
+    task = {**build_review_task(outcome, "pat1", "Observation/p", ACTOR, NOW, "s.review", "cp1"), "id": "r1"}
+    out = []
+    for rule in OUTCOMES.values():
+        out.append(build_review_outcome(rule, "Seen.", "pat1", ACTOR, NOW, "r1", "Observation/p", "k"))
+        out.append(record_review_on_task(task, rule, "Observation/o1", ACTOR, NOW))
+    return out
+
+
+def follow_up_resources():
+    out = []
+    for code in (c.APP_RESCREEN, c.APP_PROGRESS_REVIEW):
+        task = build_program_check(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
+        out.append(task)
+    out.append(close_follow_up(out[0], "Observation/p2", NOW))
+    return out
 
 
 @pytest.mark.parametrize("resource", every_built_resource(), ids=lambda r: f"{r['resourceType']}")
@@ -112,15 +153,45 @@ def test_stage_one_ready_later_stages_draft():
 
 
 def test_red_flag_answers_record_absent_too():
-    members = screen_resources()[:7]
-    values = {m["valueCodeableConcept"]["coding"][0]["code"] for m in members}
-    assert values == {c.SCT_ABSENT.code}
+    members = screen_resources()[: len(RED_FLAGS)]
+    assert {m["valueBoolean"] for m in members} == {False}
 
 
-def test_positive_screen_review_task_is_stat_for_cauda_equina_signs():
-    review = screen_resources(present=("saddle-anaesthesia",))[-1]
-    assert review["resourceType"] == "Task" and review["priority"] == "stat"
-    assert "Saddle anaesthesia" in review["description"]
+def test_a_denied_finding_never_reads_as_present_from_observation_code():
+    """Observation.code of an answer is the question (our question code system), never a finding
+    code such as SNOMED 713514005 Muscle weakness of limb; the answer is the yes/no value."""
+    members = screen_resources()[: len(RED_FLAGS)]
+    for member in members:
+        systems = {cd["system"] for cd in member["code"]["coding"]}
+        assert systems == {c.RED_FLAG_QUESTION}
+        assert member["code"]["coding"][0]["display"].startswith("Asked:")
+
+
+def test_the_questionnaire_response_answers_every_question_of_the_published_version():
+    questionnaire = build_screen_questionnaire()
+    response = screen_resources(present=("trauma",))[len(RED_FLAGS) + 1]
+    assert response["questionnaire"] == f"{questionnaire['url']}|{questionnaire['version']}"
+    assert [i["linkId"] for i in response["item"]] == [i["linkId"] for i in questionnaire["item"]]
+    answered = {i["linkId"]: i["answer"][0]["valueBoolean"] for i in response["item"]}
+    assert answered["trauma"] is True and sum(answered.values()) == 1
+    assert all(i["type"] == "boolean" and i["required"] for i in questionnaire["item"])
+
+
+@pytest.mark.parametrize(
+    "present,priority,hours",
+    [
+        (("saddle-anaesthesia",), "stat", 1),
+        (("leg-weakness",), "asap", 4),
+        (("night-pain",), "urgent", 72),
+        (("night-pain", "rectal-fullness"), "stat", 1),
+    ],
+)
+def test_review_task_priority_and_due_follow_the_level(present, priority, hours):
+    review = screen_resources(present=present)[-1]
+    assert review["resourceType"] == "Task" and review["priority"] == priority
+    period = review["restriction"]["period"]
+    due = datetime.fromisoformat(period["end"]) - datetime.fromisoformat(period["start"])
+    assert due.total_seconds() == hours * 3600
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 """The clinician's whole job over real HTTP: EHR launch, eligibility, screen, start, follow."""
 
 import html
+import re
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from tests.web.conftest import CSRF, PATIENT, SUBMISSION
 
+EXERCISE = SCIATICA_PROGRAM.stage(1).exercises[0].name  # shown only while not on hold
 ALL_ABSENT = {key: "absent" for key in RED_FLAG_KEYS}
 
 
@@ -52,10 +55,18 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     program = browser.get("/patient/program").text
     task_id = program.split('name="task_id" value="')[1].split('"')[0]
     version = program.split('name="version" value="')[1].split('"')[0]
-    done = browser.post_form(
+    assert "The measured criteria are not met: complete the stage early?" in program
+    unconfirmed = browser.post_form(
         "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
     )
+    assert "To complete the stage early, confirm it and give a reason" in html.unescape(unconfirmed.text)
+    done = browser.post_form(
+        "/patient/program",
+        "/patient/stage/complete",
+        {"task_id": task_id, "version": version, "early": "yes", "early_reason": "Pain settled fast"},
+    )
     assert "Stage completed. The next stage is ready." in html.unescape(done.text)
+    assert "Completed early: Pain settled fast" in html.unescape(done.text)
     assert "Stage 2: Restoring mobility" in done.text
 
     stale = browser.post_form(
@@ -73,10 +84,20 @@ def test_positive_screen_shows_advice_and_refuses_start(browser):
     browser.launch("eligible-snomed")
     answers = {**ALL_ABSENT, "saddle-anaesthesia": "present"}
     result = browser.post_form("/patient/screen", "/patient/screen", answers)
-    assert "Red flag present: urgent medical review" in result.text
-    assert "emergency department" in result.text
+    assert "Emergency: send the patient to the emergency department now" in result.text
+    assert "level-emergency" in result.text and "Saddle anaesthesia" in result.text
+    assert "Task/" not in result.text and "saddle-anaesthesia</" not in result.text
     refused = browser.post_form("/patient", "/patient/start", {})
-    assert "red-flag screen is positive" in refused.text
+    assert "emergency medical review for Saddle anaesthesia" in html.unescape(refused.text)
+
+
+def test_same_day_result_looks_different_from_an_emergency(browser):
+    browser.launch("eligible-snomed")
+    answers = {**ALL_ABSENT, "trauma": "present"}
+    result = browser.post_form("/patient/screen", "/patient/screen", answers)
+    assert "level-same-day" in result.text and "level-emergency" not in result.text
+    assert "same-day medical review" in result.text and "within 4 hours" in result.text
+    assert "Pain after trauma or a fall" in result.text
 
 
 def test_not_eligible_patient_sees_why_and_start_is_refused(browser):
@@ -136,7 +157,10 @@ def test_no_token_in_cookies_headers_or_pages(browser, stack):
             assert token not in str(response.headers)
 
 
-def test_hold_then_resume_after_review(browser, stack, fresh_patient):
+REVIEW_LINK = re.compile(r'href="(/patient/review/[^"]+)"')
+
+
+def test_hold_stop_banner_review_form_then_resume(browser, stack, fresh_patient):
     browser.launch_id(fresh_patient)
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     browser.post_form("/patient", "/patient/start", {})
@@ -144,17 +168,36 @@ def test_hold_then_resume_after_review(browser, stack, fresh_patient):
         "/patient/screen", "/patient/screen", {**ALL_ABSENT, "leg-weakness": "present"}
     )
     assert "Red flag present" in positive.text
-    program = browser.get("/patient/program").text
-    assert "On hold for a red-flag review" in program
-    assert "Complete stage" not in program
+    program = html.unescape(browser.get("/patient/program").text)
+    assert "Stop: no exercises while a red flag is being reviewed" in program
+    assert "Stop your exercises and see a doctor today" in program  # the patient's advice
+    assert "Complete stage" not in program and EXERCISE not in program
+    assert "Resume the program" not in program
+
+    sheet = browser.get("/patient/program/sheet")
+    assert sheet.status_code == 409
+    assert "Stop: no exercises" in sheet.text and html.escape(EXERCISE) not in sheet.text
 
     refused = browser.post_form("/patient/program", "/patient/program/resume", {})
-    assert "Record a new red-flag screen" in refused.text
+    assert "same-day medical review for New or progressive leg weakness" in html.unescape(refused.text)
 
+    # A clear screen alone never lifts the hold: the review is still open.
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    still = browser.post_form("/patient/program", "/patient/program/resume", {})
+    assert "cannot resume while the same-day medical review" in html.unescape(still.text)
+
+    review_path = REVIEW_LINK.search(still.text).group(1)
+    missing = browser.post_form(review_path, review_path, {"outcome": "cleared", "note": " "})
+    assert missing.status_code == 400 and "Write a note" in missing.text
+    cleared = browser.post_form(
+        review_path, review_path, {"outcome": "cleared", "note": "Power 5/5, reflexes normal."}
+    )
+    assert "Review recorded: Cleared to continue the exercise program." in html.unescape(cleared.text)
+    assert "Resume the program" in cleared.text
     resumed = browser.post_form("/patient/program", "/patient/program/resume", {})
     assert "The program is running again." in resumed.text
-    assert "Complete stage 1" in resumed.text
+    assert "Complete stage 1 early" in resumed.text and html.escape(EXERCISE) in resumed.text
+    assert browser.get("/patient/program/sheet").status_code == 200
 
 
 def test_stop_program_with_a_reason(browser, stack, fresh_patient):
@@ -181,3 +224,33 @@ def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_p
     backing = FhirClient(stack.backing_fhir_base)
     pain = backing.search_all("Observation", {"patient": fresh_patient, "code": "http://loinc.org|72514-3"})
     assert pain == []
+
+
+def test_an_excluding_condition_says_why_and_what_to_do_instead(browser, stack, fresh_patient):
+    backing = FhirClient(stack.backing_fhir_base)
+    backing.create(
+        {
+            "resourceType": "Condition",
+            "subject": {"reference": f"Patient/{fresh_patient}"},
+            "clinicalStatus": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+                ]
+            },
+            "code": {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                        "code": "M80.08XA",
+                        "display": "Age-related osteoporosis with current pathological vertebral fracture",
+                    }
+                ]
+            },
+        }
+    )
+    page = html.unescape(browser.launch_id(fresh_patient).text)
+    assert "Not eligible." in page and "A vertebral fracture is recorded" in page
+    assert "refer to the fracture or spinal team" in page
+    browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
+    refused = browser.post_form("/patient", "/patient/start", {})
+    assert "Not eligible" in refused.text and "Program started" not in refused.text

@@ -236,7 +236,12 @@ def test_the_patient_services_never_try_to_change_the_plan_or_tasks(stack, backi
             request = entry["request"]
             writes.append((request["method"], request["url"].split("?")[0]))
     assert writes and all(m in ("GET", "POST") for m, _ in writes)
-    assert {u for m, u in writes if m == "POST"} <= {"Observation", "Task", "Provenance"}
+    assert {u for m, u in writes if m == "POST"} <= {
+        "Observation",
+        "QuestionnaireResponse",
+        "Task",
+        "Provenance",
+    }
     plan = backing.read("CarePlan", state.careplan_id)
     assert plan["status"] == "active"  # unchanged: the open review pauses it instead
     assert home.read_my_program(backing, SCIATICA_PROGRAM, patient).state.paused

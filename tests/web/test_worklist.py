@@ -154,7 +154,7 @@ def test_coordinator_launch_lands_on_the_worklist(stack, backing):
     assert f">{name}<" in person.row_for(patient).body
 
 
-def test_filter_claim_start_complete_and_the_next_stage_is_ready(coordinator, backing):
+def test_filter_claim_start_and_no_complete_button_for_a_clinical_stage(coordinator, backing):
     patient, name = start_program(backing)
     coordinator.open(stage="1", status="ready", owner="unassigned")
     row = coordinator.row_for(patient)
@@ -170,14 +170,25 @@ def test_filter_claim_start_complete_and_the_next_stage_is_ready(coordinator, ba
     assert "Task is now in-progress." in coordinator.act(row, "start").text
     coordinator.open(stage="1", owner="me", status="in-progress")
     row = coordinator.row_for(patient)
-    assert "complete" in row.actions
-    done = coordinator.act(row, "complete")
-    assert "Stage completed. Next: Stage 2: Restoring mobility is ready." in text(done)
+    assert "complete" not in row.actions and "cancel" not in row.actions
+    assert "hold" in row.actions and "note" in row.actions
+    refused = coordinator.act(row, "complete")  # forged: the page offers no Complete
+    assert "Not changed: Coordinators cannot do this: completing a stage" in text(refused)
+    assert backing.read("Task", row.task_id)["status"] == "in-progress"
 
-    coordinator.open(stage="2", status="ready")
-    assert coordinator.row_for(patient).field("status") == "ready"
-    tasks = backing.search_all("Task", {"patient": patient, "status": "completed"})
-    assert [t["owner"]["display"] for t in tasks] == ["Sandbox Practitioner"]
+
+def test_a_review_row_offers_only_claim_assign_and_note(coordinator, backing):
+    seeded = seed_demo_patients(backing, run=uuid.uuid4().hex[:12])[0]
+    answers = {**ALL_ABSENT, "rectal-fullness": True}
+    svc.record_screen(backing, SCIATICA_PROGRAM, seeded.patient_id, answers, Actor(), str(uuid.uuid4()))
+    coordinator.open(status="requested")
+    row = coordinator.row_for(seeded.patient_id)
+    assert row.kind == "review" and {"claim", "note"} <= set(row.actions) <= {"claim", "assign", "note"}
+    for action in ("complete", "cancel", "hold"):
+        refused = coordinator.act(row, action, reason="Patient says they are fine")
+        assert "Not changed: Coordinators cannot do this" in text(refused)
+    task = backing.read("Task", row.task_id)
+    assert task["status"] == "requested" and task["meta"]["versionId"] == row.version
 
 
 def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, backing):
@@ -225,8 +236,8 @@ def test_an_illegal_transition_is_explained_and_nothing_changes(coordinator, bac
     patient, name = start_program(backing)
     coordinator.open(stage="1", status="ready")
     row = coordinator.row_for(patient)
-    refused = coordinator.act(row, "complete")  # forged: the page offers no Complete here
-    assert "Not changed: A ready task cannot become completed" in text(refused)
+    refused = coordinator.act(row, "resume")  # forged: the page offers no Resume here
+    assert "Not changed: Only a task on hold can be resumed" in text(refused)
     assert backing.read("Task", row.task_id)["meta"]["versionId"] == row.version
 
 
@@ -282,7 +293,10 @@ def test_patient_timeline_has_stages_screens_and_the_pain_chart(coordinator, bac
     page = coordinator.open(coordinator.row_for(patient).patient_href)
     assert page.status_code == 200 and name in page.text
     assert "Stage 1: Assessment and pain control" in page.text
-    assert "no red flags" in page.text and "7 questions answered" in page.text
+    assert (
+        "no red flags" in page.text
+        and f"{len(RED_FLAG_KEYS)} of {len(RED_FLAG_KEYS)} questions answered" in page.text
+    )
     assert "<svg" in page.text and "6/10" in page.text
     assert "cdn" not in page.text.lower()
 
