@@ -14,6 +14,7 @@ from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.lifecycle import IllegalTransition, resume_status
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.roles import coordinator_refusal
+from fhir_rehab.program.words import status_words
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
@@ -173,7 +174,7 @@ def _apply(
         if status == "draft":
             raise _refuse("A draft task is a later stage: it can be assigned once it is ready.")
         if status not in OPEN:
-            raise _refuse(f"A {status} task cannot be {intent.action}ed: it is closed.")
+            raise _refuse(f"This task is {status_words(status)}: it is closed and cannot change.")
         owner = actor.reference if intent.action == "claim" else intent.owner
         if not owner or not _PRACTITIONER.match(owner):
             raise _refuse(
@@ -200,7 +201,9 @@ def _apply(
         if not actor.reference or owner != actor.reference:
             raise _refuse("Only the person a task is assigned to can accept it; claim it first.")
         if status not in ("requested", "received"):
-            raise _refuse(f"Only a requested task can be accepted; this one is {status}.")
+            raise _refuse(
+                f"Only a task waiting to be accepted can be accepted; this one is {status_words(status)}."
+            )
         return change_task_status(task, "accepted", now), "Task accepted."
     reason = intent.reason.strip()
     if intent.action == "note" and not reason:
@@ -220,9 +223,19 @@ def _apply(
     started = bool((task.get("executionPeriod") or {}).get("start"))
     target = resume_status(started) if intent.action == "resume" else TARGETS[intent.action]
     if intent.action == "resume" and status != "on-hold":
-        raise _refuse(f"Only a task on hold can be resumed; this one is {status}.")
+        raise _refuse(f"Only a task on hold can be resumed; this one is {status_words(status)}.")
     updated = change_task_status(task, target, now, reason=reason or None)
-    return updated, f"Task is now {target}."
+    return updated, f"Task is now {status_words(target)}."
+
+
+def practitioner_display(client: FhirClient, reference: str | None) -> str | None:
+    """A Practitioner's name to show a person (None when it is not one or cannot be read)."""
+    if not reference or not _PRACTITIONER.match(reference):
+        return None
+    try:
+        return patient_name(client.read("Practitioner", reference.split("/", 1)[1])) or None
+    except FhirError:
+        return None
 
 
 def _practitioner_name(client: FhirClient, reference: str, given: str | None) -> str:

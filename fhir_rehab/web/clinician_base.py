@@ -13,6 +13,7 @@ from fhir_rehab.fhir.ids import is_submission_id
 from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch
 from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.program.words import STATUS_WORDS as DOMAIN_STATUS_WORDS
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.web.actor import actor_for_launch
@@ -20,20 +21,9 @@ from fhir_rehab.web.pictures import exercise_picture
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
 PROGRAM = SCIATICA_PROGRAM
-# Plain words for statuses on the clinician's pages (no FHIR status codes).
-STATUS_WORDS = {
-    "draft": "not started",
-    "requested": "not started",
-    "ready": "ready to start",
-    "in-progress": "under way",
-    "on-hold": "paused for a medical review",
-    "completed": "completed",
-    "cancelled": "stopped",
-    "failed": "stopped",
-    "entered-in-error": "entered in error",
-    "active": "running",
-    "revoked": "stopped",
-}
+# Plain words for statuses on the clinician's pages (no FHIR status codes); a hold the clinician
+# sees is a red-flag hold.
+STATUS_WORDS = {**DOMAIN_STATUS_WORDS, "on-hold": "paused for a medical review"}
 DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
 
 

@@ -34,6 +34,7 @@ from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.lifecycle import TRANSITIONS
 from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.program.words import priority_words, status_words
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.worklist import (
     COUNTED,
@@ -53,6 +54,7 @@ from fhir_rehab.services.worklist import (
     TaskConflict,
     WorklistRefused,
     change_task,
+    practitioner_display,
 )
 from fhir_rehab.services.worklist_index import WorklistIndex, index_path
 from fhir_rehab.services.worklist_pages import Cursor, read_timeline, read_worklist
@@ -62,6 +64,9 @@ from fhir_rehab.web.charts import pain_chart_svg
 
 log = logging.getLogger(__name__)
 bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
+# Codes stay in forms and URLs; people read words.
+bp.add_app_template_filter(status_words, "status_words")
+bp.add_app_template_filter(priority_words, "priority_words")
 PROGRAM = SCIATICA_PROGRAM
 CURSORS_KEY = "worklist_cursors"  # page token -> where that page starts (server-side session)
 MAX_CURSORS = 10  # each holds at most a page of rows per search: the session stays small
@@ -254,6 +259,7 @@ def act(task_id: str) -> Any:
             conflict=conflict,
             current=conflict.current,
             intent=conflict.intent,
+            intent_owner_name=practitioner_display(client, conflict.intent.owner),
             return_to=return_to,
             actor=actor,
             now=utcnow(),

@@ -92,7 +92,7 @@ def test_patient_to_coordinator_to_clinician(chromium, stack, patient, artifacts
     coordinator.get_by_role("link", name="Launch as coordinator").click()
     coordinator.wait_for_url(re.compile(r".*/worklist.*"))
     first = coordinator.locator("table.worklist tbody tr").first
-    assert patient.name in first.inner_text() and "stat" in first.inner_text()
+    assert patient.name in first.inner_text() and "Emergency" in first.inner_text()
     assert "For: Saddle anaesthesia" in first.inner_text()
     coordinator.screenshot(path=str(artifacts / "patient-coordinator.png"), full_page=True)
     assert axe_violations(coordinator) == []

@@ -75,7 +75,7 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     assert page.get_by_text("Signed in as Dana Okoye").is_visible()
     rows = page.locator("table.worklist tbody tr")
     assert "row-review" in rows.first.get_attribute("class")  # the escalation tops the list
-    assert "stat" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()
+    assert "Emergency" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()
     sam = row_of(page, programs["eligible-snomed"].patient_id)
     assert "overdue" in sam.filter(has_text="Stage 1").inner_text()
     # Sam logged no session in 20 days: a follow-up, listed after the review, before the stages
@@ -97,7 +97,7 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     mine = row_of(page, alex)
     assert mine.locator("td.owner").inner_text() == "you"
     mine.get_by_role("button", name="Start").click()
-    assert page.get_by_text("Task is now in-progress.").is_visible()
+    assert page.get_by_text("Task is now under way.").is_visible()
     # Completing a clinical stage is the clinician's: no Complete button for the coordinator.
     assert row_of(page, alex).get_by_role("button", name="Complete").count() == 0
     backing = FhirClient(stack.backing_fhir_base)
@@ -115,13 +115,13 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     filter_by(page, stage="2", owner="anyone", status="ready")
     next_stage = row_of(page, alex)
     assert "Stage 2: Restoring mobility" in next_stage.inner_text()
-    assert next_stage.locator("td.status").inner_text() == "ready"
+    assert next_stage.locator("td.status").inner_text() == "ready to start"
     page.screenshot(path=artifacts / "worklist-04-next-stage.png", full_page=True)
 
     next_stage.get_by_role("link", name="Alex Morgan").click()
     assert page.get_by_role("heading", name="Program timeline").is_visible()
     stages = page.locator("table.timeline tbody tr")
     assert stages.nth(0).locator("td.status").inner_text().startswith("completed")
-    assert stages.nth(1).locator("td.status").inner_text() == "ready"
+    assert stages.nth(1).locator("td.status").inner_text() == "ready to start"
     assert page.locator("svg.chart circle").count() == 2
     page.screenshot(path=artifacts / "worklist-05-timeline.png", full_page=True)

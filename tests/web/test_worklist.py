@@ -138,9 +138,14 @@ def coordinator(stack: SandboxStack) -> Coordinator:
     return person
 
 
+def text_of(page: str) -> str:
+    """Only what a person reads: tags, attributes and URLs (where codes belong) dropped."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
 def text(response: requests.Response) -> str:
     """The page's words: tags dropped, whitespace collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.text)))
+    return text_of(response.text)
 
 
 def test_coordinator_launch_lands_on_the_worklist(stack, backing):
@@ -158,7 +163,7 @@ def test_filter_claim_start_and_no_complete_button_for_a_clinical_stage(coordina
     patient, name = start_program(backing)
     coordinator.open(stage="1", status="ready", owner="unassigned")
     row = coordinator.row_for(patient)
-    assert row.field("status") == "ready" and row.field("owner") == "unassigned"
+    assert row.field("status") == "ready to start" and row.field("owner") == "unassigned"
     assert row.actions[:2] == ["claim", "start"] and "complete" not in row.actions
 
     claimed = coordinator.act(row, "claim")
@@ -167,11 +172,15 @@ def test_filter_claim_start_and_no_complete_button_for_a_clinical_stage(coordina
     row = coordinator.row_for(patient)
     assert row.field("owner") == "you" and "claim" not in row.actions
 
-    assert "Task is now in-progress." in coordinator.act(row, "start").text
+    assert "Task is now under way." in coordinator.act(row, "start").text
     coordinator.open(stage="1", owner="me", status="in-progress")
     row = coordinator.row_for(patient)
     assert "complete" not in row.actions and "cancel" not in row.actions
     assert "hold" in row.actions and "note" in row.actions
+    # Plain words for people: the status column, the count chips and the filter say no FHIR code.
+    assert row.field("status") == "under way"
+    page = coordinator.open(stage="1", owner="me").text
+    assert "in-progress" not in text_of(page) and ">under way" in page
     refused = coordinator.act(row, "complete")  # forged: the page offers no Complete
     assert "Not changed: Coordinators cannot do this: completing a stage" in text(refused)
     assert backing.read("Task", row.task_id)["status"] == "in-progress"
@@ -222,7 +231,7 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
         "return_to": "/worklist",
     }
     again = second.http.post(f"{stack.app_url}/worklist/task/{row_second.task_id}", data=data, timeout=30)
-    assert "Task is now on-hold." in again.text
+    assert "Task is now on hold." in again.text
     task = backing.read("Task", row_second.task_id)
     assert task["status"] == "on-hold" and task["owner"]["display"] == "Robin Reyes"
     authors = {
