@@ -16,6 +16,7 @@ from typing import Any
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.compartment import WrongPatientError, check_belongs, iter_resources
 from fhir_rehab.program.lifecycle import OPEN_STATUSES
+from fhir_rehab.resources.errors import UnusablePrefetch
 from fhir_rehab.resources.wire import Resource
 
 PATIENT_TOKEN = "{{context.patientId}}"  # noqa: S105 - a prefetch token, not a secret
@@ -115,15 +116,15 @@ def check_prefetch(prefetch: Any, patient_id: str) -> Prefetch:
 
 
 def read_value(key: str, value: Any, patient_id: str) -> list[Resource]:
-    """The resources of one key's value (raises ValueError when it is not usable)."""
+    """The resources of one key's value (raises UnusablePrefetch, a ValueError, when it is not usable)."""
     try:
         return _read_value(key, value, patient_id)
     except _Unusable as reason:
-        raise ValueError(str(reason)) from None
+        raise UnusablePrefetch(str(reason)) from None
 
 
-class _Unusable(ValueError):
-    """This prefetch value does not answer its template."""
+class _Unusable(UnusablePrefetch):
+    """Raised inside the reader; re-raised without its traceback as UnusablePrefetch."""
 
 
 def _read_value(key: str, value: Any, patient_id: str) -> list[Resource]:

@@ -27,3 +27,7 @@ class ScoreOutOfRange(ResourceError, ValueError):
     """A score outside its scale reached the builder (the pages and the CLI check it first)."""
 
     user_message = "The score is outside its scale."
+
+
+class UnusablePrefetch(ResourceError, ValueError):
+    """A CDS Hooks prefetch value does not answer its template (the service then reads it)."""

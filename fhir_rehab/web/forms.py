@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_rehab.errors import FhirRehabError
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.assessment import (
     ODI_SECTION_NAMES,
@@ -21,7 +22,9 @@ DOSE_FIELDS = ("sets", "reps", "hold_seconds", "minutes", "times_per_day", "days
 _INT_LIMIT = 1000
 
 
-class FormError(ValueError):
+class FormError(FhirRehabError, ValueError):
+    """A form field the user must correct; `field` is the input's id, for the error summary."""
+
     def __init__(self, field_id: str, message: str) -> None:
         super().__init__(message)
         self.field = field_id
