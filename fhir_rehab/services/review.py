@@ -95,11 +95,7 @@ def stop_program(
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to stop.")
     tx = Transaction()
-    targets = _end_program(tx, record, state, reason, now)
-    for goal in plan_goals(client, record, state):  # the Goals follow their plan
-        ended = end_goal(goal, now)
-        if ended is not None:
-            targets.append(tx.update(ended, if_match=version_of(goal)))
+    targets = _end_program(tx, client, record, state, reason, now)
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
     )
@@ -164,16 +160,22 @@ def record_review(
     ]
     stopped = rule.program == "revoke" and state.careplan_status in {"active", "on-hold"}
     if stopped:
-        targets += _end_program(tx, record, state, f"Medical review: {rule.label}. {note}", now)
+        targets += _end_program(tx, client, record, state, f"Medical review: {rule.label}. {note}", now)
     add_provenance(tx, targets, reviewer, now, c.OPERATION_UPDATE, f"{key}.provenance")
     write = commit(client, tx)
     return ReviewResult(write, review, outcome, rule.closes, stopped)
 
 
 def _end_program(
-    tx: Transaction, record: PatientRecord, state: ProgramState, reason: str, now: datetime
+    tx: Transaction,
+    client: FhirClient,
+    record: PatientRecord,
+    state: ProgramState,
+    reason: str,
+    now: datetime,
 ) -> list[str]:
-    """CarePlan revoked, every open stage cancelled with the reason."""
+    """CarePlan revoked, every open stage cancelled with the reason, and the Goals follow their
+    plan (whether a clinician stops it or a medical review does)."""
     plan = end_care_plan(
         record.get(f"CarePlan/{state.careplan_id}"), "revoked", now, note=f"Stopped: {reason}"
     )
@@ -183,6 +185,10 @@ def _end_program(
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
             targets += follow_stage(tx, record, stage, "cancelled")
+    for goal in plan_goals(client, record, state):
+        ended = end_goal(goal, now)
+        if ended is not None:
+            targets.append(tx.update(ended, if_match=version_of(goal)))
     return targets
 
 

@@ -45,6 +45,22 @@ def clear_review(fhir, patient):
     )
 
 
+def test_a_review_that_stops_the_program_ends_its_goals_too(fhir, held):
+    (task_id,) = state_of(fhir, held).review_task_ids
+    created = fhir.create({"resourceType": "Practitioner", "name": [{"family": "Reviewer"}]}).body
+    reviewer = Actor(f"Practitioner/{created['id']}", "Dr Reviewer")
+    result = record_review(
+        fhir, SCIATICA_PROGRAM, held, task_id, Outcome.STOPPED, "Metastatic disease found.", reviewer
+    )
+    assert result.program_stopped
+    state = state_of(fhir, held)
+    plan = fhir.read("CarePlan", state.careplan_id)
+    assert plan["status"] == "revoked"
+    goals = [fhir.read("Goal", g["reference"].split("/")[1]) for g in plan["goal"]]
+    assert goals and {g["lifecycleStatus"] for g in goals} <= {"completed", "cancelled"}
+    assert "cancelled" in {g["lifecycleStatus"] for g in goals}
+
+
 def test_resume_needs_a_new_clear_screen_after_the_review(fhir, held):
     clear_review(fhir, held)
     with pytest.raises(ProgramRefused, match="positive"):
