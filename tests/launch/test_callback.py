@@ -17,7 +17,9 @@ def assert_not_launched(client) -> None:
 
 def test_state_mismatch_is_refused(launcher, auth_server, client) -> None:
     params = launcher.authorize(iss=ISS, launch="l")
-    response = launcher.callback({**params, "state": params["state"][:-1] + "X"})
+    state = params["state"]
+    tampered = state[:-1] + ("Y" if state.endswith("X") else "X")  # always differs from the real one
+    response = launcher.callback({**params, "state": tampered})
     assert response.status_code == 400
     assert "no longer valid" in response.get_data(as_text=True)
     assert auth_server.token_requests == []
