@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
+from fhir_rehab.services.worklist import Intent, change_task
 from fhir_rehab.services.worklist_index import WorklistIndex
 from tests.support import profiles
 from tests.support.profiles import ProfileServer, profile_server
@@ -57,6 +59,11 @@ def stage_tasks(fhir: FhirClient, patient: str) -> list[dict]:
     tasks = fhir.search_all("Task", {"patient": patient, "_count": "50"})
     stages = [t for t in tasks if "instantiatesCanonical" in t]
     return sorted(stages, key=lambda t: t["restriction"]["period"]["end"])
+
+
+def act(fhir: FhirClient, task: dict, action: str, actor: Actor, **intent: Any) -> Any:
+    """One coordinator action on the Task as the caller last saw it."""
+    return change_task(fhir, PROGRAM, task["id"], version(task), Intent(action, **intent), actor, NOW)
 
 
 def version(task: dict) -> str:

@@ -9,25 +9,19 @@ import pytest
 from fhir_rehab import codes as c
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services.worklist import (
-    Intent,
     NotAppTask,
     TaskConflict,
     WorklistRefused,
-    change_task,
 )
 from tests.coordinator.conftest import (
-    NOW,
     PROGRAM,
+    act,
     add_practitioner,
     escalate,
     stage_tasks,
     start_program,
     version,
 )
-
-
-def act(fhir, task, action, actor, **intent):
-    return change_task(fhir, PROGRAM, task["id"], version(task), Intent(action, **intent), actor, NOW)
 
 
 def provenance_for(fhir, task_id):

@@ -12,23 +12,20 @@ from fhir_rehab import codes as c
 from fhir_rehab.program.redflags import red_flag
 from fhir_rehab.resources.worklist import Filters
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.worklist import Intent, TaskConflict, WorklistRefused, change_task
+from fhir_rehab.services.worklist import TaskConflict, WorklistRefused
 from fhir_rehab.services.worklist_pages import Cursor, read_timeline, read_worklist
 from fhir_rehab.web.coordinator import available_actions
 from tests.coordinator.conftest import (
     ALL_ABSENT,
     NOW,
     PROGRAM,
+    act,
     add_practitioner,
     escalate,
     stage_tasks,
     start_program,
     version,
 )
-
-
-def act(fhir, task, action, actor, **intent):
-    return change_task(fhir, PROGRAM, task["id"], version(task), Intent(action, **intent), actor, NOW)
 
 
 def review_of(fhir, patient):
