@@ -313,6 +313,13 @@ class FhirClient:
             "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
         }
         entries = self.transaction(bundle, fresh=fresh).get("entry") or []
+        return self.read_answers(urls, entries, missing_ok=missing_ok, what="a batch")
+
+    def read_answers(
+        self, urls: Sequence[str], entries: Sequence[Resource], *, missing_ok: bool = False, what: str
+    ) -> list[Resource | None]:
+        """The resources answering GET `urls`, from their response entries (a batch's, or the
+        read entries of a transaction), raising for a failed entry as `batch` does."""
         found: list[Resource | None] = []
         for url, entry in zip(urls, entries, strict=False):
             answer = entry.get("response") or {}
@@ -324,12 +331,14 @@ class FhirClient:
                 raise error_for("GET", self.url_for(url.split("?")[0]), status, answer.get("outcome"))
             elif not isinstance(resource, dict):
                 raise FhirError(
-                    f"The FHIR server answered GET {url.split('?')[0]} in a batch without a resource."
+                    f"The FHIR server answered GET {url.split('?')[0]} in {what} without a resource."
                 )
             else:
                 found.append(resource)
         if len(entries) != len(urls):
-            raise FhirError(f"The FHIR server answered a batch of {len(urls)} with {len(entries)} entries.")
+            raise FhirError(
+                f"The FHIR server answered {len(urls)} reads in {what} with {len(entries)} entries."
+            )
         return found
 
     def capabilities(self) -> Resource:

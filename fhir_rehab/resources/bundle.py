@@ -1,4 +1,5 @@
-"""Transaction Bundles: urn:uuid references, conditional creates, If-Match updates, results."""
+"""Transaction Bundles: urn:uuid references, conditional creates, If-Match updates, reads that
+see the writes, results."""
 
 from __future__ import annotations
 
@@ -17,9 +18,16 @@ def identifier_criteria(system: str, value: str) -> str:
 
 @dataclass
 class Transaction:
-    """Builds one atomic transaction. Every resource is code-checked and model-validated."""
+    """Builds one atomic transaction. Every resource is code-checked and model-validated.
+
+    `read()` adds GET entries: R4 processes a transaction's GETs after its writes (http.html
+    #trules), and HAPI runs them once the writes are committed (BaseTransactionProcessor
+    .processTransaction), so they answer with the state the write left: the page shown after
+    a write comes in the same round trip. They go last, after every write entry.
+    """
 
     entries: list[dict[str, Any]] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
 
     def create(
         self, resource: Resource, *, if_none_exist: str | None = None, full_url: str | None = None
@@ -41,13 +49,20 @@ class Transaction:
         self.entries.append({"fullUrl": path, "resource": resource, "request": request})
         return path
 
+    def read(self, url: str) -> int:
+        """Add a GET (a read or a search, relative to the base) answered after the writes;
+        returns its position among the reads (`WriteResult.reads`)."""
+        self.reads.append(url)
+        return len(self.reads) - 1
+
     def bundle(self) -> Resource:
         """The transaction Bundle, each resource checked before anything is sent and its
-        generated narrative rebuilt from what it now says."""
+        generated narrative rebuilt from what it now says; the reads last."""
         entries = []
         for entry in self.entries:
             check_codes(entry["resource"])
             entries.append({**entry, "resource": to_wire(with_narrative(entry["resource"]))})
+        entries += [{"request": {"method": "GET", "url": url}} for url in self.reads]
         return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
     def __len__(self) -> int:
@@ -77,6 +92,8 @@ def read_transaction_response(request: Resource, response: Resource) -> list[Wri
     """Pair each response entry with its request (same order, per the spec) and parse it."""
     out = []
     for sent, got in zip(request.get("entry") or [], response.get("entry") or [], strict=False):
+        if "resource" not in sent:  # a read (Transaction.read): see read_answers
+            continue
         answer = got.get("response") or {}
         resource = got.get("resource")
         location = answer.get("location") or ""

@@ -6,16 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirNotFound
+from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 from fhir_rehab.program.adherence import ExerciseSession
 from fhir_rehab.program.eligibility import ConditionFact
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.activity import parse_sessions
+from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.queries import RecordView
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.services.errors import PatientNotFound
+from fhir_rehab.services.writes import WriteResult
 
 Resource = dict[str, Any]
 MAX_PAGES = 50  # per search: 50 pages of even 20 is more than any one patient's program holds
@@ -68,15 +70,55 @@ def read_patient_record(
     try:
         answers = client.batch(urls)
     except FhirNotFound as error:
-        if error.url == client.url_for(q.patient(patient_id)):
-            raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.") from None
+        _patient_missing(client, patient_id, error)
         raise
+    return _record_from(client, patient_id, answers, bool(submission_id))
+
+
+@dataclass(frozen=True)
+class RecordReads:
+    """Where a patient record's reads sit among a transaction's reads (`Transaction.read`)."""
+
+    patient_id: str
+    first: int
+    count: int
+
+
+def read_record_after(tx: Transaction, patient_id: str, view: RecordView = q.CLINICIAN_VIEW) -> RecordReads:
+    """Add the reads of the patient record to a write: the transaction answers them after its
+    writes (resources.bundle.Transaction), so the page after the write needs no other request."""
+    urls = q.patient_record(patient_id, view)
+    first = len(tx.reads)
+    for url in urls:
+        tx.read(url)
+    return RecordReads(patient_id, first, len(urls))
+
+
+def record_after(client: FhirClient, reads: RecordReads, write: WriteResult) -> PatientRecord:
+    """The patient record as the write left it, from the transaction's own answers (further
+    pages of a long search, if the server paged one, are followed)."""
+    answers = list(write.reads[reads.first : reads.first + reads.count])
+    if len(answers) != reads.count:
+        raise FhirError("The FHIR server left out the reads of a transaction.")
+    if answers[0] is None:
+        raise PatientNotFound(f"Patient {reads.patient_id} was not found on the FHIR server.")
+    return _record_from(client, reads.patient_id, answers, False)
+
+
+def _patient_missing(client: FhirClient, patient_id: str, error: FhirNotFound) -> None:
+    if error.url == client.url_for(q.patient(patient_id)):
+        raise PatientNotFound(f"Patient {patient_id} was not found on the FHIR server.") from None
+
+
+def _record_from(
+    client: FhirClient, patient_id: str, answers: list[Resource | None], with_submission: bool
+) -> PatientRecord:
     patient, *searches = (answer or {} for answer in answers)
     # Every page of every search: a server may cap `_count` (HAPI does). The screens search
     # too: the latest screen is picked from what was read (resources.state.parse_screen), so
     # a server that ignores `_sort` cannot make an older screen pass for the latest one.
     found = [all_pages(client, bundle) for bundle in searches]
-    hits = found.pop() if submission_id else []
+    hits = found.pop() if with_submission else []
     return PatientRecord(patient_id, patient, _dedupe([r for rs in found for r in rs]), hits)
 
 

@@ -10,6 +10,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirConflict
 from fhir_rehab.resources.bundle import Transaction, Written, read_transaction_response
 from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.wire import Resource
 from fhir_rehab.services.errors import StaleVersion
 
 
@@ -19,9 +20,11 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: the resources it wrote (or found already written), as `Type/id`."""
+    """What a write did: the resources it wrote (or found already written), as `Type/id`, and
+    the answers to the transaction's reads (`Transaction.read`), which saw the write."""
 
     written: tuple[Written, ...]
+    reads: tuple[Resource | None, ...] = ()
 
     @property
     def refs(self) -> list[str]:
@@ -62,10 +65,13 @@ def patients_of(tx: Transaction) -> list[str]:
 
 
 def commit(client: FhirClient, tx: Transaction) -> WriteResult:
-    """Send the transaction; a stale If-Match anywhere (409 or 412) fails it whole."""
+    """Send the transaction (one round trip, reads included); a stale If-Match anywhere, or a
+    conditional create whose criteria match more than one resource (409 or 412), fails it whole."""
     bundle = tx.bundle()
     try:
         response = client.transaction(bundle)
     except FhirConflict as exc:
         raise StaleVersion() from exc
-    return WriteResult(tuple(read_transaction_response(bundle, response)))
+    answers = (response.get("entry") or [])[len(tx.entries) :]
+    reads = client.read_answers(tx.reads, answers, what="a transaction") if tx.reads else []
+    return WriteResult(tuple(read_transaction_response(bundle, response)), tuple(reads))

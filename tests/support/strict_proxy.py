@@ -362,23 +362,20 @@ class StrictFhirProxy:
         )
         answers: dict[int, Resource] = {}
         forward: list[tuple[int, Resource]] = []
+        searches: list[int] = []
         for index, entry in enumerate(entries):
             try:
                 if _method(entry) == "GET" and _is_search(entry):
-                    rtype, params = _split(str(entry["request"]["url"]))
-                    answers[index] = {
-                        "resource": self._search(rtype, params, no_cache=no_cache),
-                        "response": {"status": "200 OK"},
-                    }
+                    searches.append(index)
+                    if not transaction:
+                        self._answer_search(entry, index, answers, no_cache)
                     continue
                 self._check_entry(entry, targets)
                 forward.append((index, entry))
             except Refused as refused:
                 if transaction:
                     raise
-                self.stats.refused.append(refused.status)
-                status = f"{refused.status} {REASONS.get(refused.status, '')}".strip()
-                answers[index] = {"response": {"status": status, "outcome": refused.outcome}}
+                self._refused_entry(refused, index, answers)
         if forward:
             sent = {**bundle, "entry": [entry for _, entry in forward]}
             data = json.dumps(sent).replace(self.base_url, self.backend)
@@ -393,6 +390,16 @@ class StrictFhirProxy:
                 return answer.status_code, body
             for (index, _), got in zip(forward, body.get("entry") or [], strict=False):
                 answers[index] = got
+        if transaction:
+            # A transaction's GET entries run after its writes are committed, so they see them
+            # (BaseTransactionProcessor.processTransaction: "perform all gets ... last so that the
+            # gets happen on the final state of the DB"); a failed GET fails only its own entry
+            # (doTransactionReadOperations sets the entry's status and OperationOutcome).
+            for index in searches:
+                try:
+                    self._answer_search(entries[index], index, answers, no_cache)
+                except Refused as refused:
+                    self._refused_entry(refused, index, answers)
         kind = "transaction-response" if transaction else "batch-response"
         return 200, {
             "resourceType": "Bundle",
@@ -400,6 +407,20 @@ class StrictFhirProxy:
             "type": kind,
             "entry": [answers.get(i, {"response": {"status": "500"}}) for i in range(len(entries))],
         }
+
+    def _answer_search(
+        self, entry: Resource, index: int, answers: dict[int, Resource], no_cache: bool
+    ) -> None:
+        rtype, params = _split(str(entry["request"]["url"]))
+        answers[index] = {
+            "resource": self._search(rtype, params, no_cache=no_cache),
+            "response": {"status": "200 OK"},
+        }
+
+    def _refused_entry(self, refused: Refused, index: int, answers: dict[int, Resource]) -> None:
+        self.stats.refused.append(refused.status)
+        status = f"{refused.status} {REASONS.get(refused.status, '')}".strip()
+        answers[index] = {"response": {"status": status, "outcome": refused.outcome}}
 
     def _check_entry(self, entry: Resource, targets: frozenset[str]) -> None:
         request = entry.get("request") or {}
