@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "STAGE_SCREEN_MAX_AGE_DAYS": 14,  # completing a stage needs a red-flag screen this recent
     "WORKLIST_PAGE_SIZE": 20,  # Tasks per worklist page
     "WORKLIST_INDEX_DIR": None,  # the worklist's index of Tasks, one file per FHIR base (<instance>/worklist)
+    "RECORD_SNAPSHOT_DIR": None,  # the record each page showed, for the next form post (<instance>/snapshots)
     # SMART launch client (fhir_rehab/launch)
     "LAUNCH_HTTP_TIMEOUT_SECONDS": 10.0,  # discovery, token and JWKS requests
     "STANDALONE_ROLE": "clinician",  # standalone launch without ?role=: clinician | coordinator

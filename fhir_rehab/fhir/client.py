@@ -296,14 +296,21 @@ class FhirClient:
         return self._body(self.request("POST", self.base_url, json=bundle, headers=headers))
 
     def batch(
-        self, urls: Sequence[str], *, missing_ok: bool = False, fresh: bool = True
+        self,
+        urls: Sequence[str],
+        *,
+        missing_ok: bool = False,
+        fresh: bool = True,
+        optional: frozenset[str] = frozenset(),
     ) -> list[Resource | None]:
         """GET every URL (relative to the base) in one batch round trip; each answer, in order.
         `fresh`: past any search cache (see `transaction`).
 
         A failed entry raises exactly what the same plain GET would (see `error_for`: 401
         FhirAuthError, 403 FhirForbidden, 404 FhirNotFound, 5xx FhirUnavailable, ...), the first
-        failed entry first. With `missing_ok` a 404/410 entry gives None instead.
+        failed entry first. With `missing_ok` a 404/410 entry gives None instead; so does any
+        4xx answer to a URL in `optional` (a read the caller can do without, e.g. one the
+        token's scopes may not cover).
         """
         if not urls:
             return []
@@ -313,10 +320,16 @@ class FhirClient:
             "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
         }
         entries = self.transaction(bundle, fresh=fresh).get("entry") or []
-        return self.read_answers(urls, entries, missing_ok=missing_ok, what="a batch")
+        return self.read_answers(urls, entries, missing_ok=missing_ok, what="a batch", optional=optional)
 
     def read_answers(
-        self, urls: Sequence[str], entries: Sequence[Resource], *, missing_ok: bool = False, what: str
+        self,
+        urls: Sequence[str],
+        entries: Sequence[Resource],
+        *,
+        missing_ok: bool = False,
+        what: str,
+        optional: frozenset[str] = frozenset(),
     ) -> list[Resource | None]:
         """The resources answering GET `urls`, from their response entries (a batch's, or the
         read entries of a transaction), raising for a failed entry as `batch` does."""
@@ -325,7 +338,7 @@ class FhirClient:
             answer = entry.get("response") or {}
             status = entry_status(answer.get("status"))
             resource = entry.get("resource")
-            if status in (404, 410) and missing_ok:
+            if (status in (404, 410) and missing_ok) or (400 <= status < 500 and url in optional):
                 found.append(None)
             elif not 200 <= status < 300:
                 raise error_for("GET", self.url_for(url.split("?")[0]), status, answer.get("outcome"))
@@ -337,7 +350,7 @@ class FhirClient:
                 found.append(resource)
         if len(entries) != len(urls):
             raise FhirError(
-                f"The FHIR server answered {len(urls)} reads in {what} with {len(entries)} entries."
+                f"The FHIR server answered {what} of {len(urls)} reads with {len(entries)} entries."
             )
         return found
 

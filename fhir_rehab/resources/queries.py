@@ -58,12 +58,20 @@ def patient_record(patient_id: str, view: RecordView = CLINICIAN_VIEW) -> list[s
     'Patient/7'
     """
     p = patient_id
+    # Not every server has this include (sekmet-fhir has no Goal search at all): the record
+    # then gets the Goals it knows by id (services.record.plan_goals, web.clinician_base).
     goal_include = "&_include=CarePlan:goal" if view.goals else ""
     review_status = f"&status={','.join(ACTIONABLE_STATUSES)}" if view.open_reviews_only else ""
     queries = [
         patient(p),
         f"CarePlan?patient={p}&identifier={c.EPISODE_IDENTIFIER}|{goal_include}"
         "&_revinclude=Task:based-on&_count=20",
+        # Every screen panel, dates only: a server that ignores `_sort` cannot make an older
+        # screen pass for the latest one. Before the full read below, which wins the dedupe.
+        f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
+        f"&_elements=code,status,effectiveDateTime,subject&_count=100",
+        # The latest screens with their answers; its further pages are not read: when the newest
+        # panel above is not among these, it has no answers here and reads as incomplete.
         f"Observation?patient={p}&code={c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
         f"&_sort=-date,-_lastUpdated&_count={view.screens}&_include=Observation:has-member",
         f"Observation?patient={p}&code={c.LOINC}|{c.LOINC_PAIN_0_10.code},"
@@ -82,6 +90,18 @@ def patient_record(patient_id: str, view: RecordView = CLINICIAN_VIEW) -> list[s
     if view.conditions:
         queries.append(f"Condition?patient={p}&_count=100")
     return queries
+
+
+def first_page_only(url: str) -> bool:
+    """A search whose first page is all a record read needs (the latest screens: see above).
+
+    >>> first_page_only(patient_record("7")[3]), first_page_only(patient_record("7")[2])
+    (True, False)
+    """
+    return "_include=Observation:has-member" in url and "_sort=-date" in url and APP_PANEL_CODE in url
+
+
+APP_PANEL_CODE = f"{c.APP_CODES}|{c.APP_RED_FLAG_PANEL.code}"
 
 
 def submission(patient_id: str, submission_id: str) -> str:

@@ -56,6 +56,14 @@ def verified_actor(client: FhirClient, reference: str | None, display: str) -> A
         resource = client.read(rtype, rid)
     except FhirError:  # missing, or not readable with these scopes: cannot be referenced safely
         return Actor(None, display)
+    return actor_from(local, resource, display)
+
+
+def actor_from(local: str | None, resource: dict[str, object] | None, display: str) -> Actor:
+    """The acting user from their resource as read (None: missing or not readable, so by name
+    only); `local` is what `local_user_reference` made of their reference."""
+    if local is None or resource is None:
+        return Actor(None, display)
     return Actor(local, patient_name(resource) or display)
 
 

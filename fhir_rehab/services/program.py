@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
-from fhir_rehab.program.progression import ProgramState, ProgressionCheck, Score, check_progression
+from fhir_rehab.program.progression import (
+    ProgramState,
+    ProgressionCheck,
+    Score,
+    StageState,
+    check_progression,
+)
 from fhir_rehab.program.redflags import ScreenOutcome, ScreenStatus, screen_red_flags
 from fhir_rehab.program.review import refusal_for
 from fhir_rehab.program.triggers import flare_of, no_improvement, rescreen_needed
@@ -53,9 +60,15 @@ from fhir_rehab.resources.tasks import (
     hold_for_red_flag,
     mark_completed_early,
 )
-from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn, version_of
+from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn, ref_id, version_of
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
+from fhir_rehab.services.record import (
+    PatientRecord,
+    plan_goals,
+    read_patient_record,
+    read_record_after,
+    record_after,
+)
 from fhir_rehab.services.tailoring import Plan, follow_stage, propose_plan, refuse_unconfirmed
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
@@ -85,6 +98,8 @@ def record_screen(
     *,
     record_view: RecordView = CLINICIAN_VIEW,
     hold_program: bool = True,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> ScreenResult:
     """Record every answer in one transaction: a QuestionnaireResponse, one Observation per
     question (question code, yes/no value) and the panel; a positive screen escalates.
@@ -97,10 +112,19 @@ def record_screen(
     plan or its Tasks, so it writes the screen and the review Task only, and the open review
     pauses the program (ProgramState.paused) until a clinician records the review.
     `record_view` is what the caller's scopes can read (resources.queries.RecordView).
+
+    One round trip: with `record` (what the user's page was rendered from) nothing is read
+    first, and `read_after` reads the record back inside the same transaction (`write.after`).
+    If that record was out of date, a stale If-Match fails the write and it is made once more
+    on a fresh read (the answers do not depend on it); if it missed a running program that a
+    positive screen must hold, the hold follows at once (the only second request).
     """
     outcome = screen_red_flags(answers)  # raises IncompleteScreen before any I/O
     now = now or utcnow()
-    record = read_patient_record(client, patient_id, submission_id, record_view)
+    known = record
+    if known is not None:
+        read_after = read_after or record_view
+    record = known or read_patient_record(client, patient_id, submission_id, record_view)
     if record.submission_hits:
         return ScreenResult(outcome, WriteResult(()), None, repeated=True)
     state = record.state(program)
@@ -140,25 +164,77 @@ def record_screen(
         )
         targets.append(review)
         if hold_program:
-            targets += _hold_program(tx, record, state, outcome, now)
+            targets += _hold_program(tx, record, state, _red_flag_reason(outcome), now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
+    reads = read_record_after(tx, patient_id, read_after) if read_after else None
     try:
         result = commit(client, tx)
     except StaleVersion:
+        if known is not None:  # the page's record was out of date: once more, on a fresh read
+            return record_screen(
+                client,
+                program,
+                patient_id,
+                answers,
+                actor,
+                submission_id,
+                now,
+                record_view=record_view,
+                hold_program=hold_program,
+                read_after=read_after,
+            )
         # A double submit racing this one put the program on hold first: nothing is lost.
         if read_patient_record(client, patient_id, submission_id, record_view).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
+    if reads is not None:
+        result = replace(result, after=record_after(client, reads, result, record))
     review_ref = result.refs[review_index] if review else None
-    return ScreenResult(outcome, result, review_ref)
+    repeated = known is not None and not result.created  # every entry was there: a double submit
+    if outcome.positive and hold_program and reads is not None:
+        result = _hold_what_was_missed(
+            client, program, result, _red_flag_reason(outcome), actor, now, reads.view
+        )
+    return ScreenResult(outcome, result, review_ref, repeated=repeated)
+
+
+def _red_flag_reason(outcome: ScreenOutcome) -> str:
+    return "Red flag present: " + "; ".join(f.label for f in outcome.positives)
+
+
+def _hold_what_was_missed(
+    client: FhirClient,
+    program: Program,
+    result: WriteResult,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    view: RecordView,
+) -> WriteResult:
+    """Something the write relied on had changed since the page: a positive screen, or an open
+    review, finds the program running after the write (started after the page the write was
+    built from). Hold it now, in a second transaction that reads the record back too."""
+    after = result.after
+    if after is None:
+        return result
+    state = after.state(program)
+    if state.careplan_status != "active":
+        return result
+    tx = Transaction()
+    targets = _hold_program(tx, after, state, reason, now)
+    add_provenance(
+        tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.hold"
+    )
+    reads = read_record_after(tx, after.patient_id, view)
+    held = commit(client, tx)
+    return replace(result, after=record_after(client, reads, held, after))
 
 
 def _hold_program(
-    tx: Transaction, record: PatientRecord, state: ProgramState, outcome: ScreenOutcome, now: datetime
+    tx: Transaction, record: PatientRecord, state: ProgramState, reason: str, now: datetime
 ) -> list[str]:
     if state.careplan_id is None or state.careplan_status != "active":
         return []
-    reason = "Red flag present: " + "; ".join(f.label for f in outcome.positives)
     plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
@@ -187,12 +263,22 @@ def start_program(
     max_screen_age_days: int = 7,
     now: datetime | None = None,
     plan: Plan | None = None,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> StartResult:
     """Write CarePlan, stage Tasks, their exercise ServiceRequests, Goals and Provenance in ONE
     transaction, idempotently. `plan` is the clinician's tailored exercises per stage number;
-    without it (or for a stage it leaves out), the defaults the latest assessment chooses."""
+    without it (or for a stage it leaves out), the defaults the latest assessment chooses.
+
+    With `record` (the one the user's page showed) nothing is read first and the record is
+    read back in the same transaction. The safety rules are checked on both: should the record
+    after the write show what the page did not (a newer screen that is not clear, an open
+    review), the new program is put on hold at once and the start is refused (fails closed)."""
     now = now or utcnow()
-    record = read_patient_record(client, patient_id)
+    known = record
+    if known is not None:
+        read_after = read_after or CLINICIAN_VIEW
+    record = known or read_patient_record(client, patient_id)
     state = record.state(program)
     eligibility = check_eligibility(record)
     if state.started and state.careplan_status == "on-hold":
@@ -258,7 +344,19 @@ def start_program(
     add_provenance(
         tx, [plan_urn, *task_urns, *requests, *goals], actor, now, c.OPERATION_CREATE, f"{episode}.start"
     )
+    reads = read_record_after(tx, patient_id, read_after) if read_after else None
     write = commit(client, tx)
+    if reads is not None:
+        write = replace(write, after=record_after(client, reads, write, record))
+        assert write.after is not None  # noqa: S101 (just set)
+        try:
+            refuse_without_clear_screen(write.after.state(program), max_screen_age_days, now)
+        except ProgramRefused as refused:
+            _hold_what_was_missed(client, program, write, str(refused), actor, now, reads.view)
+            raise ProgramRefused(
+                f"{refused} The record changed while the program was being started: it is on hold."
+            ) from None
+        return StartResult(write.after.state(program), write, eligibility, already_started=not write.created)
     returned = [w.resource for w in write.written if w.resource]
     if len(returned) == len(write.written):  # the server sent every resource back
         after = parse_program_state(program, patient_id, record.resources + returned)
@@ -313,11 +411,13 @@ def record_pain(
     now: datetime | None = None,
     *,
     state: ProgramState | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """One pain 0-10 Observation plus Provenance; a resubmission finds the first one.
 
     With the program's `state` (as the caller read it), a score that asks for a new red-flag
     screen, or four weeks without improvement, raises its follow-up Task in the same transaction.
+    `read_after`: the record is read back in the same transaction (`.after`).
     """
     now = now or utcnow()
     return _record_observation(
@@ -329,6 +429,7 @@ def record_pain(
         state,
         Score(score, now),
         None,
+        read_after,
     )
 
 
@@ -342,9 +443,10 @@ def record_oswestry(
     now: datetime | None = None,
     *,
     state: ProgramState | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """One Oswestry Disability Index score (0-100 %) plus Provenance, idempotently (follow-ups
-    as for pain)."""
+    and `read_after` as for pain)."""
     now = now or utcnow()
     return _record_observation(
         client,
@@ -355,6 +457,7 @@ def record_oswestry(
         state,
         None,
         Score(percent, now),
+        read_after,
     )
 
 
@@ -367,6 +470,7 @@ def _record_observation(
     state: ProgramState | None,
     pain: Score | None,
     oswestry: Score | None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     tx = Transaction()
     obs = tx.create(observation, if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id))
@@ -374,7 +478,11 @@ def _record_observation(
     if state is not None:
         targets += _raise_follow_ups(tx, state, actor, now, submission_id, pain, oswestry)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    return commit(client, tx)
+    if read_after is None:
+        return commit(client, tx)
+    reads = read_record_after(tx, str(ref_id(observation.get("subject"), "Patient")), read_after)
+    result = commit(client, tx)
+    return replace(result, after=record_after(client, reads, result))
 
 
 def _raise_follow_ups(
@@ -457,6 +565,7 @@ def complete_stage(
     advance_goals: bool = True,
     early_reason: str | None = None,
     max_screen_age_days: int = 14,
+    read_after: RecordView | None = None,
 ) -> StageResult:
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
     transaction, each update guarded by If-Match so a concurrent change fails it whole.
@@ -468,6 +577,12 @@ def complete_stage(
     Safety first: a clear red-flag screen from the last `max_screen_age_days` days is needed.
     When the measured criteria are not met the stage completes only with `early_reason` (an
     explicit confirmation): its businessStatus then says "completed early", with the reason.
+
+    One round trip with `record` (the page's) and `read_after` (the record read back in the
+    same transaction). The checks above use `record`; what may have changed since is caught
+    inside the transaction: a hold or a newer positive screen changed the CarePlan or the Task
+    (If-Match), and an open review makes the review guard match twice (`_review_guard`).
+    Either fails the whole write with StaleVersion: nothing is completed.
     """
     now = now or utcnow()
     record = record or read_patient_record(client, patient_id)
@@ -523,8 +638,34 @@ def complete_stage(
     if advance_goals:
         targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
+    _review_guard(tx, record, current, patient_id)
+    reads = read_record_after(tx, patient_id, read_after) if read_after else None
     write = commit(client, tx)
+    if reads is not None:
+        write = replace(write, after=record_after(client, reads, write, record))
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+
+
+def _review_guard(tx: Transaction, record: PatientRecord, current: StageState, patient_id: str) -> None:
+    """A condition inside the transaction: no red-flag review of this patient is open.
+
+    FHIR has no "fail unless absent" entry, but a conditional create whose criteria match more
+    than one resource fails the transaction (R4 http.html#ccreate: 412; HAPI and sekmet-fhir
+    do so). The criteria match the open Tasks of this patient that are either the current
+    stage or a medical review: exactly the current stage while no review is open, so the entry
+    creates nothing (a match answers 200); one open review more, and the write fails whole.
+    Should the stage itself no longer be open, its If-Match fails the transaction anyway, so
+    the body (the stage Task as the page showed it, under another identifier) is never kept.
+    """
+    stage_task = record.get(f"Task/{current.task_id}")
+    code = current.stage.code
+    criteria = (
+        f"patient={patient_id}&status={','.join(ACTIONABLE_STATUSES)}"
+        f"&code={code.system}|{code.code},{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"
+    )
+    body = {k: v for k, v in stage_task.items() if k not in ("id", "meta", "text")}
+    body["identifier"] = [{"system": c.TASK_IDENTIFIER, "value": f"{current.task_id}.review-guard"}]
+    tx.create(body, if_none_exist=criteria)
 
 
 MAX_EARLY_REASON = 500

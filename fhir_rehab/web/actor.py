@@ -8,7 +8,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext
 from fhir_rehab.launch.errors import NoUserIdentity
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.services.people import verified_actor
+from fhir_rehab.services.people import actor_from, local_user_reference, verified_actor
 
 USER_KEY = "acting_user"  # fhirUser -> display name, cached in the server-side session
 UNNAMED = "the signed-in user"
@@ -31,3 +31,19 @@ def actor_for_launch(launch: LaunchContext, client: FhirClient, *, for_write: bo
     actor = verified_actor(client, launch.fhir_user, launch.user_name or UNNAMED)
     session[USER_KEY] = {"fhir_user": launch.fhir_user, "ref": actor.reference, "name": actor.display}
     return actor
+
+
+def actor_to_read(launch: LaunchContext, client: FhirClient) -> str | None:
+    """The user's resource (`Type/id`) when their name is not known in this session yet: a
+    page reads it in the same batch as its record (then `remember_actor`), so no action pays
+    a request of its own for it."""
+    cached = session.get(USER_KEY)
+    if isinstance(cached, dict) and cached.get("fhir_user") == launch.fhir_user:
+        return None
+    return local_user_reference(launch.fhir_user, client.base_url)
+
+
+def remember_actor(launch: LaunchContext, local: str, resource: dict[str, object] | None) -> None:
+    """Keep the user read by `actor_to_read` (None: missing or not readable: by name only)."""
+    actor = actor_from(local, resource, launch.user_name or UNNAMED)
+    session[USER_KEY] = {"fhir_user": launch.fhir_user, "ref": actor.reference, "name": actor.display}

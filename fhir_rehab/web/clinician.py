@@ -25,6 +25,7 @@ from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.triggers import rescreen_needed
+from fhir_rehab.resources.queries import CLINICIAN_VIEW
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout
@@ -37,6 +38,8 @@ from fhir_rehab.web.clinician_base import (
     DAMAGED_FORM,
     PROGRAM,
     _acting,
+    _after_write,
+    _known,
     _page,
     _record,
     _submission_id,
@@ -81,7 +84,7 @@ def _parse_answers(form: Any) -> dict[str, bool]:
 @bp.post("/screen")
 @require_launch
 def screen_submit() -> Any:
-    launch, client, record = _record()
+    launch, client, record = _known()
     answers = _parse_answers(request.form)
     submission_id = _submission_id(request.form)
     if submission_id is None:
@@ -114,11 +117,15 @@ def screen_submit() -> Any:
         answers,
         actor_for_launch(launch, client, for_write=True),
         submission_id,
+        record=record,
+        read_after=CLINICIAN_VIEW,
     )
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
-        return _page("clinician/screen_positive.html", record, outcome=result.outcome)
+        _after_write(launch, None)  # this page is the page after: the next page reads
+        return _page("clinician/screen_positive.html", result.write.after or record, outcome=result.outcome)
+    _after_write(launch, result.write.after, record)
     flash("Red-flag screen recorded: no red flags present.", "info")
     return redirect(url_for("clinician.overview"))
 
@@ -126,14 +133,22 @@ def screen_submit() -> Any:
 @bp.post("/start")
 @require_launch
 def start() -> Response:
-    patient, client, actor = _acting()
+    launch, client, record = _known()
     try:
         result = svc.start_program(
-            client, PROGRAM, patient, actor, max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]
+            client,
+            PROGRAM,
+            launch.patient_id or "",
+            actor_for_launch(launch, client, for_write=True),
+            max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"],
+            record=record,
+            read_after=CLINICIAN_VIEW,
         )
     except ProgramRefused as exc:
+        _after_write(launch, None)
         flash(str(exc), "error")
         return redirect(url_for("clinician.overview"))
+    _after_write(launch, result.write.after, record)
     flash(
         "The program was already running."
         if result.already_started
@@ -201,7 +216,7 @@ def record_score(kind: str) -> Response:
     if submission_id is None:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.program"))
-    launch, client, record = _record()
+    launch, client, record = _known()
     state = record.state(PROGRAM)
     result = record_fn(
         client,
@@ -211,7 +226,9 @@ def record_score(kind: str) -> Response:
         submission_id,
         state.careplan_id,
         state=state,
+        read_after=CLINICIAN_VIEW,
     )
+    _after_write(launch, result.after, record)
     flash(f"{name} {score}{unit} recorded." if result.created else "That score was already recorded.", "info")
     if any(ref.startswith("Task/") for ref in result.created):
         flash(
@@ -225,19 +242,22 @@ def record_score(kind: str) -> Response:
 @bp.post("/stage/complete")
 @require_launch
 def complete_stage() -> Response:
-    patient, client, actor = _acting()
+    launch, client, record = _known()
     try:
         result = svc.complete_stage(
             client,
             PROGRAM,
-            patient,
+            launch.patient_id or "",
             request.form.get("task_id", ""),
-            actor,
+            actor_for_launch(launch, client, for_write=True),
             expected_version=request.form.get("version") or None,
             early_reason=request.form.get("early_reason") if request.form.get("early") == "yes" else None,
             max_screen_age_days=current_app.config["STAGE_SCREEN_MAX_AGE_DAYS"],
+            record=record,
+            read_after=CLINICIAN_VIEW,
         )
     except StaleVersion:
+        _after_write(launch, None)  # re-read: the conflict page shows the program as it is now
         flash(
             "Someone else changed this stage since you opened the page. This is its current "
             "state; nothing you entered was lost.",
@@ -245,8 +265,10 @@ def complete_stage() -> Response:
         )
         return redirect(url_for("clinician.program"))
     except StageRefused as exc:
+        _after_write(launch, None)
         flash(str(exc), "error")
         return redirect(url_for("clinician.program"))
+    _after_write(launch, result.write.after, record)
     message = "Stage completed." + (
         " The next stage is ready." if result.next_task else " The program is complete."
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.client import FhirClient
@@ -15,9 +17,10 @@ from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.words import STATUS_WORDS as DOMAIN_STATUS_WORDS
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.services.record import PatientRecord, read_patient_record
-from fhir_rehab.web.actor import actor_for_launch
+from fhir_rehab.services.record import PatientRecord, add_goals, read_patient_record
+from fhir_rehab.web.actor import actor_for_launch, actor_to_read, remember_actor
 from fhir_rehab.web.pictures import exercise_picture
+from fhir_rehab.web.snapshots import RecordSnapshots
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
 PROGRAM = SCIATICA_PROGRAM
@@ -68,9 +71,83 @@ def _acting() -> tuple[str, FhirClient, Actor]:
 
 
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:
+    """For a page: the record a form post of this session just read back inside its own
+    transaction (web.snapshots), or else one read; either way kept for the page's forms."""
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    return launch, client, read_patient_record(client, launch.patient_id or "")
+    key = snapshot_key(launch)
+    fresh = snapshots().load(key, launch.patient_id or "", fresh_only=True) if key else None
+    if fresh is not None:
+        return launch, client, fresh
+    record = _read(launch, client, key)
+    if key:
+        snapshots().save(key, record, fresh=False)
+    return launch, client, record
+
+
+def _read(launch: LaunchContext, client: FhirClient, key: str | None) -> PatientRecord:
+    """The record in one batch, with the signed-in user's resource the first time (so no write
+    later needs a request of its own to name its author), and the program's Goals by id as
+    the page before knew them (for servers without `_include=CarePlan:goal`)."""
+    user = actor_to_read(launch, client)
+    before = snapshots().load(key, launch.patient_id or "") if key else None
+    goals = [
+        f"Goal/{r['id']}" for r in (before.resources if before else []) if r.get("resourceType") == "Goal"
+    ]
+    also = [*([user] if user else []), *goals]
+    record = read_patient_record(client, launch.patient_id or "", also=also)
+    if user:
+        remember_actor(launch, user, record.also.get(user))
+    add_goals(record, [record.also.get(g) for g in goals])
+    return record
+
+
+def _known() -> tuple[LaunchContext, Any, PatientRecord]:
+    """For a form post: the record the user's page was rendered from (no request), or one read
+    when there is none. Writes built on it are guarded (see web.snapshots)."""
+    launch = _launch()
+    client = fhir_client_for_launch(launch)
+    key = snapshot_key(launch)
+    known = snapshots().load(key, launch.patient_id or "") if key else None
+    if known is not None:
+        return launch, client, known
+    record = _read(launch, client, key)
+    if key:
+        snapshots().save(key, record, fresh=False)
+    return launch, client, record
+
+
+def _after_write(
+    launch: LaunchContext, record: PatientRecord | None, known: PatientRecord | None = None
+) -> None:
+    """Keep the record a write read back, for the page it redirects to; without one, forget
+    the page's record (the next page reads). `known`: the record the write was built on,
+    whose Goals fill in for a server that does not include them (services.record.add_goals)."""
+    key = snapshot_key(launch)
+    if not key:
+        return
+    if record is None:
+        snapshots().forget(key)
+    else:
+        add_goals(record, known.resources if known else [])
+        snapshots().save(key, record, fresh=True)
+
+
+def snapshots() -> RecordSnapshots:
+    directory = current_app.config.get("RECORD_SNAPSHOT_DIR") or Path(current_app.instance_path) / "snapshots"
+    return _snapshots_in(str(directory))
+
+
+@functools.cache
+def _snapshots_in(directory: str) -> RecordSnapshots:
+    return RecordSnapshots(Path(directory))
+
+
+def snapshot_key(launch: LaunchContext) -> str | None:
+    sid = getattr(session, "sid", None)
+    if not sid or not launch.patient_id:
+        return None
+    return snapshots().key(str(sid), launch.iss, launch.patient_id)
 
 
 def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:

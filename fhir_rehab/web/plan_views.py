@@ -12,12 +12,22 @@ from fhir_rehab.program.assessment import ODI_SECTION_NAMES, REFLEXES
 from fhir_rehab.program.model import LEVELS, PRECAUTION_LABELS, Precaution
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.program.tailoring import Prescribed, Profile, unconfirmed
+from fhir_rehab.resources.queries import CLINICIAN_VIEW
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.assessment import record_assessment
 from fhir_rehab.services.errors import ProgramRefused, StaleVersion
 from fhir_rehab.services.tailoring import EDITABLE_STAGES, propose_plan, update_plan
 from fhir_rehab.web.actor import actor_for_launch
-from fhir_rehab.web.clinician_base import DAMAGED_FORM, PROGRAM, _page, _record, _submission_id, bp
+from fhir_rehab.web.clinician_base import (
+    DAMAGED_FORM,
+    PROGRAM,
+    _after_write,
+    _known,
+    _page,
+    _record,
+    _submission_id,
+    bp,
+)
 from fhir_rehab.web.forms import StagePlan, parse_assessment, parse_stage, rows_for
 
 DIRECTION_WORDS = {"flexion": "bends forwards", "extension": "bends backwards", "neutral": "no bend"}
@@ -121,7 +131,7 @@ def plan_submit() -> Any:
     if submission is None:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.plan"))
-    launch, client, record = _record()
+    launch, client, record = _known()
     state = record.state(PROGRAM)
     running = state.careplan_status in {"active", "on-hold"}
     profile = Profile.of(state.latest_assessment)
@@ -163,7 +173,10 @@ def plan_submit() -> Any:
                 actor,
                 max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"],
                 plan=chosen,
+                record=record,
+                read_after=CLINICIAN_VIEW,
             )
+            _after_write(launch, result.write.after, record)
             flash(
                 "The program was already running."
                 if result.already_started
@@ -171,8 +184,10 @@ def plan_submit() -> Any:
                 "info",
             )
     except ProgramRefused as exc:
+        _after_write(launch, None)
         return _plan_page(record, state, plans, [("plan", str(exc))], 400)
     except StaleVersion:
+        _after_write(launch, None)
         flash(
             "Someone else changed this plan since you opened the page (or the form was sent twice). "
             "This is the plan as it is now; enter your changes again.",

@@ -244,7 +244,7 @@ def test_batch_answers_in_order_and_missing_ok_gives_none_for_404(client):
 @responses.activate
 def test_a_batch_answered_short_or_without_resources_is_an_error(client):
     responses.add(responses.POST, BASE, json=_batch_answer("200 OK"))
-    with pytest.raises(FhirError, match="batch of 2 with 1 entries"):
+    with pytest.raises(FhirError, match="batch of 2 reads with 1 entries"):
         client.batch(["Task", "Goal"])
     responses.replace(
         responses.POST, BASE, json={"resourceType": "Bundle", "entry": [{"response": {"status": "200"}}]}
