@@ -4,11 +4,13 @@ request per resource (fhirclient==4.4.0, installed for the benchmark only).
     python benchmarks/fhirclient_start.py --fhir-base URL --patient ID --program program.json
 
 It reads what `start` reads (the patient, Conditions, the latest red-flag screen, existing
-CarePlans), then creates the Goals, the CarePlan (pointing at the Goals), the stage Tasks
-(basedOn the CarePlan), updates the CarePlan with its activity references, and writes the
-Provenance: the same linked resources `start` writes in one transaction. `program.json` holds
-those resources as the app builds them (urn:uuid references), so both write the same content.
-Prints one JSON line: the number of HTTP requests.
+CarePlans), then creates the Goals, the CarePlan (pointing at the Goals), the exercise
+ServiceRequests (basedOn the CarePlan), the stage Tasks (basedOn the CarePlan, inputs the
+ServiceRequests), updates the CarePlan with its activity references, and writes the
+Provenance: the same linked resources `start` writes in one transaction, each create
+conditional (If-None-Exist, the same criteria) so a retry writes nothing twice, as `start`'s
+are. `program.json` holds those resources as the app builds them (urn:uuid references), so
+both write the same content. Prints one JSON line: the number of HTTP requests.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import json
 import sys
 
 from fhirclient import client
-from fhirclient.models import careplan, goal, provenance, task
+from fhirclient.models import careplan, goal, provenance, servicerequest, task
 
 MODELS = {
     "Goal": goal.Goal,
     "CarePlan": careplan.CarePlan,
+    "ServiceRequest": servicerequest.ServiceRequest,
     "Task": task.Task,
     "Provenance": provenance.Provenance,
 }
@@ -64,7 +67,19 @@ def main() -> int:
         body = {k: v for k, v in resolve(entry["resource"]).items() if k not in drop}
         model = MODELS[body["resourceType"]](body)  # fhirclient validates the model
         requests += 1
-        created = model.create(server)
+        # fhirclient's create() sends no If-None-Exist: the same POST on its session, with it.
+        headers = {
+            "Content-Type": "application/fhir+json",
+            "Accept": "application/fhir+json",
+            "Prefer": "return=representation",
+        }
+        if entry["request"].get("ifNoneExist"):
+            headers["If-None-Exist"] = entry["request"]["ifNoneExist"]
+        answer = server.session.post(
+            f"{server.base_uri.rstrip('/')}/{body['resourceType']}", json=model.as_json(), headers=headers
+        )
+        answer.raise_for_status()
+        created = answer.json()
         assigned[entry["fullUrl"]] = f"{body['resourceType']}/{created['id']}"
         return created
 
@@ -75,6 +90,8 @@ def main() -> int:
         create(entry)
     (plan_entry,) = by_type["CarePlan"]
     plan = create(plan_entry, drop=("activity",))  # the Tasks do not exist yet
+    for entry in by_type["ServiceRequest"]:
+        create(entry)
     for entry in by_type["Task"]:
         create(entry)
     plan["activity"] = resolve(plan_entry["resource"]["activity"])

@@ -515,6 +515,9 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+MODEL_CHECK_ENV = "FHIR_REHAB_MODEL_CHECK"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(argv))
@@ -527,6 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
     from fhir_rehab.resources.errors import ResourceError
+    from fhir_rehab.resources.wire import model_check
     from fhir_rehab.services.errors import PatientNotFound, ProgramRefused, ServiceError
 
     out = Output(getattr(args, "json", False))
@@ -536,8 +540,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"use ${TOKEN_ENV} or --token-file",
             file=sys.stderr,
         )
+    # A one-shot command sends what the builders make without the R4B model pass (see
+    # resources.wire.model_check); `serve`, and FHIR_REHAB_MODEL_CHECK=1, keep it.
+    checked = os.environ.get(MODEL_CHECK_ENV) == "1" or _command_of(argv) == "serve"
     try:
-        return int(args.handler(args, out))
+        with model_check(checked):
+            return int(args.handler(args, out))
     except UsageError as exc:
         return _fail(out, EXIT_USAGE, str(exc))
     except IncompleteScreen as exc:

@@ -24,7 +24,7 @@ from fhir_rehab.resources.wire import (
     codes_of,
     identifier_value,
     parse_instant,
-    parse_model,
+    check_shape,
     ref_id,
 )
 
@@ -38,6 +38,19 @@ _PANEL = (c.APP_RED_FLAG_PANEL.system, c.APP_RED_FLAG_PANEL.code)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# The R4 shape of every Condition element eligibility reads (JSON types as R4 defines them).
+_CONCEPT = {"coding": [{"system": str, "code": str, "display": str}], "text": str}
+CONDITION_SHAPE = {
+    "resourceType": str,
+    "id": str,
+    "code": _CONCEPT,
+    "clinicalStatus": _CONCEPT,
+    "verificationStatus": _CONCEPT,
+    "recordedDate": str,
+    "onsetDateTime": str,
+}
+
+
 def _status_code(concept_value: dict[str, Any] | None) -> str | None:
     for coding in (concept_value or {}).get("coding") or []:
         if coding.get("code"):
@@ -46,7 +59,7 @@ def _status_code(concept_value: dict[str, Any] | None) -> str | None:
 
 
 def parse_condition(resource: Resource) -> ConditionFact:
-    parse_model(resource)  # reject what the R4 model cannot read
+    check_shape(resource, CONDITION_SHAPE)  # reject what eligibility would misread
     code = resource.get("code") or {}
     return ConditionFact(
         id=resource.get("id", ""),

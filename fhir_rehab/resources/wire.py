@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -34,8 +36,32 @@ def load_models(types: tuple[str, ...] = WRITTEN_TYPES) -> None:
         _model_class(resource_type)
 
 
+_MODEL_CHECK = {"on": True}
+
+
+@contextmanager
+def model_check(enabled: bool) -> Iterator[None]:
+    """Validate what is written through the R4B models (`to_wire`), or not, within the block.
+
+    On by default, and in the web app (`serve` loads the models once, before its workers fork).
+    A one-shot CLI command turns it off: building the model classes costs more than half a
+    second of a command that takes about one. The builders are the same either way, and the
+    tests check everything they write against the official R4 JSON Schema, both ways
+    (tests/integration/test_conformance.py).
+    """
+    before = _MODEL_CHECK["on"]
+    _MODEL_CHECK["on"] = enabled
+    try:
+        yield
+    finally:
+        _MODEL_CHECK["on"] = before
+
+
 def to_wire(resource: Resource) -> Resource:
-    """Validate a resource through its R4B model and return its FHIR JSON form."""
+    """Validate a resource through its R4B model and return its FHIR JSON form (without the
+    model check: the same resource with empty elements dropped, as the model's dump does)."""
+    if not _MODEL_CHECK["on"]:
+        return _pruned(resource)
     from pydantic import ValidationError  # loaded with the models, by then
 
     model_class = _model_class(resource["resourceType"])
@@ -49,6 +75,21 @@ def to_wire(resource: Resource) -> Resource:
     return json.loads(model.model_dump_json(exclude_none=True))
 
 
+def _pruned(value: Any) -> Any:
+    """A JSON copy without None, empty arrays and empty objects (FHIR JSON has none).
+
+    >>> _pruned({"a": None, "b": [], "c": {"d": None}, "e": [{"f": 1}, {}], "g": 0})
+    {'e': [{'f': 1}], 'g': 0}
+    """
+    if isinstance(value, dict):
+        out = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        items = [_pruned(v) for v in value]
+        return [v for v in items if v is not None and v != [] and v != {}]
+    return value
+
+
 def parse_model(resource: Resource) -> Any:
     """A resource from the server as its R4B model (raises InvalidResource)."""
     from pydantic import ValidationError
@@ -59,6 +100,44 @@ def parse_model(resource: Resource) -> Any:
         raise InvalidResource(
             f"unreadable {resource.get('resourceType', 'resource')}: {type(exc).__name__}"
         ) from None
+
+
+Shape = dict[str, Any]
+
+
+def check_shape(resource: Resource, shape: Shape) -> None:
+    """Check the JSON types of the elements a parser reads (a cheap edge check on what the
+    server sent, without building models): `shape` maps an element to its type, to a nested
+    shape, or to a one-item list (an array of that). Absent elements pass; others are refused
+    with InvalidResource.
+
+    >>> check_shape({"code": {"coding": [{"code": "x"}]}}, {"code": {"coding": [{"code": str}]}})
+    >>> check_shape({"code": {"coding": {"code": "x"}}}, {"code": {"coding": [{"code": str}]}})
+    Traceback (most recent call last):
+    ...
+    fhir_rehab.resources.errors.InvalidResource: unreadable resource: code.coding is not an array
+    """
+    problem = _shape_problem(resource, shape, "")
+    if problem:
+        kind = resource.get("resourceType") if isinstance(resource.get("resourceType"), str) else "resource"
+        raise InvalidResource(f"unreadable {kind}: {problem}")
+
+
+def _shape_problem(value: Any, shape: Any, path: str) -> str | None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"{path or 'the resource'} is not an object"
+        for key, inner in shape.items():
+            if key in value:
+                found = _shape_problem(value[key], inner, f"{path}.{key}" if path else key)
+                if found:
+                    return found
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{path} is not an array"
+        return next((p for p in (_shape_problem(v, shape[0], path) for v in value) if p), None)
+    return None if isinstance(value, shape) else f"{path} is not a {shape.__name__}"
 
 
 def coding(code: Code) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Every resource the app builds validates against the official R4 JSON Schema and the models."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -36,7 +37,7 @@ from fhir_rehab.resources.tasks import (
     close_follow_up,
     mark_completed_early,
 )
-from fhir_rehab.resources.wire import to_wire
+from fhir_rehab.resources.wire import model_check, to_wire
 from tests.support.schema import schema_errors
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -122,6 +123,27 @@ def test_every_built_resource_validates_against_the_r4_schema(resource):
     wire = to_wire(resource)
     assert schema_errors(wire) == []
     check_codes(wire)
+
+
+@pytest.mark.parametrize("resource", every_built_resource(), ids=lambda r: f"{r['resourceType']}")
+def test_without_the_model_check_the_same_valid_resource_is_sent(resource):
+    """The CLI skips the R4B model pass (resources.wire.model_check): what it sends must be
+    what the model pass sends, and valid against the R4 JSON Schema."""
+    with model_check(False):
+        plain = to_wire(resource)
+    assert schema_errors(plain) == []
+    assert same_instants(plain) == same_instants(to_wire(resource))  # the model writes 00.000+00:00 as 00Z
+
+
+def same_instants(value):
+    """Instants as datetimes (the same instant written two valid ways compares equal)."""
+    if isinstance(value, dict):
+        return {k: same_instants(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [same_instants(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
 
 
 def test_the_schema_check_can_fail():
