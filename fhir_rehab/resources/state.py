@@ -21,10 +21,10 @@ from fhir_rehab.resources.definitions import exercise_definition_url, stage_defi
 from fhir_rehab.resources.prescriptions import parse_prescription, task_prescription_refs
 from fhir_rehab.resources.wire import (
     Resource,
+    check_shape,
     codes_of,
     identifier_value,
     parse_instant,
-    check_shape,
     ref_id,
 )
 
