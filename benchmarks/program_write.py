@@ -1,7 +1,12 @@
-"""Benchmark: the clinician's actions (screen, start, show, pain, complete stage) as the services
-do them, beside a naive client that writes the SAME linked resources one request each.
+"""Benchmark: the clinician's actions (screen, start, show, pain, complete stage) as the clinician
+does them: the form POSTed to the app through Flask (view, template, session, CSRF) and the page
+it redirects to, beside a naive client that writes the SAME linked resources one request each.
 
     python benchmarks/program_write.py [--patients 9]
+
+Each action's figures cover the POST and the page shown after it (the form's own page is
+loaded first, not measured: the user was looking at it). The naive client reads the record,
+writes, and reads the record again for the page after.
 
 The naive client sends every entry of the transaction the app would send as its own request,
 in order: creates as POST with the same `If-None-Exist` (conditional create), updates as PUT
@@ -15,6 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +30,10 @@ from typing import Any
 from common import Row, TrafficRecorder, measure, print_rows, save, with_ratios
 
 from ehr_sandbox.fhir_server import LocalFhirServer
+from fhir_rehab import create_app
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.launch.context import LaunchContext
+from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
@@ -100,6 +111,57 @@ class CapturingClient(FhirClient):
         return super().transaction(bundle, **kwargs)
 
 
+FIELD = re.compile(r'name="(csrf_token|submission_id|patient|task_id|version)" value="([^"]+)"')
+
+
+class Clinician:
+    """One clinician's browser on the app through Flask, launched from the EHR for `patient`."""
+
+    def __init__(self, app: Any, base: str, patient: str, user: str) -> None:
+        self.client = app.test_client()
+        launch = LaunchContext(
+            base, patient, None, user, ("launch", "user/*.cruds"), False, None, (), None, "bench", None
+        )
+        with self.client.session_transaction() as session:
+            session[LAUNCH_KEY] = launch.to_session()
+            session[TOKEN_KEY] = {"access_token": "bench", "expires_at": time.time() + 86400}
+
+    def page(self, path: str) -> dict[str, str]:
+        """GET a page; the form fields it carries."""
+        answer = self.client.get(path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {path}: HTTP {answer.status_code}")
+        return dict(FIELD.findall(answer.get_data(as_text=True)))
+
+    def post(self, path: str, fields: dict[str, str]) -> str:
+        """POST a form and follow the redirect: the page shown after it."""
+        answer = self.client.post(path, data=fields, follow_redirects=True)
+        if answer.status_code != 200:
+            raise RuntimeError(f"POST {path}: HTTP {answer.status_code}")
+        return answer.get_data(as_text=True)
+
+
+FORM_PAGE = {
+    "screen": "/patient/screen",
+    "start": "/patient",
+    "pain": "/patient/program",
+    "complete stage": "/patient/program",
+}
+
+
+def app_action(clinician: Clinician, action: str, form: dict[str, str]) -> object:
+    """What the clinician's browser sends for `action`, from the fields of its form page."""
+    if action == "show":
+        return clinician.page("/patient/program")
+    if action == "screen":
+        return clinician.post("/patient/screen", {**form, **dict.fromkeys(RED_FLAG_KEYS, "absent")})
+    if action == "start":
+        return clinician.post("/patient/start", form)
+    if action == "pain":
+        return clinician.post("/patient/score/pain", {**form, "score": "3"})
+    return clinician.post("/patient/stage/complete", {**form, "early": "yes", "early_reason": "benchmark"})
+
+
 def captured(base: str, call: Callable[[FhirClient], object]) -> dict[str, Any]:
     try:
         call(CapturingClient(base))
@@ -110,9 +172,23 @@ def captured(base: str, call: Callable[[FhirClient], object]) -> dict[str, Any]:
 
 def run(patients: int) -> list[Row]:
     rows: list[Row] = []
-    with LocalFhirServer() as server, TrafficRecorder(server.base_url) as recorder:
+    with (
+        LocalFhirServer() as server,
+        TrafficRecorder(server.base_url) as recorder,
+        tempfile.TemporaryDirectory(prefix="bench-program-") as tmp,
+    ):
         client = FhirClient(server.base_url)
         base = server.base_url
+        app = create_app(
+            {
+                "SECRET_KEY": "bench",
+                "SESSION_DIR": f"{tmp}/sessions",
+                "RECORD_SNAPSHOT_DIR": f"{tmp}/snapshots",
+                "WORKLIST_INDEX_DIR": f"{tmp}/worklist",
+                "ISS_ALLOWLIST": [base],
+            }
+        )
+        user = client.create({"resourceType": "Practitioner", "name": [{"family": "Bench"}]}).body or {}
         app_ps = [
             seed_demo_patients(client, run=f"a{i}-{uuid.uuid4().hex[:6]}")[0].patient_id
             for i in range(patients)
@@ -124,25 +200,9 @@ def run(patients: int) -> list[Row]:
         recorder.reset()
 
         def app_cycle(action: str) -> Callable[[], object]:
-            def go() -> object:
-                p = current["app"]
-                if action == "screen":
-                    return svc.record_screen(
-                        client, SCIATICA_PROGRAM, p, ALL_ABSENT, Actor(), str(uuid.uuid4())
-                    )
-                if action == "start":
-                    return svc.start_program(client, SCIATICA_PROGRAM, p, Actor())
-                if action == "show":
-                    return read_patient_record(client, p).state(SCIATICA_PROGRAM)
-                if action == "pain":
-                    plan = read_patient_record(client, p).state(SCIATICA_PROGRAM).careplan_id
-                    return svc.record_pain(client, p, 3, Actor(), str(uuid.uuid4()), plan)
-                state = read_patient_record(client, p).state(SCIATICA_PROGRAM)
-                return svc.complete_stage(
-                    client, SCIATICA_PROGRAM, p, state.current.task_id, Actor(), early_reason="benchmark"
-                )
-
-            return go
+            clinician = browsers[current["app"]]
+            form = clinician.page(FORM_PAGE[action]) if action in FORM_PAGE else {}
+            return lambda: app_action(clinician, action, form)
 
         def naive_cycle(action: str) -> Callable[[], object]:
             def go() -> object:
@@ -151,9 +211,12 @@ def run(patients: int) -> list[Row]:
                     return naive_read(client, p)
                 bundle = prepared[action]
                 naive_read(client, p)  # it reads the record first, as the app does
-                return naive_send(client, bundle)
+                naive_send(client, bundle)
+                return naive_read(client, p)  # and again for the page after
 
             return go
+
+        browsers = {p: Clinician(app, base, p, f"Practitioner/{user.get('id')}") for p in app_ps}
 
         current: dict[str, str] = {}
         prepared: dict[str, dict[str, Any]] = {}

@@ -9,7 +9,7 @@ screen service), and the open review pauses the program.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fhir_rehab import codes as c
@@ -20,10 +20,10 @@ from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.resources.activity import build_exercise_session
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.queries import PATIENT_VIEW
+from fhir_rehab.resources.queries import PATIENT_VIEW, RecordView
 from fhir_rehab.services.errors import ProgramRefused
 from fhir_rehab.services.program import ScreenResult, record_screen
-from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.record import PatientRecord, read_patient_record, read_record_after, record_after
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
 
@@ -59,11 +59,17 @@ def log_session(
     actor: Actor,
     submission_id: str,
     now: datetime | None = None,
+    *,
+    mine: MyProgram | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """One session of the current stage's exercises (those ticked), with Provenance whose author
-    is the patient; a resubmission (same submission id) finds the first one."""
+    is the patient; a resubmission (same submission id) finds the first one.
+
+    `mine`: the program as the patient's page showed it (nothing is read first); `read_after`:
+    the record is read back in the same transaction (`.after`), for the page after."""
     now = now or utcnow()
-    mine = read_my_program(client, program, patient_id)
+    mine = mine or read_my_program(client, program, patient_id)
     state = mine.state
     if state.paused:
         raise ProgramPaused()
@@ -83,7 +89,11 @@ def log_session(
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
     add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    return commit(client, tx)
+    if read_after is None:
+        return commit(client, tx)
+    reads = read_record_after(tx, patient_id, read_after)
+    result = commit(client, tx)
+    return replace(result, after=record_after(client, reads, result))
 
 
 def self_check(
@@ -94,10 +104,13 @@ def self_check(
     actor: Actor,
     submission_id: str,
     now: datetime | None = None,
+    *,
+    record: PatientRecord | None = None,
 ) -> ScreenResult:
     """The clinician's red-flag screen, answered by the patient: the same questions, levels,
     review Task and priority; the patient's token cannot hold the plan, so the open review
-    pauses it until a clinician records the review."""
+    pauses it until a clinician records the review. With `record` (the page's) one round trip,
+    the record read back in it (`write.after`)."""
     return record_screen(
         client,
         program,
@@ -108,4 +121,6 @@ def self_check(
         now,
         record_view=PATIENT_VIEW,
         hold_program=False,
+        record=record,
+        read_after=PATIENT_VIEW if record is not None else None,
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.client import FhirClient
@@ -20,7 +18,7 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services.record import PatientRecord, add_goals, read_patient_record
 from fhir_rehab.web.actor import actor_for_launch, actor_to_read, remember_actor
 from fhir_rehab.web.pictures import exercise_picture
-from fhir_rehab.web.snapshots import RecordSnapshots
+from fhir_rehab.web.snapshots import snapshot_key, snapshots
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
 PROGRAM = SCIATICA_PROGRAM
@@ -131,23 +129,6 @@ def _after_write(
     else:
         add_goals(record, known.resources if known else [])
         snapshots().save(key, record, fresh=True)
-
-
-def snapshots() -> RecordSnapshots:
-    directory = current_app.config.get("RECORD_SNAPSHOT_DIR") or Path(current_app.instance_path) / "snapshots"
-    return _snapshots_in(str(directory))
-
-
-@functools.cache
-def _snapshots_in(directory: str) -> RecordSnapshots:
-    return RecordSnapshots(Path(directory))
-
-
-def snapshot_key(launch: LaunchContext) -> str | None:
-    sid = getattr(session, "sid", None)
-    if not sid or not launch.patient_id:
-        return None
-    return snapshots().key(str(sid), launch.iss, launch.patient_id)
 
 
 def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:

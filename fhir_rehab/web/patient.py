@@ -24,13 +24,16 @@ from fhir_rehab.program.redflags import RED_FLAGS, IncompleteScreen, escalation_
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.selfcheck import NEXT_STEPS, patient_advice
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import PATIENT_VIEW
 from fhir_rehab.resources.worklist import patient_name
 from fhir_rehab.services import home
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.calendar import sessions_calendar
 from fhir_rehab.web.pictures import exercise_picture
+from fhir_rehab.web.snapshots import snapshot_key, snapshots
 
 bp = Blueprint("patient", __name__, url_prefix="/me")
 PROGRAM = SCIATICA_PROGRAM
@@ -55,12 +58,31 @@ def refuse_forms_for_another_patient() -> Any:
     return redirect(url_for("patient.today"))
 
 
-def _mine() -> tuple[LaunchContext, FhirClient, home.MyProgram, Actor]:
+def _mine(*, known: bool = False) -> tuple[LaunchContext, FhirClient, home.MyProgram, Actor]:
+    """The patient's program: for a page, what the form post just read back in its own
+    transaction (once) or one read; for a form post (`known`), the record its page showed
+    (web.snapshots: writes built on it are guarded, and read the record back)."""
     launch = _launch()
     client = fhir_client_for_launch(launch)
-    mine = home.read_my_program(client, PROGRAM, launch.patient_id or "")
+    key = snapshot_key(launch)
+    pid = launch.patient_id or ""
+    record = snapshots().load(key, pid, fresh_only=not known) if key else None
+    if record is None:
+        record = read_patient_record(client, pid, view=PATIENT_VIEW)
+        if key:
+            snapshots().save(key, record, fresh=False)
+    mine = home.MyProgram(record, record.state(PROGRAM), record.sessions())
     actor = Actor(launch.fhir_user, patient_name(mine.record.patient) or "Patient")
     return launch, client, mine, actor
+
+
+def _after(launch: LaunchContext, record: PatientRecord | None) -> None:
+    """Keep the record the write read back for the page after (None: the next page reads)."""
+    key = snapshot_key(launch)
+    if key and record is not None:
+        snapshots().save(key, record, fresh=True)
+    elif key:
+        snapshots().forget(key)
 
 
 def picture(exercise: Exercise) -> Markup | None:
@@ -110,7 +132,7 @@ def today() -> Any:
 @bp.post("/session")
 @require_launch
 def log_session() -> Any:
-    launch, client, mine, actor = _mine()
+    launch, client, mine, actor = _mine(known=True)
     current = mine.state.current
     if request.form.get("all") == "1" and current is not None:
         keys = [e.key for e in current.exercises or current.stage.exercises]
@@ -118,11 +140,21 @@ def log_session() -> Any:
         keys = request.form.getlist("exercise")
     try:
         result = home.log_session(
-            client, PROGRAM, launch.patient_id or "", keys, actor, _submission_id(), utcnow()
+            client,
+            PROGRAM,
+            launch.patient_id or "",
+            keys,
+            actor,
+            _submission_id(),
+            utcnow(),
+            mine=mine,
+            read_after=PATIENT_VIEW,
         )
     except ProgramRefused as exc:
+        _after(launch, None)
         flash(exc.user_message, "error")
     else:
+        _after(launch, result.after)
         flash("Session saved. Well done." if result.created else "That session was already saved.", "info")
     return redirect(url_for("patient.today"))
 
@@ -130,7 +162,7 @@ def log_session() -> Any:
 @bp.post("/pain")
 @require_launch
 def pain() -> Any:
-    launch, client, mine, actor = _mine()
+    launch, client, mine, actor = _mine(known=True)
     try:
         score = int(request.form.get("score", ""))
         if not 0 <= score <= 10:
@@ -139,8 +171,16 @@ def pain() -> Any:
         flash("Choose a number from 0 (no pain) to 10 (worst pain imaginable).", "error")
         return redirect(url_for("patient.today"))
     result = svc.record_pain(
-        client, launch.patient_id or "", score, actor, _submission_id(), mine.state.careplan_id, utcnow()
+        client,
+        launch.patient_id or "",
+        score,
+        actor,
+        _submission_id(),
+        mine.state.careplan_id,
+        utcnow(),
+        read_after=PATIENT_VIEW,
     )
+    _after(launch, result.after)
     flash(
         f"Pain {score} out of 10 saved." if result.created else "That pain score was already saved.", "info"
     )
@@ -174,7 +214,7 @@ def oswestry_form() -> Any:
 @bp.post("/oswestry")
 @require_launch
 def oswestry_submit() -> Any:
-    launch, client, mine, actor = _mine()
+    launch, client, mine, actor = _mine(known=True)
     answers: dict[str, int] = {}
     for section in SECTIONS:
         raw = request.form.get(section.key, "")
@@ -193,9 +233,17 @@ def oswestry_submit() -> Any:
             errors=[str(exc)],
             submission_id=_submission_id(),
         )
-    svc.record_oswestry(
-        client, launch.patient_id or "", percent, actor, _submission_id(), mine.state.careplan_id, utcnow()
+    result = svc.record_oswestry(
+        client,
+        launch.patient_id or "",
+        percent,
+        actor,
+        _submission_id(),
+        mine.state.careplan_id,
+        utcnow(),
+        read_after=PATIENT_VIEW,
     )
+    _after(launch, result.after)
     flash(f"Saved: your score this week is {percent} out of 100 (lower is better).", "info")
     return redirect(url_for("patient.history"))
 
@@ -219,7 +267,7 @@ def check_form() -> Any:
 @bp.post("/check")
 @require_launch
 def check_submit() -> Any:
-    launch, client, mine, actor = _mine()
+    launch, client, mine, actor = _mine(known=True)
     answers = {
         f.key: request.form[f.key] == "yes" for f in RED_FLAGS if request.form.get(f.key) in ("yes", "no")
     }
@@ -241,8 +289,19 @@ def check_submit() -> Any:
             submission_id=_submission_id(),
         )
     result = home.self_check(
-        client, PROGRAM, launch.patient_id or "", answers, actor, _submission_id(), utcnow()
+        client,
+        PROGRAM,
+        launch.patient_id or "",
+        answers,
+        actor,
+        _submission_id(),
+        utcnow(),
+        record=mine.record,
     )
+    _after(launch, None)  # this page is the page after: the next page reads
+    after = result.write.after
+    if after is not None:
+        mine = home.MyProgram(after, after.state(PROGRAM), after.sessions())
     return _page(
         "check_result.html",
         mine,

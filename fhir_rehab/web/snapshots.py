@@ -15,6 +15,7 @@ costs one read, never correctness: pages read the record whenever no fresh one i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import current_app, session
+
+from fhir_rehab.launch.context import LaunchContext
 from fhir_rehab.services.record import PatientRecord
 
 MAX_AGE_SECONDS = 30 * 60  # a form older than this re-reads the record before writing
@@ -102,3 +106,22 @@ class RecordSnapshots:
                     path.unlink(missing_ok=True)
             except OSError:
                 continue
+
+
+def snapshots() -> RecordSnapshots:
+    """The app's snapshots (RECORD_SNAPSHOT_DIR, default <instance>/snapshots)."""
+    directory = current_app.config.get("RECORD_SNAPSHOT_DIR") or Path(current_app.instance_path) / "snapshots"
+    return _snapshots_in(str(directory))
+
+
+@functools.cache
+def _snapshots_in(directory: str) -> RecordSnapshots:
+    return RecordSnapshots(Path(directory))
+
+
+def snapshot_key(launch: LaunchContext) -> str | None:
+    """This browser session's key for the launch patient's record (None: no session id)."""
+    sid = getattr(session, "sid", None)
+    if not sid or not launch.patient_id:
+        return None
+    return snapshots().key(str(sid), launch.iss, launch.patient_id)

@@ -262,3 +262,38 @@ def test_the_clinician_sees_adherence_and_patient_reported_pain(stack, backing):
     assert re.search(r'<td class="done">1</td><td>14</td><td class="percent">7 %</td>', page)
     assert page.count('class="by-patient"') == 1 and page.count('class="in-clinic"') == 1
     assert "5/10, reported by the patient" in page and "3/10, recorded in clinic" in page
+
+
+@pytest.fixture
+def fhir_calls(stack, monkeypatch) -> Iterator[list[str]]:
+    """Every HTTP request sent to the FHIR base the app uses."""
+    seen: list[str] = []
+    send = requests.Session.send
+    base = stack.fhir_base.rstrip("/")
+
+    def counting(self, request, **kwargs):
+        if str(request.url).startswith(base):
+            seen.append(f"{request.method} {request.url}")
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting)
+    return seen
+
+
+def test_each_patient_action_is_one_round_trip_with_the_page_after(stack, backing, fhir_calls):
+    me = Patient(stack, started(backing))
+    me.open_app()
+    for action, data, page, said in (
+        ("/me/session", {"all": "1"}, "/me", "Session saved"),
+        ("/me/pain", {"score": "3"}, "/me", "Pain 3 out of 10 saved"),
+    ):
+        form_page = me.get(page).text
+        forms = re.findall(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', form_page, re.S)
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', forms[0]))
+        fhir_calls.clear()
+        answer = me.http.post(f"{stack.app_url}{action}", data={**fields, **data}, timeout=30)
+        assert said in text(answer.text)
+        assert len(fhir_calls) == 1, (action, fhir_calls)
+    fhir_calls.clear()
+    assert "Pain" in me.get("/me").text  # a reload reads: one request
+    assert len(fhir_calls) == 1
