@@ -288,7 +288,9 @@ def test_each_patient_action_is_one_round_trip_with_the_page_after(stack, backin
         ("/me/pain", {"score": "3"}, "/me", "Pain 3 out of 10 saved"),
     ):
         form_page = me.get(page).text
-        forms = re.findall(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', form_page, re.S)
+        forms = re.findall(
+            rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', form_page, re.S
+        )
         fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', forms[0]))
         fhir_calls.clear()
         answer = me.http.post(f"{stack.app_url}{action}", data={**fields, **data}, timeout=30)
