@@ -9,9 +9,14 @@ stage Tasks sorted by the server (`_sort=authored-on`, what a page needs without
 It also measures a clinician's patient read on the same server, alone and while coordinators
 page through the worklist (does anything wait behind the worklist?).
 
-Seeding: programs are written straight into a sekmet-fhir store file (its own Store API,
-indexing included; 100k Tasks take minutes on 2 cores) and cached under
-~/.cache/fhir-rehab/bench; each run serves a copy.
+How the data gets there: the FHIR server's data (patients, their stage Tasks, reviews) is
+written straight into a sekmet-fhir store file through sekmet's own Store API (its search
+indexes included; 100k Tasks take minutes on 2 cores), cached under ~/.cache/fhir-rehab/bench;
+each run serves a copy. That only seeds the server. The app's worklist index is then built
+the way the app builds it, through FHIR (its unsorted scan searches, page by page), at every
+size, and that build is timed (`--prefill-above N` would fill it from the store file instead
+and only estimate the build: not the default). All sizes stay up while the page views are
+measured turn about (1k, 10k, 100k, 1k, ...), so their ratio shares one load.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -240,133 +248,151 @@ def patient_reads(base: str, seconds: float, busy: bool, coordinator: Coordinato
     return out
 
 
-def run_size(tasks: int, repeat: int, naive_repeat: int, naive_max: int, prefill_above: int) -> list[Row]:
+@dataclass
+class Size:
+    """One size's server, app and figures, kept open while the sizes are measured turn about."""
+
+    tasks: int
+    label: str
+    server: LocalFhirServer
+    coordinator: Coordinator
+    recorder: TrafficRecorder
+    views: dict[str, Callable[[], object]]
+    rows: list[Row]
+
+
+def open_size(stack: ExitStack, tasks: int, naive_repeat: int, naive_max: int, prefill_above: int) -> Size:
+    """Serve a copy of the seeded data, build the app's index (through FHIR unless prefilled),
+    and measure what is measured once: the build, the naive sorted search, patient reads."""
     data = seeded_store(tasks)
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="bench-worklist-") as tmp:
-        served = Path(tmp) / "fhir"
-        shutil.copytree(data, served)
-        with LocalFhirServer(data_dir=served, startup_timeout=300) as server:
-            label = f"{tasks:,} Tasks"
-            coordinator = Coordinator(server.base_url, Path(tmp))
-            with TrafficRecorder(server.base_url) as recorder:
-                t0 = time.perf_counter()
-                if tasks > prefill_above:
-                    prefill(served / "sekmet.db", coordinator.index(), server.base_url)
-                    one_page = scan_page_seconds(server.base_url)
-                    pages = -(-size_of(served / "sekmet.db") // SCAN_COUNT)
-                    print(
-                        f"  {label}: index filled from the store file; one scan page via FHIR took "
-                        f"{one_page:.1f} s: the FHIR build would take about {one_page * pages / 60:.0f} min",
-                        flush=True,
-                    )
-                    rows.append(
-                        Row(
-                            "worklist",
-                            f"{label}: build index (once)",
-                            "fhir-rehab",
-                            pages,
-                            0,
-                            0,
-                            one_page * pages * 1000,
-                            one_page * pages * 1000,
-                            note=f"estimated: {pages} scan pages x {one_page:.1f} s (one measured); the "
-                            "index for the page figures was filled from the store file",
-                        )
-                    )
-                with coordinator.app.app_context():
-                    from fhir_rehab.fhir.client import FhirClient
-
-                    client = FhirClient(server.base_url, timeout=900)
-                    while not prepare_index(client, PROGRAM, coordinator.index(), now=NOW, budget=600):
-                        pass  # already built when prefilled
-                built = recorder.reset()
-                build_s = time.perf_counter() - t0
-                size = coordinator.index().size()
-                print(
-                    f"  {label}: index built once in {build_s:.1f} s, {built.requests} requests, "
-                    f"{built.bytes / 1e6:.1f} MB ({size} rows)",
-                    flush=True,
-                )
-                if tasks <= prefill_above:
-                    rows.append(
-                        Row(
-                            "worklist",
-                            f"{label}: build index (once)",
-                            "fhir-rehab",
-                            built.requests,
-                            built.bytes / 1024,
-                            (build_s - built.seconds) * 1000,
-                            built.seconds * 1000,
-                            build_s * 1000,
-                        )
-                    )
-                first_html = coordinator.get("/worklist")
-                next_url = NEXT.search(first_html)
-                assert next_url, "the first page links to the next"  # noqa: S101
-                following = next_url.group(1).replace("&amp;", "&")
-                views = {
-                    "first page": lambda: coordinator.get("/worklist"),
-                    "filtered (ready, unassigned, overdue)": lambda: coordinator.get(
-                        "/worklist?status=ready&owner=unassigned&overdue=1"
-                    ),
-                    "next page": lambda: coordinator.get(following),
-                }
-                for view, fn in views.items():
-                    rows.append(
-                        measure(
-                            recorder,
-                            fn,
-                            repeat,
-                            benchmark="worklist",
-                            action=f"{label}: {view}",
-                            who="fhir-rehab",
-                        )
-                    )
-                http = requests.Session()
-                if tasks > naive_max:
-                    rows.append(
-                        Row(
-                            "worklist",
-                            f"{label}: first page",
-                            "naive sorted search",
-                            1,
-                            0,
-                            0,
-                            0,
-                            0,
-                            note=f"not run above {naive_max:,} Tasks (over a minute at 10,000)",
-                        )
-                    )
-                else:
-                    rows.append(
-                        measure(
-                            recorder,
-                            lambda: naive_first_page(http, server.base_url),
-                            naive_repeat,
-                            benchmark="worklist",
-                            action=f"{label}: first page",
-                            who="naive sorted search",
-                            note="one server-sorted search, no template",
-                        )
-                    )
-            alone = patient_reads(server.base_url, 3, False, None)
-            busy = patient_reads(server.base_url, 6, True, coordinator)
-            rows.append(
-                Row(
-                    "worklist",
-                    f"{label}: patient read while paging",
-                    "clinician",
-                    1,
-                    0,
-                    0,
-                    statistics.median(busy),
-                    statistics.median(busy),
-                    note=f"alone p50 {statistics.median(alone):.1f} ms; while paging p50 "
-                    f"{statistics.median(busy):.1f} ms, max {max(busy):.1f} ms ({len(busy)} reads)",
-                )
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-worklist-")))
+    served = tmp / "fhir"
+    shutil.copytree(data, served)
+    server = stack.enter_context(LocalFhirServer(data_dir=served, startup_timeout=300))
+    label = f"{tasks:,} Tasks"
+    coordinator = Coordinator(server.base_url, tmp)
+    recorder = stack.enter_context(TrafficRecorder(server.base_url))
+    t0 = time.perf_counter()
+    if tasks > prefill_above:
+        prefill(served / "sekmet.db", coordinator.index(), server.base_url)
+        one_page = scan_page_seconds(server.base_url)
+        pages = -(-size_of(served / "sekmet.db") // SCAN_COUNT)
+        rows.append(
+            Row(
+                "worklist",
+                f"{label}: build index (once)",
+                "fhir-rehab",
+                pages,
+                0,
+                0,
+                one_page * pages * 1000,
+                one_page * pages * 1000,
+                note=f"estimated: {pages} scan pages x {one_page:.1f} s (one measured); the "
+                "index for the page figures was filled from the store file (--prefill-above)",
             )
-    return rows
+        )
+    with coordinator.app.app_context():
+        from fhir_rehab.fhir.client import FhirClient
+
+        client = FhirClient(server.base_url, timeout=1800)
+        while not prepare_index(client, PROGRAM, coordinator.index(), now=NOW, budget=600):
+            pass  # already built when prefilled
+    built = recorder.reset()
+    build_s = time.perf_counter() - t0
+    size = coordinator.index().size()
+    print(
+        f"  {label}: index built once in {build_s:.1f} s, {built.requests} requests, "
+        f"{built.bytes / 1e6:.1f} MB ({size} rows)",
+        flush=True,
+    )
+    if tasks <= prefill_above:
+        rows.append(
+            Row(
+                "worklist",
+                f"{label}: build index (once)",
+                "fhir-rehab",
+                built.requests,
+                built.bytes / 1024,
+                (build_s - built.seconds) * 1000,
+                built.seconds * 1000,
+                build_s * 1000,
+                note="through FHIR: unsorted searches followed page by page (the app's own path)",
+            )
+        )
+    first_html = coordinator.get("/worklist")
+    next_url = NEXT.search(first_html)
+    assert next_url, "the first page links to the next"  # noqa: S101
+    following = next_url.group(1).replace("&amp;", "&")
+    views: dict[str, Callable[[], object]] = {
+        "first page": lambda: coordinator.get("/worklist"),
+        "filtered (ready, unassigned, overdue)": lambda: coordinator.get(
+            "/worklist?status=ready&owner=unassigned&overdue=1"
+        ),
+        "next page": lambda: coordinator.get(following),
+    }
+    http = requests.Session()
+    if tasks > naive_max:
+        rows.append(
+            Row(
+                "worklist",
+                f"{label}: first page",
+                "naive sorted search",
+                1,
+                0,
+                0,
+                0,
+                0,
+                note=f"not run above {naive_max:,} Tasks (over a minute at 10,000)",
+            )
+        )
+    else:
+        rows.append(
+            measure(
+                recorder,
+                lambda: naive_first_page(http, server.base_url),
+                naive_repeat,
+                benchmark="worklist",
+                action=f"{label}: first page",
+                who="naive sorted search",
+                note="one server-sorted search, no template",
+            )
+        )
+    alone = patient_reads(server.base_url, 3, False, None)
+    busy = patient_reads(server.base_url, 6, True, coordinator)
+    rows.append(
+        Row(
+            "worklist",
+            f"{label}: patient read while paging",
+            "clinician",
+            1,
+            0,
+            0,
+            statistics.median(busy),
+            statistics.median(busy),
+            note=f"alone p50 {statistics.median(alone):.1f} ms; while paging p50 "
+            f"{statistics.median(busy):.1f} ms, max {max(busy):.1f} ms ({len(busy)} reads)",
+        )
+    )
+    return Size(tasks, label, server, coordinator, recorder, views, rows)
+
+
+def measure_turn_about(sizes: list[Size], repeat: int) -> list[Row]:
+    """Every page view of every size, one size after another within each round: the sizes
+    share the machine's load alike, so their ratio is a like-for-like figure."""
+    samples: dict[tuple[str, str], list[Row]] = {}
+    for _ in range(repeat):
+        for size in sizes:
+            for view, fn in size.views.items():
+                action = f"{size.label}: {view}"
+                samples.setdefault((action, view), []).append(
+                    measure(size.recorder, fn, 1, benchmark="worklist", action=action, who="fhir-rehab")
+                )
+    out = []
+    for got in samples.values():
+        got.sort(key=lambda r: r.total_ms)
+        out.append(got[len(got) // 2])
+    return out
 
 
 def main() -> None:
@@ -378,14 +404,20 @@ def main() -> None:
     parser.add_argument(
         "--prefill-above",
         type=int,
-        default=10000,
-        help="above this size fill the index from the store file (the FHIR build is estimated)",
+        default=10**9,
+        help="above this size fill the index from the store file and only estimate the FHIR build "
+        "(default: never; every index is built through FHIR, as the app does)",
     )
     args = parser.parse_args()
     rows: list[Row] = []
-    for tasks in args.tasks:
-        print(f"{tasks:,} Tasks ...", flush=True)
-        rows += run_size(tasks, args.repeat, args.naive_repeat, args.naive_max, args.prefill_above)
+    with ExitStack() as stack:
+        sizes = []
+        for tasks in args.tasks:
+            print(f"{tasks:,} Tasks ...", flush=True)
+            sizes.append(open_size(stack, tasks, args.naive_repeat, args.naive_max, args.prefill_above))
+        views = measure_turn_about(sizes, args.repeat)
+        for size in sizes:
+            rows += [r for r in views if r.action.startswith(size.label + ":")] + size.rows
     with_ratios(rows, "naive sorted search")
     first = {
         r.action.split(":")[0]: r.total_ms
