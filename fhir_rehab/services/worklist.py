@@ -5,6 +5,7 @@ Clinical acts (closing a review, completing or cancelling a stage) are refused (
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,10 +77,12 @@ class TaskConflict(StaleVersion):
 
 @dataclass(frozen=True)
 class Done:
-    """What a successful change did."""
+    """What a successful change did, and the answers to `reads` read in its transaction."""
 
     message: str
     next_task: str | None = None
+    reads: tuple[Resource | None, ...] = ()
+    server_date: str | None = None
 
 
 def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
@@ -126,11 +129,14 @@ def change_task(
     now: datetime,
     *,
     owner_name: str | None = None,
+    reads: Sequence[str] = (),
 ) -> Done:
     """Apply one coordinator action to the Task the user saw at `version`.
 
     Raises NotAppTask, WorklistRefused (nothing written) or TaskConflict (the Task moved on:
-    the current state and the user's intent come with it).
+    the current state and the user's intent come with it). `reads` (e.g. the worklist page's
+    batch, services.worklist_pages.page_reads) are answered in the same transaction, after the
+    write (`Done.reads`).
     """
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
@@ -158,11 +164,13 @@ def change_task(
     add_provenance(
         tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE, f"{task_id}.{version}.{intent.action}"
     )
+    for url in reads:
+        tx.read(url)
     try:
-        commit(client, tx)
+        result = commit(client, tx)
     except StaleVersion:
         raise TaskConflict(read_current(client, program, task_id), intent) from None
-    return Done(message)
+    return Done(message, reads=result.reads, server_date=client.server_date)
 
 
 def _apply(

@@ -206,6 +206,55 @@ def _candidates(
     return out
 
 
+@dataclass(frozen=True)
+class Prefetched:
+    """A page's batch answered inside a write's transaction: what it asked, the answers, and the
+    server's time (HTTP Date) of the answer."""
+
+    urls: tuple[str, ...]
+    answers: tuple[Resource | None, ...]
+    server_date: str | None
+
+
+def page_reads(
+    index: WorklistIndex,
+    filters: Filters,
+    *,
+    me: str | None,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+    cursor: Cursor | None = None,
+) -> list[str]:
+    """The reads of this page's batch as `read_worklist` would send them now (none while the
+    index is not built): a write adds them to its transaction, so the page shown after it
+    needs no request of its own."""
+    if not index.meta().get("built"):
+        return []
+    return _plan(index, filters, me, now, page_size, cursor)[2]
+
+
+def _plan(
+    index: WorklistIndex,
+    filters: Filters,
+    me: str | None,
+    now: datetime,
+    page_size: int,
+    cursor: Cursor | None,
+) -> tuple[list[WorkRow], str | None, list[str]]:
+    """The page's candidate rows, the index's watermark, and the reads of its batch."""
+    after = cursor.after if cursor else None
+    held = cursor.held if cursor else []
+    candidates = _candidates(index, filters, me, now, after, held, page_size + SLACK)
+    since = index.meta().get("since")
+    urls = [changes_query(parse_instant(since) or now - OVERLAP)]
+    if candidates:
+        urls.append(tasks_by_id_query(r.task_id for r in candidates))
+        urls.append(patients_by_id_query(r.patient_id for r in candidates if r.patient_id))
+    if cursor is None:
+        urls.append(q.practitioners())
+    return candidates, since, urls
+
+
 def _batch(client: FhirClient, urls: list[str], now: datetime) -> tuple[list[Resource], datetime]:
     """GET every URL in one batch round trip, past any search cache; each searchset, in order,
     and the server's time of the answer. A failed entry raises what a plain GET would."""
@@ -241,24 +290,24 @@ def read_worklist(
     now: datetime,
     page_size: int = PAGE_SIZE,
     cursor: Cursor | None = None,
+    prefetched: Prefetched | None = None,
 ) -> WorklistPage:
     """One page of the worklist, in order: urgent reviews, then stage Tasks by due date.
 
     Raises WorklistPreparing while the index is built for the first time (bounded work per call).
+    `prefetched`: the page's batch as a write already read it (`page_reads`, Transaction.read),
+    used instead of the batch when it asked exactly what this page asks.
     """
     if not prepare_index(client, program, index, now=now):
         raise WorklistPreparing(int(index.meta().get("scanned") or 0))
     after = cursor.after if cursor else None
     held = cursor.held if cursor else []
-    candidates = _candidates(index, filters, me, now, after, held, page_size + SLACK)
-    since = index.meta().get("since")
-    urls = [changes_query(parse_instant(since) or now - OVERLAP)]
-    if candidates:
-        urls.append(tasks_by_id_query(r.task_id for r in candidates))
-        urls.append(patients_by_id_query(r.patient_id for r in candidates if r.patient_id))
-    if cursor is None:
-        urls.append(q.practitioners())
-    answers, server_now = _batch(client, urls, now)
+    candidates, since, urls = _plan(index, filters, me, now, page_size, cursor)
+    if prefetched is not None and prefetched.urls == tuple(urls):
+        answers = [answer or {} for answer in prefetched.answers]
+        server_now = _server_time({"Date": prefetched.server_date}, now)
+    else:
+        answers, server_now = _batch(client, urls, now)
     changed, _ = _stamped(program, answers[0])
     following = next_link(answers[0])
     for _ in range(MAX_CHANGE_PAGES):  # only after a bulk change: more than one page of changes

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.datastructures import MultiDict
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError
@@ -50,6 +51,7 @@ from fhir_rehab.services.errors import WorklistExpired, WorklistPreparing
 from fhir_rehab.services.follow_ups import raise_follow_ups
 from fhir_rehab.services.worklist import (
     NEEDS_REASON,
+    Done,
     Intent,
     TaskConflict,
     WorklistRefused,
@@ -57,10 +59,11 @@ from fhir_rehab.services.worklist import (
     practitioner_display,
 )
 from fhir_rehab.services.worklist_index import WorklistIndex, index_path
-from fhir_rehab.services.worklist_pages import Cursor, read_timeline, read_worklist
+from fhir_rehab.services.worklist_pages import Cursor, Prefetched, page_reads, read_timeline, read_worklist
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
+from fhir_rehab.web.snapshots import session_key, snapshots
 
 log = logging.getLogger(__name__)
 bp = Blueprint("coordinator", __name__, url_prefix="/worklist")
@@ -110,7 +113,7 @@ def _state_actions(row: WorkRow, me: str | None) -> list[str]:
     return out
 
 
-def _load_cursor(token: str | None, filters: Filters) -> Cursor | None:
+def _load_cursor(token: str | None, filters: Filters, *, say: bool = True) -> Cursor | None:
     if not token:
         return None
     saved = (session.get(CURSORS_KEY) or {}).get(token)
@@ -119,7 +122,8 @@ def _load_cursor(token: str | None, filters: Filters) -> Cursor | None:
             return Cursor.from_dict(saved)
         except (KeyError, TypeError, ValueError):
             pass  # an older layout: start again
-    flash("That page of the worklist has expired; here is the first page again.", "info")
+    if say:
+        flash("That page of the worklist has expired; here is the first page again.", "info")
     return None
 
 
@@ -161,6 +165,7 @@ def worklist() -> Any:
             now=now,
             page_size=int(current_app.config["WORKLIST_PAGE_SIZE"]),
             cursor=_load_cursor(request.args.get("page"), filters),
+            prefetched=_take_page(launch),
         )
     except WorklistExpired as exc:
         flash(exc.user_message, "info")
@@ -241,6 +246,8 @@ def act(task_id: str) -> Any:
         request.form.get("owner") or None,
         request.form.get("takeover_of") or None,
     )
+    now = utcnow()
+    reads = _page_after(launch, return_to, now)
     try:
         done = change_task(
             client,
@@ -249,7 +256,8 @@ def act(task_id: str) -> Any:
             request.form.get("version", ""),
             intent,
             actor,
-            utcnow(),
+            now,
+            reads=reads,
         )
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
@@ -266,7 +274,42 @@ def act(task_id: str) -> Any:
         ), 409
     else:
         flash(done.message, "info")
+        _keep_page(launch, reads, done)
     return redirect(return_to)
+
+
+def _page_after(launch: LaunchContext, return_to: str, now: datetime) -> list[str]:
+    """The batch reads of the worklist page the action returns to, for its transaction (the
+    page after then needs no request of its own: `_keep_page`, `_take_page`)."""
+    args = MultiDict(parse_qsl(urlsplit(return_to).query, keep_blank_values=True))
+    filters = parse_filters(args, PROGRAM)
+    cursor = _load_cursor(args.get("page"), filters, say=False)
+    return page_reads(
+        _index(launch),
+        filters,
+        me=launch.fhir_user,
+        now=now,
+        page_size=int(current_app.config["WORKLIST_PAGE_SIZE"]),
+        cursor=cursor,
+    )
+
+
+def _keep_page(launch: LaunchContext, reads: list[str], done: Done) -> None:
+    key = session_key(launch, "worklist")
+    if key and reads and len(done.reads) == len(reads):
+        snapshots().stash(key, {"urls": reads, "answers": list(done.reads), "server_date": done.server_date})
+
+
+def _take_page(launch: LaunchContext) -> Prefetched | None:
+    key = session_key(launch, "worklist")
+    found = snapshots().take(key) if key else None
+    if not found:
+        return None
+    urls, answers = found.get("urls"), found.get("answers")
+    if not isinstance(urls, list) or not isinstance(answers, list) or len(urls) != len(answers):
+        return None
+    date = found.get("server_date")
+    return Prefetched(tuple(str(u) for u in urls), tuple(answers), date if isinstance(date, str) else None)
 
 
 @bp.get("/patient/<patient_id>")

@@ -90,6 +90,31 @@ class RecordSnapshots:
             return None
         return PatientRecord(patient_id, patient, resources)
 
+    def stash(self, key: str, data: dict[str, object]) -> None:
+        """Keep `data` (JSON) for the next page of this session, once (`take`)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".stash-")
+        with os.fdopen(handle, "w") as out:
+            json.dump({"at": self.clock(), "data": data}, out, separators=(",", ":"))
+        os.replace(tmp, self.directory / f"{key}.stash")
+
+    def take(self, key: str) -> dict[str, object] | None:
+        """What `stash` kept, if recent (FRESH_SECONDS); removed as it is read."""
+        path = self.directory / f"{key}.stash"
+        try:
+            text = path.read_text()
+            path.unlink()
+            found = json.loads(text)
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(found, dict)
+            or not 0 <= self.clock() - float(found.get("at") or 0) <= FRESH_SECONDS
+        ):
+            return None
+        data = found.get("data")
+        return data if isinstance(data, dict) else None
+
     def forget(self, key: str) -> None:
         for path in (self.directory / key, self.directory / f"{key}.fresh"):
             path.unlink(missing_ok=True)
@@ -125,3 +150,11 @@ def snapshot_key(launch: LaunchContext) -> str | None:
     if not sid or not launch.patient_id:
         return None
     return snapshots().key(str(sid), launch.iss, launch.patient_id)
+
+
+def session_key(launch: LaunchContext, what: str) -> str | None:
+    """This browser session's key for something else than a patient's record (`what`)."""
+    sid = getattr(session, "sid", None)
+    if not sid:
+        return None
+    return snapshots().key(str(sid), launch.iss, f"{what}:")

@@ -12,7 +12,7 @@ from fhir_rehab.fhir.errors import FhirOutsideBase
 from fhir_rehab.resources.worklist import Filters
 from fhir_rehab.services.program import complete_stage
 from fhir_rehab.services.worklist import Intent, change_task
-from fhir_rehab.services.worklist_pages import Cursor, read_worklist
+from fhir_rehab.services.worklist_pages import Cursor, Prefetched, page_reads, read_worklist
 from tests.coordinator.conftest import (
     NOW,
     PROGRAM,
@@ -66,7 +66,7 @@ def index(own_index, own_fhir, world):
     return own_index
 
 
-def page(fhir, index, world, page_size=50, cursor=None, **filters):
+def page(fhir, index, world, page_size=50, cursor=None, prefetched=None, **filters):
     return read_worklist(
         fhir,
         PROGRAM,
@@ -76,6 +76,7 @@ def page(fhir, index, world, page_size=50, cursor=None, **filters):
         now=NOW,
         page_size=page_size,
         cursor=cursor,
+        prefetched=prefetched,
     )
 
 
@@ -143,6 +144,26 @@ def test_one_round_trip_per_page(own_fhir, index, world):
     before = own_fhir.request_count
     page(own_fhir, index, world, page_size=2, cursor=first.following)
     assert own_fhir.request_count - before == 1
+
+
+def test_an_action_reads_the_page_after_in_its_own_transaction(own_fhir, index, world):
+    """The coordinator's action: the Task read, then ONE transaction that writes it and answers
+    the batch of the page shown after it; that page then costs no request."""
+    page(own_fhir, index, world)  # the index is built
+    reads = page_reads(index, Filters(), me=world["me"].reference, now=NOW, page_size=50)
+    task = stage_tasks(own_fhir, world["mid"])[0]
+    before = own_fhir.request_count
+    done = change_task(
+        own_fhir, PROGRAM, task["id"], version(task), Intent("note", "Called"), world["me"], NOW, reads=reads
+    )
+    assert own_fhir.request_count - before == 2  # the Task by id, the transaction
+    prefetched = Prefetched(tuple(reads), done.reads, done.server_date)
+    before = own_fhir.request_count
+    after = page(own_fhir, index, world, prefetched=prefetched)
+    assert own_fhir.request_count - before == 0
+    assert after.rows == page(own_fhir, index, world).rows  # the same page a fresh read shows
+    noted = next(r for r in after.rows if r.task_id == task["id"])
+    assert noted.version != version(task)  # as the write left it
 
 
 def test_a_task_changed_elsewhere_shows_as_it_is_now(own_fhir, index, world):

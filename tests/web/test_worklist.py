@@ -447,3 +447,26 @@ def test_a_refused_entry_of_the_worklist_batch_is_told_as_such(coordinator, monk
     page = coordinator.open()
     assert page.status_code == code
     assert words in text(page) and "did not answer as expected" not in text(page)
+
+
+def test_an_action_and_the_page_after_it_take_two_round_trips(coordinator, backing, monkeypatch):
+    """The Task read by id (an update needs all of it; the page carries only what its rows
+    show), then one transaction that writes it and reads the page the action returns to."""
+    patient, _ = start_program(backing)
+    coordinator.open(stage="1", status="ready")
+    row = coordinator.row_for(patient)
+    calls: list[str] = []
+    send = requests.Session.send
+    base = coordinator.stack.fhir_base.rstrip("/")
+
+    def counting(session, request, **kwargs):
+        if str(request.url).startswith(base):
+            calls.append(f"{request.method} {request.url}")
+        return send(session, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting)
+    claimed = coordinator.act(row, "claim")
+    assert "Task claimed." in claimed.text
+    assert claimed.url.startswith(f"{coordinator.stack.app_url}/worklist")
+    assert len(calls) == 2, calls
+    assert coordinator.row_for(patient).field("owner") == "you"  # the page shows the claim
