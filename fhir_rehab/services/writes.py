@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
@@ -13,9 +13,6 @@ from fhir_rehab.resources.bundle import Transaction, Written, read_transaction_r
 from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
 from fhir_rehab.resources.wire import Resource
 from fhir_rehab.services.errors import StaleVersion
-
-if TYPE_CHECKING:  # services.record builds on this module
-    from fhir_rehab.services.record import PatientRecord
 
 
 def utcnow() -> datetime:
@@ -29,7 +26,9 @@ class WriteResult:
 
     written: tuple[Written, ...]
     reads: tuple[Resource | None, ...] = ()
-    after: PatientRecord | None = None  # the patient record as the write left it, when asked for
+    # The patient record as the write left it, when asked for: a services.record.PatientRecord
+    # (not named here: services.record builds on this module).
+    after: Any = None
 
     @property
     def refs(self) -> list[str]:
