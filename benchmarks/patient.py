@@ -5,10 +5,11 @@
 Per patient with a running program on sekmet-fhir 0.1.1 (loopback): the data read behind the
 patient's today page (`/me`: one batch, the patient's record view) beside the clinician's
 program page (`/patient/program`: one batch, the clinician's view with Conditions and Goals);
-a session logged by the patient (one transaction: the Observation and its Provenance, after the
-read that finds the current stage) beside a pain score recorded by the clinician (one
-transaction). Requests, KiB, app ms (time outside HTTP), server ms and ratios to the
-clinician's, from the same run; medians over the patients. Page rendering is not included.
+a session logged by the patient beside a pain score recorded by the clinician, each as the web
+pages do it: built on the record the page showed (read before, not measured) and one
+transaction that also reads the record back for the page after. Requests, KiB, app ms (time
+outside HTTP), server ms and ratios to the clinician's, from the same run; medians over the
+patients. Page rendering is not included (benchmarks/program_write.py includes it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import CLINICIAN_VIEW, PATIENT_VIEW
 from fhir_rehab.services import home
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.record import read_patient_record
@@ -48,9 +50,9 @@ def run(patients: int) -> list[Row]:
         with TrafficRecorder(server.base_url) as recorder:
             for pid in ids:
                 me = Actor(f"Patient/{pid}", "Patient")
-                keys = [
-                    e.key for e in home.read_my_program(client, SCIATICA_PROGRAM, pid).state.current.exercises
-                ]
+                mine = home.read_my_program(client, SCIATICA_PROGRAM, pid)  # the page the patient saw
+                keys = [e.key for e in mine.state.current.exercises]
+                seen = read_patient_record(client, pid).state(SCIATICA_PROGRAM)  # the clinician's page
                 cases = [
                     (
                         "page read",
@@ -65,14 +67,30 @@ def run(patients: int) -> list[Row]:
                     (
                         "log write",
                         "patient: session",
-                        lambda p=pid, m=me, k=keys: home.log_session(
-                            client, SCIATICA_PROGRAM, p, k, m, str(uuid.uuid4())
+                        lambda p=pid, m=me, k=keys, mine=mine: home.log_session(
+                            client,
+                            SCIATICA_PROGRAM,
+                            p,
+                            k,
+                            m,
+                            str(uuid.uuid4()),
+                            mine=mine,
+                            read_after=PATIENT_VIEW,
                         ),
                     ),
                     (
                         "log write",
                         CLINICIAN,
-                        lambda p=pid: svc.record_pain(client, p, 4, doctor, str(uuid.uuid4())),
+                        lambda p=pid, seen=seen: svc.record_pain(
+                            client,
+                            p,
+                            4,
+                            doctor,
+                            str(uuid.uuid4()),
+                            seen.careplan_id,
+                            state=seen,
+                            read_after=CLINICIAN_VIEW,
+                        ),
                     ),
                 ]
                 for action, who, fn in cases:
