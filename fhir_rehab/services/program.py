@@ -165,7 +165,7 @@ def record_screen(
         )
         targets.append(review)
         if hold_program:
-            targets += _hold_program(tx, client, record, state, _red_flag_reason(outcome), now)
+            targets += hold_program_writes(tx, client, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     reads = read_record_after(tx, patient_id, read_after) if read_after else None
     try:
@@ -199,8 +199,8 @@ def record_screen(
     return ScreenResult(outcome, result, review_ref, repeated=repeated)
 
 
-def _red_flag_reason(outcome: ScreenOutcome) -> str:
-    return "Red flag present: " + "; ".join(f.label for f in outcome.positives)
+def _red_flag_reason(outcome: ScreenOutcome | None) -> str:
+    return "Red flag present: " + "; ".join(f.label for f in (outcome.positives if outcome else ()))
 
 
 def _hold_what_was_missed(
@@ -222,7 +222,7 @@ def _hold_what_was_missed(
     if state.careplan_status != "active":
         return result
     tx = Transaction()
-    targets = _hold_program(tx, client, after, state, reason, now)
+    targets = hold_program_writes(tx, client, after, state, None, now, reason=reason)
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.hold"
     )
@@ -231,18 +231,22 @@ def _hold_what_was_missed(
     return replace(result, after=record_after(client, reads, held, after))
 
 
-def _hold_program(
+def hold_program_writes(
     tx: Transaction,
     client: FhirClient,
     record: PatientRecord,
     state: ProgramState,
-    reason: str,
+    outcome: ScreenOutcome | None,
     now: datetime,
+    *,
+    reason: str | None = None,
 ) -> list[str]:
     """The CarePlan on hold, the stage under way on hold (one not started stays ready, its
-    reason and business status saying why), the stage's exercises and the Goals with it."""
+    reason and business status saying why), the stage's exercises and the Goals with it.
+    The reason: the screen's red flags, or `reason` (a start refused after the write)."""
     if state.careplan_id is None or state.careplan_status != "active":
         return []
+    reason = reason or _red_flag_reason(outcome)
     plan = hold_care_plan(record.get(f"CarePlan/{state.careplan_id}"), reason, now)
     targets = [tx.update(plan, if_match=state.careplan_version)]
     for stage in state.stages:
