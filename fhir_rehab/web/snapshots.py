@@ -59,7 +59,7 @@ class RecordSnapshots:
         }
         handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".snap-")
         with os.fdopen(handle, "w") as out:
-            json.dump(data, out, separators=(",", ":"))
+            out.write(json.dumps(data, separators=(",", ":")))  # C encoder: json.dump streams in Python
         os.replace(tmp, self.directory / key)  # atomic: a reader sees the old or the new file
         marker = self.directory / f"{key}.fresh"
         if fresh:
@@ -95,7 +95,7 @@ class RecordSnapshots:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".stash-")
         with os.fdopen(handle, "w") as out:
-            json.dump({"at": self.clock(), "data": data}, out, separators=(",", ":"))
+            out.write(json.dumps({"at": self.clock(), "data": data}, separators=(",", ":")))
         os.replace(tmp, self.directory / f"{key}.stash")
 
     def take(self, key: str) -> dict[str, object] | None:
