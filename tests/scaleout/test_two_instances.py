@@ -147,12 +147,16 @@ class RefreshGate:
 
     - HOLD_BEFORE: held before the authorization server acts, then answered normally;
     - DROP: held, then never acted on (the request was lost with the instance that sent it);
-    - HOLD_AFTER: the server issues the new tokens, then the answer is held before it is sent.
+    - HOLD_AFTER: the server issues the new tokens, then the answer is held before it is sent;
+    - HOLD_AFTER_ROTATING: the same, and the server then refuses the refresh token it renewed,
+      as a server that rotates refresh tokens with reuse detection does (the sandbox's own
+      refresh tokens do not rotate).
     `arrived` is set once the refresh is held (its sender's port in `sender_port`); nothing
     goes on until the test sets `release`.
     """
 
     HOLD_BEFORE, DROP, HOLD_AFTER = "hold-before", "drop", "hold-after"
+    HOLD_AFTER_ROTATING = "hold-after-rotating"
 
     def __init__(self, stack: SandboxStack) -> None:
         self.views = stack.sandbox_app.view_functions
@@ -161,6 +165,7 @@ class RefreshGate:
         self.mode: str | None = None
         self.arrived, self.release = threading.Event(), threading.Event()
         self.sender_port = 0
+        self.spent: set[str] = set()  # refresh tokens refused from now on (rotation)
         self.views[TOKEN_ENDPOINT] = self
 
     def arm(self, mode: str) -> None:
@@ -169,13 +174,18 @@ class RefreshGate:
         self.mode = mode
 
     def __call__(self) -> Any:
+        refresh_token = request.form.get("refresh_token", "")
         with self.guard:  # only the first refresh grant after arm() is held
             mode = self.mode if request.form.get("grant_type") == "refresh_token" else None
             if mode is not None:
                 self.mode = None
+        if refresh_token in self.spent:
+            return Response('{"error": "invalid_grant"}', status=400, content_type="application/json")
         if mode is None:
             return self.real()
-        answer = self.real() if mode == self.HOLD_AFTER else None
+        answer = self.real() if mode in (self.HOLD_AFTER, self.HOLD_AFTER_ROTATING) else None
+        if mode == self.HOLD_AFTER_ROTATING:
+            self.spent.add(refresh_token)
         self.sender_port = int(request.environ["REMOTE_PORT"])
         self.arrived.set()
         assert self.release.wait(TIMEOUT)
@@ -377,13 +387,13 @@ DEATHS = {  # how the refreshing instance dies -> (where the refresh is held, re
 }
 
 
-@pytest.mark.parametrize("death", list(DEATHS))
-def test_an_instance_dies_in_the_middle_of_a_token_refresh(balanced, death) -> None:
+def die_during_refresh(
+    balanced: Balanced, mode: str
+) -> tuple[Clinician, requests.Response, list[requests.Response], int, ServedApp]:
     """A form is posted through the balancer when its session's token is due; the instance that
-    takes it starts the refresh and dies while it is in flight, with other tabs of the session
-    waiting. Every page and the form are answered, and the refreshes are exactly as many as the
-    kind of death allows (module docstring)."""
-    mode, expected_refreshes = DEATHS[death]
+    takes it starts the refresh and dies while it is held at the gate (SIGTERM for HOLD_BEFORE,
+    SIGKILL otherwise), with six other tabs of the session on their way. Returns the clinician,
+    the form's answer, the tabs' answers, the refreshes issued meanwhile, and the dying instance."""
     stack, gate = balanced.stack, balanced.gate
     balanced.restart_dead()
     person = Clinician(stack)
@@ -404,11 +414,35 @@ def test_an_instance_dies_in_the_middle_of_a_token_refresh(balanced, death) -> N
             dying.kill()  # SIGKILL to master and workers
         gate.release.set()
         answer = posted.result(timeout=TIMEOUT)
-        pages = [tab.result(timeout=TIMEOUT).status_code for tab in tabs]
+        pages = [tab.result(timeout=TIMEOUT) for tab in tabs]
+    return person, answer, pages, refreshes(stack) - before, dying
+
+
+@pytest.mark.parametrize("death", list(DEATHS))
+def test_an_instance_dies_in_the_middle_of_a_token_refresh(balanced, death) -> None:
+    """Every page and the form are answered, the session lives on, and the refreshes are exactly
+    as many as the kind of death allows (module docstring)."""
+    mode, expected_refreshes = DEATHS[death]
+    person, answer, pages, refreshed, dying = die_during_refresh(balanced, mode)
     assert answer.status_code == 200 and "no red flags present" in answer.text, answer.text[:300]
-    assert pages == [200] * 6
-    assert refreshes(stack) - before == expected_refreshes
+    assert [page.status_code for page in pages] == [200] * 6
+    assert refreshed == expected_refreshes
     if mode == RefreshGate.HOLD_BEFORE:
         assert dying.proc.wait(timeout=TIMEOUT) == 0  # it finished its requests and exited
     again = person.post_form("/patient", "/patient/screen", ALL_ABSENT)  # the session lives on
+    assert again.status_code == 200 and "no red flags present" in again.text
+
+
+def test_sigkill_after_the_issue_against_a_server_that_rotates_refresh_tokens(balanced) -> None:
+    """The one case no client can save: the new tokens died with the instance and the server
+    refuses the old refresh token. The session ends with the way back on every page (never a
+    500), the form among them, and a relaunch works at once."""
+    person, answer, pages, refreshed, _ = die_during_refresh(balanced, RefreshGate.HOLD_AFTER_ROTATING)
+    assert refreshed == 1  # the lost one; the survivor's attempt was refused
+    for page in (answer, *pages):
+        says = page.text.lower()  # the session-ended or the launch-needed page: both say how back
+        assert page.status_code == 401 and "open the app" in says and "the ehr" in says, page.text[:300]
+    assert person.get("/patient").status_code == 401  # ended for good, not half alive
+    assert person.launch(balanced.stack.patients[0].patient_id).status_code == 200
+    again = person.post_form("/patient", "/patient/screen", ALL_ABSENT)
     assert again.status_code == 200 and "no red flags present" in again.text
