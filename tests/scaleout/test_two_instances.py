@@ -67,7 +67,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOU
         time.sleep(0.05)  # polling a condition, not a timing assumption
 
 
-def wait_for(url: str, timeout: float = 60) -> None:
+def wait_for(url: str, timeout: float = TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -255,7 +255,7 @@ class Balanced:
         for index, instance in enumerate(self.instances):
             if instance.proc.poll() is not None:
                 instance.stop()
-                self.instances[index] = self.start(instance.port).wait_ready()
+                self.instances[index] = self.start(instance.port).wait_ready(TIMEOUT)
 
     def instance_sending_from(self, port: int) -> ServedApp:
         """The instance one of whose workers has the connection from `port` open."""
@@ -293,7 +293,7 @@ def balanced(redis_url, tmp_path_factory) -> Iterator[Balanced]:  # noqa: F811
         nginx = Nginx(nginx_port, ports, tmp / "nginx")
         try:
             for instance in running.instances:
-                instance.wait_ready()
+                instance.wait_ready(TIMEOUT)
             wait_for(f"{stack.app_url}/static/app.css")
             yield running
         finally:
@@ -309,7 +309,7 @@ class Clinician:
 
     def launch(self, patient_id: str) -> requests.Response:
         return self.http.get(
-            f"{self.stack.sandbox_url}/ehr/launch", params={"patient": patient_id}, timeout=60
+            f"{self.stack.sandbox_url}/ehr/launch", params={"patient": patient_id}, timeout=TIMEOUT
         )
 
     def get(self, path: str) -> requests.Response:
@@ -345,17 +345,23 @@ def test_launches_and_forms_round_robin_and_an_instance_dies(balanced) -> None:
         screened = person.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
         assert screened.status_code == 200 and "no red flags present" in screened.text
 
-    # Kill one instance in the middle of a launch: /launch went through the balancer, the
-    # callback must complete on whichever instance is left.
-    late = Clinician(stack)
+    # Kill the instance that started a launch before its callback: the callback completes on
+    # the other one (the launch's state is in Redis). Which instance took /launch is read from
+    # the instances' access logs.
+    def launches_served() -> list[int]:
+        return [instance.log_text().count('"GET /launch"') for instance in instances]
+
+    late, before = Clinician(stack), launches_served()
     start = late.http.get(
-        f"{stack.sandbox_url}/ehr/launch", params={"patient": alex}, allow_redirects=False, timeout=30
+        f"{stack.sandbox_url}/ehr/launch", params={"patient": alex}, allow_redirects=False, timeout=TIMEOUT
     )
     hops = [start]
     while hops[-1].is_redirect and "/launch/callback" not in hops[-1].headers["Location"]:
-        hops.append(late.http.get(hops[-1].headers["Location"], allow_redirects=False, timeout=30))
-    instances[0].kill()
-    done = late.http.get(hops[-1].headers["Location"], timeout=60)
+        hops.append(late.http.get(hops[-1].headers["Location"], allow_redirects=False, timeout=TIMEOUT))
+    wait_until(lambda: launches_served() != before, "the launch was logged by the instance that took it")
+    starter = next(i for i, (was, now) in enumerate(zip(before, launches_served(), strict=True)) if now > was)
+    instances[starter].kill()
+    done = late.http.get(hops[-1].headers["Location"], timeout=TIMEOUT)
     assert done.status_code == 200 and done.url.endswith("/patient"), done.text[:300]
 
     # Every session started before the death is still signed in, and its forms work.
