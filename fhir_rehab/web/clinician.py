@@ -41,6 +41,7 @@ from fhir_rehab.web.clinician_base import (
     _record,
     _submission_id,
     bp,
+    remember_form_patient,
 )
 from fhir_rehab.web.handout import handout_context, render_pdf
 from fhir_rehab.web.pictures import exercise_picture
@@ -92,7 +93,7 @@ def screen_submit() -> Any:
             screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=str(uuid.uuid4()),
-            errors=[DAMAGED_FORM],
+            errors=[("screen-form", DAMAGED_FORM)],
         )
     try:
         screen_red_flags(answers)
@@ -105,7 +106,9 @@ def screen_submit() -> Any:
             screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=submission_id,
-            errors=[f"Answer: {f.question}" for f in missing],
+            errors=[
+                (f"a-{f.key}", f"Answer question {RED_FLAGS.index(f) + 1}: {f.question}") for f in missing
+            ],
         )
     result = svc.record_screen(
         client,
@@ -326,6 +329,7 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
         flash("There is no current stage to print.", "info")
         return launch, client, record, None
     actor = actor_for_launch(launch, client)
+    remember_form_patient(record.patient)
     context = handout_context(
         record.patient, state.current, actor.display, current_app.config, utcnow().date()
     )

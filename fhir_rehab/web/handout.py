@@ -18,6 +18,7 @@ from fhir_rehab.program.model import Exercise
 from fhir_rehab.program.progression import StageState
 from fhir_rehab.program.redflags import RED_FLAGS, Urgency
 from fhir_rehab.program.tailoring import Prescribed
+from fhir_rehab.web.naming import patient_name
 
 MAX_ON_ONE_PAGE = 6
 
@@ -70,12 +71,6 @@ def qr_svg(url: str) -> Markup:
     return Markup(segno.make(url, error="m").svg_inline(scale=2, border=1))  # noqa: S704 - segno's own SVG
 
 
-def patient_display_name(patient: dict[str, Any]) -> str:
-    name = (patient.get("name") or [{}])[0]
-    text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
-    return str(text or "the patient")
-
-
 def handout_context(
     patient: dict[str, Any],
     stage: StageState,
@@ -87,7 +82,7 @@ def handout_context(
     emergency, same_day = red_flag_actions()
     review = (stage.planned_end or "")[:10]
     return {
-        "patient_name": patient_display_name(patient),
+        "patient_name": patient_name(patient),
         "stage": stage.stage,
         "items": items,
         "clinician": clinician,

@@ -21,6 +21,11 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     incomplete = browser.post_form("/patient/screen", "/patient/screen", {"trauma": "absent"})
     assert incomplete.status_code == 400
     assert "Every question needs an answer" in incomplete.text
+    # The GOV.UK error summary: focused on load, each unanswered question a link to its first answer.
+    assert 'class="error-summary" role="alert" tabindex="-1" autofocus' in incomplete.text
+    assert '<a href="#a-bladder-bowel">Answer question 1: ' in incomplete.text
+    assert 'href="#a-trauma"' not in incomplete.text and 'id="a-trauma"' in incomplete.text
+    assert incomplete.text.count('class="field-error"') == len(ALL_ABSENT) - 1
     assert 'value="absent" required checked' in incomplete.text  # the given answer is kept
 
     screened = browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
@@ -102,7 +107,7 @@ def test_same_day_result_looks_different_from_an_emergency(browser):
 
 def test_not_eligible_patient_sees_why_and_start_is_refused(browser):
     page = browser.launch("not-eligible")
-    assert "Not eligible." in page.text and "no code in the sciatica value set" in page.text
+    assert "Not eligible." in page.text and "not one of the sciatica codes the program accepts" in page.text
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     refused = browser.post_form("/patient", "/patient/start", {})
     assert "Not eligible" in refused.text
@@ -221,6 +226,10 @@ def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_p
         f"{stack.app_url}/patient/score/pain", data={"csrf_token": token, "patient": alex, "score": "9"}
     )
     assert "Nothing was saved" in response.text
+    # The message names the patient the form was for, in words (name and birth date, no id).
+    assert "This form was for Alex Morgan, born " in response.text
+    assert "To enter it for Alex Morgan, open their chart" in response.text
+    assert alex not in response.text and "Patient/" not in response.text
     backing = FhirClient(stack.backing_fhir_base)
     pain = backing.search_all("Observation", {"patient": fresh_patient, "code": "http://loinc.org|72514-3"})
     assert pain == []
