@@ -2,10 +2,13 @@
 
 import html
 import re
+from datetime import timedelta
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web.dates import day
 from tests.web.conftest import CSRF, PATIENT, SUBMISSION
 
 EXERCISE = SCIATICA_PROGRAM.stage(1).exercises[0].name  # shown only while not on hold
@@ -73,6 +76,10 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     assert "Stage completed. The next stage is ready." in html.unescape(done.text)
     assert "Completed early: Pain settled fast" in html.unescape(done.text)
     assert "Stage 2: Restoring mobility" in done.text
+    # Stage 1 ended early: stage 2 is planned from today, for its 3 weeks, and the later ones follow.
+    today = utcnow()
+    assert f"planned until {day(today + timedelta(weeks=3))}" in done.text
+    assert f"planned from {day(today + timedelta(weeks=3))}" in done.text  # stage 3
 
     stale = browser.post_form(
         "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
