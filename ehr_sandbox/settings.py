@@ -32,6 +32,9 @@ class ClientRegistration:
     client_secret: str | None = field(default=None, repr=False)
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
+    # Asked for and allowed, but left out of the grant (a user or policy withholding them; SMART
+    # lets an authorization server grant fewer scopes than asked, and says so in `scope`).
+    withheld_scopes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.auth_method not in AUTH_METHODS:

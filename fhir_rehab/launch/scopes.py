@@ -150,18 +150,27 @@ def parse_role(value: str | None, default: str) -> Role:
     return "clinician"
 
 
-def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
-    """True when a user-level scope (v2 or v1) allows `interaction` on `resource`.
+# Scope levels that cover the launch patient's own record (patient/, user/, system/).
+PATIENT_LEVELS = ("patient", "user", "system")
+
+
+def grants(
+    scopes: Iterable[str], resource: str, interaction: str, levels: tuple[str, ...] = ("user", "system")
+) -> bool:
+    """True when a scope (v2 or v1) at one of `levels` allows `interaction` on `resource`:
+    user-level by default (work across patients); with "patient", the launch patient's too.
 
     >>> grants(["user/Goal.ru"], "Goal", "u"), grants(["user/*.write"], "Goal", "u")
     (True, True)
     >>> grants(["user/Task.u", "patient/Goal.u"], "Goal", "u")
     False
+    >>> grants(["patient/DocumentReference.cr"], "DocumentReference", "c", PATIENT_LEVELS)
+    True
     """
     v1 = {"read": "rs", "write": "cud", "*": "cruds"}
     for scope in scopes:
         context, _, rest = scope.partition("/")
         kind, _, perms = rest.rpartition(".")
-        if context in ("user", "system") and kind in (resource, "*") and interaction in v1.get(perms, perms):
+        if context in levels and kind in (resource, "*") and interaction in v1.get(perms, perms):
             return True
     return False

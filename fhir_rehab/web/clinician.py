@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.launch.context import require_launch
-from fhir_rehab.launch.scopes import grants
+from fhir_rehab.launch.scopes import PATIENT_LEVELS, grants
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
@@ -336,8 +336,9 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
     context.update(
         picture=exercise_picture,
         patient_id=launch.patient_id,
-        can_file=grants(launch.scopes, "DocumentReference", "c"),
+        can_file=grants(launch.scopes, "DocumentReference", "c", PATIENT_LEVELS),
         careplan_id=state.careplan_id,
+        submission_id=str(uuid.uuid4()),  # one filing per page shown: a double click files once
     )
     return launch, client, record, context
 
@@ -376,6 +377,10 @@ def handout_file() -> Any:
             "error",
         )
         return redirect(url_for("clinician.sheet"))
+    submission_id = _submission_id(request.form)
+    if submission_id is None:
+        flash(DAMAGED_FORM, "error")
+        return redirect(url_for("clinician.sheet"))
     actor = actor_for_launch(launch, client, for_write=True)
     result = file_handout(
         client,
@@ -384,7 +389,12 @@ def handout_file() -> Any:
         care_plan_id=context["careplan_id"],
         stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
         actor=actor,
-        key=f"handout-{uuid.uuid4()}",
+        key=f"handout-{submission_id}",
     )
-    flash("The handout was filed in the patient's documents." if result.created else "Already filed.", "info")
+    flash(
+        "The handout was filed in the patient's documents."
+        if result.created
+        else "This handout was already filed in the patient's documents.",
+        "info",
+    )
     return redirect(url_for("clinician.program"))
