@@ -19,8 +19,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,6 +30,7 @@ import requests
 from common import Row, print_rows, save
 
 from ehr_sandbox.fhir_server import LocalFhirServer, free_port
+from ehr_sandbox.served_app import ServedApp
 from fhir_rehab import create_app
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext
@@ -43,7 +42,6 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.seed import seed_demo_patients
 
-ROOT = Path(__file__).resolve().parents[1]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" value="([^"]+)"')
 CLK = os.sysconf("SC_CLK_TCK")
@@ -151,38 +149,15 @@ def main() -> None:
         )
         cookies = sessions(config, base, patients, f"Practitioner/{clinician['id']}")
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_REHAB_")}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            FHIR_REHAB_SESSION_DIR=config["SESSION_DIR"],
-            FHIR_REHAB_SECRET_KEY_FILE=config["SECRET_KEY_FILE"],
-            FHIR_REHAB_ISS_ALLOWLIST=base,
-        )
         app_url = f"http://127.0.0.1:{port}"
-        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "fhir_rehab.cli",
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        settings = {
+            "FHIR_REHAB_SESSION_DIR": config["SESSION_DIR"],
+            "FHIR_REHAB_SECRET_KEY_FILE": config["SECRET_KEY_FILE"],
+            "FHIR_REHAB_ISS_ALLOWLIST": base,
+        }
+        served = ServedApp(port, settings, Path(tmp) / "serve.log", workers=args.workers)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    requests.get(f"{app_url}/launch", timeout=5)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.2)
+            served.wait_ready()
             browsers = []
             for cookie in cookies:
                 b = requests.Session()
@@ -230,7 +205,7 @@ def main() -> None:
                 h.post(base, data=write, headers=headers, timeout=60).raise_for_status()
                 h.post(base, data=read, headers=headers, timeout=60).raise_for_status()
 
-            workers = children(proc.pid)
+            workers = children(served.proc.pid)
             for i in range(len(patients)):  # warm up: each worker's first request loads templates
                 app_cycle(i)
                 direct_cycle(i)
@@ -272,9 +247,7 @@ def main() -> None:
                         )
                     )
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-            log.close()
+            served.stop()
     for r in rows:
         base_row = next(b for b in rows if b.action == r.action and b.who.startswith("same FHIR"))
         r.ratio = r.total_ms / base_row.total_ms if base_row.total_ms else None

@@ -28,21 +28,20 @@ PATIENT_DATA_SCOPES = (
     "user/Practitioner.rs",
 )
 COORDINATOR_DATA_SCOPES = (
+    # A coordinator organises Tasks (claim, assign, hold, notes; raises follow-ups) and reads
+    # what the worklist and the timeline show. Clinical changes to the plan (stages, Goals,
+    # exercises) are the clinician's, so the coordinator asks for no update on them.
     "user/Task.rs",
     "user/Task.u",
     "user/Task.c",
     "user/Patient.rs",
     "user/CarePlan.rs",
-    "user/CarePlan.u",
     "user/Observation.rs",
+    # Each change writes a Provenance; a conflict page names who changed the Task.
     "user/Provenance.crs",
     "user/Practitioner.rs",
-    # Completing a stage advances its Goals; a conflict page names who changed the Task.
-    "user/Goal.rs",
-    "user/Goal.u",
-    # ... and its exercises (ServiceRequests) follow the stage.
+    # The record read shows the stage's prescribed exercises (ServiceRequests).
     "user/ServiceRequest.rs",
-    "user/ServiceRequest.u",
 )
 # A patient's own standalone launch (SMART App Launch 2.x, "launch/patient" with patient-level
 # scopes): read the plan and its stages, add their own reports (Observations with Provenance),

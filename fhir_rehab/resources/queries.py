@@ -31,7 +31,7 @@ class Search(NamedTuple):
 class RecordView:
     """What a patient-record read covers. The clinician's default: Conditions, the latest
     screen, open reviews and Goals; a coordinator leaves out Conditions (not in their scopes),
-    reads every screen and review, and Goals only when the scopes allow."""
+    reads every screen and review and no Goals."""
 
     conditions: bool = True
     screens: int = 1

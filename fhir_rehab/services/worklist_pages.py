@@ -350,10 +350,10 @@ class Timeline:
     reviews: list[WorkRow]
 
 
-def read_program_record(client: FhirClient, patient_id: str, *, with_goals: bool = False) -> PatientRecord:
-    """The coordinator's view of one patient in one batch: no Conditions (their scopes do not
-    cover them), every screen for the timeline, every review; Goals when the scopes allow."""
-    return read_patient_record(client, patient_id, view=replace(q.COORDINATOR_VIEW, goals=with_goals))
+def read_program_record(client: FhirClient, patient_id: str) -> PatientRecord:
+    """The coordinator's view of one patient in one batch: no Conditions or Goals (their scopes
+    do not cover them), every screen for the timeline, every review."""
+    return read_patient_record(client, patient_id, view=q.COORDINATOR_VIEW)
 
 
 def read_timeline(client: FhirClient, program: Program, patient_id: str) -> Timeline:

@@ -2,6 +2,7 @@
 the app's patient page for that patient (a real SMART EHR launch)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from ehr_sandbox.runner import SandboxStack
 
@@ -19,15 +20,15 @@ def test_card_link_launches_the_app_for_the_charted_patient(page, stack, artifac
     page.get_by_role("link", name="Open chart of Alex Morgan").click()
     card = page.locator("article.cds-card")
     assert card.count() == 1
-    assert card.get_by_role("heading", name="Staged physiotherapy program for sciatica").is_visible()
+    expect(card.get_by_role("heading", name="Staged physiotherapy program for sciatica")).to_be_visible()
     assert card.locator(".cds-indicator").inner_text().lower() == "info"
     assert "fhir-rehab" in card.locator(".cds-source").inner_text()
     page.screenshot(path=artifacts / "cds-01-chart.png", full_page=True)
 
     card.get_by_role("button", name="Open fhir-rehab for this patient").click()
     page.wait_for_url(f"{stack.app_url}/patient")
-    assert page.get_by_text("Alex Morgan").first.is_visible()
-    assert page.get_by_text("Eligible.").is_visible()
+    expect(page.get_by_text("Alex Morgan").first).to_be_visible()
+    expect(page.get_by_text("Eligible.")).to_be_visible()
     page.screenshot(path=artifacts / "cds-02-app.png", full_page=True)
 
 

@@ -3,6 +3,7 @@ marking the current page, the focus ring's contrast, and the program page and it
 390 px phone (no sideways scrolling, chart text readable)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
@@ -66,7 +67,7 @@ def test_screen_error_summary_is_focused_and_links_to_each_unanswered_question(p
     page.get_by_role("button", name="Record screen").click()
 
     summary = page.locator(".error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     page.wait_for_function("document.activeElement && document.activeElement.matches('.error-summary')")
     links = summary.get_by_role("link")
     assert links.count() == len(missing)
@@ -122,13 +123,16 @@ def test_program_page_and_chart_on_a_390_px_phone(chromium, stack, artifacts):
         for key in RED_FLAG_KEYS:
             page.locator(f"#q-{key} input[value=absent]").check()
         page.get_by_role("button", name="Record screen").click()
+        expect(page.get_by_text("no red flags present")).to_be_visible()
         page.get_by_role("button", name="Start the program").click()
         page.wait_for_url("**/patient/program")
         for score in ("7", "5"):
             page.get_by_label("Pain now").fill(score)
             page.get_by_role("button", name="Record pain").click()
+            expect(page.get_by_text(f"Pain {score}/10 recorded.")).to_be_visible()
         page.get_by_label("Oswestry Disability Index (0-100 %)").fill("42")
         page.get_by_role("button", name="Record Oswestry score").click()
+        expect(page.get_by_text("Oswestry Disability Index 42% recorded.")).to_be_visible()
 
         # Pain and Oswestry come before the stages and the exercises.
         headings = page.locator("main h2").all_inner_texts()

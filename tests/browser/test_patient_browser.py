@@ -9,6 +9,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
@@ -52,22 +53,22 @@ def test_patient_to_coordinator_to_clinician(chromium, stack, patient, artifacts
     page.get_by_role("button", name=f"Sign in as {patient.name}").click()
     page.get_by_role("link", name="Open my exercises").click()
     page.wait_for_url(f"{stack.app_url}/me")
-    assert page.get_by_role("heading", name="Today's exercises").is_visible()
+    expect(page.get_by_role("heading", name="Today's exercises")).to_be_visible()
     assert page.locator(".exercise svg").count() >= 3  # pictures
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
     accessible(page, "today", artifacts)
 
     page.get_by_role("button", name="I did all of today's exercises").click()
-    assert page.get_by_text("Session saved. Well done.").is_visible()
+    expect(page.get_by_text("Session saved. Well done.")).to_be_visible()
     page.locator('input[name="exercise"]').first.check()
     page.get_by_role("button", name="Save the ones I ticked").click()
-    assert page.get_by_text("Session saved. Well done.").is_visible()
+    expect(page.get_by_text("Session saved. Well done.")).to_be_visible()
     page.get_by_role("button", name="Pain 6 out of 10").click()
-    assert page.get_by_text("Pain 6 out of 10 saved.").is_visible()
+    expect(page.get_by_text("Pain 6 out of 10 saved.")).to_be_visible()
     assert "2 of 14 sessions done" in page.locator(".week").inner_text()
 
     page.get_by_role("navigation").get_by_role("link", name="History").click()
-    assert page.get_by_text("6 out of 10 (you)").is_visible()
+    expect(page.get_by_text("6 out of 10 (you)")).to_be_visible()
     accessible(page, "history", artifacts)
     page.goto(f"{stack.app_url}/me/oswestry")
     accessible(page, "oswestry", artifacts)
@@ -82,7 +83,7 @@ def test_patient_to_coordinator_to_clinician(chromium, stack, patient, artifacts
     assert "Go to an emergency department now" in advice.inner_text()
     accessible(page, "emergency-advice", artifacts)
     page.get_by_role("navigation").get_by_role("link", name="Today").click()
-    assert page.get_by_text("Your exercises are paused").is_visible()
+    expect(page.get_by_text("Your exercises are paused")).to_be_visible()
     accessible(page, "paused", artifacts)
     phone.close()
 

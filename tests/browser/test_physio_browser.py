@@ -4,6 +4,7 @@ import io
 from urllib.parse import urljoin
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from ehr_sandbox.runner import SandboxStack
@@ -40,9 +41,8 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
     page.get_by_label("Bending backwards (extension)").check()
     page.get_by_role("button", name="Record the assessment").click()
     summary = page.locator(".error-summary")
-    assert summary.is_visible() and page.evaluate(
-        "document.activeElement.classList.contains('error-summary')"
-    )
+    expect(summary).to_be_visible()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     summary.get_by_role("link").first.click()
     assert page.evaluate("document.activeElement.id") == "leg_pain"
     assert page.get_by_label("Bending backwards (extension)").is_checked()
@@ -54,7 +54,7 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
 
     # The plan proposes extension-biased, osteoporosis-safe defaults.
     page.wait_for_url("**/patient/plan")
-    assert page.get_by_text("Assessment recorded.").is_visible()
+    expect(page.get_by_text("Assessment recorded.")).to_be_visible()
     stage_1 = [
         selected_text(page, f"s1-{i}-exercise")
         for i in range(page.locator("[id^=s1-][id$=-exercise]").count())
@@ -71,12 +71,12 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
     page.locator("#s1-0-note").fill("Do these before getting out of bed.")
     page.get_by_role("button", name="Check the plan").click()
     assert selected_text(page, "s2-2-exercise").startswith("Back-of-thigh stretch sitting")
-    assert page.get_by_text("swapped for Back-of-thigh stretch sitting").is_visible()
+    expect(page.get_by_text("swapped for Back-of-thigh stretch sitting")).to_be_visible()
     assert page.locator("#s1-0-reps").input_value() == "12"
     page.get_by_role("button", name="Start the program with this plan").click()
 
     page.wait_for_url("**/patient/program")
-    assert page.get_by_text("Program started").is_visible()
+    expect(page.get_by_text("Program started")).to_be_visible()
     table = page.locator("table.exercises")
     assert "Do these before getting out of bed." in table.inner_text()
     assert "12 repetitions" in table.inner_text()
@@ -85,7 +85,7 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
 
     # The handout: printable HTML and a one-page PDF with the pictures, dose and note.
     page.get_by_role("link", name="Print the home exercise sheet").click()
-    assert page.get_by_role("heading", name="Your home exercises").is_visible()
+    expect(page.get_by_role("heading", name="Your home exercises")).to_be_visible()
     handout = page.locator("article.handout")
     assert (
         "Alex Morgan" in handout.inner_text()
@@ -93,8 +93,8 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
     )
     assert handout.locator("svg.exercise-picture").count() == handout.locator("section.card").count() >= 3
     assert handout.locator("table.ticks").count() == handout.locator("section.card").count()
-    assert page.get_by_role("heading", name="Go to the emergency department now if").is_visible()
-    assert page.get_by_role("heading", name="Contact us or your doctor the same day if").is_visible()
+    expect(page.get_by_role("heading", name="Go to the emergency department now if")).to_be_visible()
+    expect(page.get_by_role("heading", name="Contact us or your doctor the same day if")).to_be_visible()
     page.screenshot(path=artifacts / "physio-03-handout.png", full_page=True)
     href = page.get_by_role("link", name="Download the PDF").get_attribute("href")
     pdf = page.request.get(urljoin(page.url, href))

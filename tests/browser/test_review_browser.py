@@ -4,6 +4,7 @@ the medical review recorded through its form (referred, then cleared), then Resu
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
@@ -28,7 +29,9 @@ def screen(page, present=()):
 
 def record_review(page, outcome_label, note):
     page.get_by_role("link", name="Record the medical review").first.click()
-    assert page.get_by_role("heading", name="Medical review: Loss of rectal-fullness sensation").is_visible()
+    expect(
+        page.get_by_role("heading", name="Medical review: Loss of rectal-fullness sensation")
+    ).to_be_visible()
     page.get_by_label(outcome_label).check()
     page.get_by_label("Note: what you found and what you advised").fill(note)
     page.get_by_role("button", name="Record the review").click()
@@ -42,13 +45,13 @@ def test_emergency_banner_and_review_form(page, stack, artifacts):
     screen(page)
     page.get_by_role("button", name="Start the program").click()
     page.wait_for_url("**/patient/program")
-    assert page.get_by_role("cell", name=EXERCISE, exact=True).is_visible()
+    expect(page.get_by_role("cell", name=EXERCISE, exact=True)).to_be_visible()
 
     screen(page, present=("rectal-fullness",))
     panel = page.locator("section.escalation")
-    assert panel.get_by_role(
-        "heading", name="Emergency: send the patient to the emergency department now"
-    ).is_visible()
+    expect(
+        panel.get_by_role("heading", name="Emergency: send the patient to the emergency department now")
+    ).to_be_visible()
     background = panel.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(164, 22, 26)"  # solid red: unlike any other level
     assert "Task/" not in page.content()
@@ -56,22 +59,23 @@ def test_emergency_banner_and_review_form(page, stack, artifacts):
 
     page.get_by_role("link", name="Program").first.click()
     banner = page.get_by_role("alert").filter(has_text="Stop: no exercises")
-    assert banner.is_visible() and "Go to the emergency department now" in banner.inner_text()
+    expect(banner).to_be_visible()
+    assert "Go to the emergency department now" in banner.inner_text()
     assert page.get_by_role("cell", name=EXERCISE, exact=True).count() == 0
     assert page.get_by_role("button", name="Resume the program").count() == 0
     page.screenshot(path=artifacts / "review-02-stop-banner.png", full_page=True)
 
     record_review(page, "Referred to emergency care", "Sent to the emergency department for MRI.")
-    assert page.get_by_text("Review recorded: Referred to emergency care.").is_visible()
-    assert page.get_by_role("alert").filter(has_text="Stop: no exercises").is_visible()
+    expect(page.get_by_text("Review recorded: Referred to emergency care.")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="Stop: no exercises")).to_be_visible()
     assert page.get_by_role("button", name="Resume the program").count() == 0
     page.screenshot(path=artifacts / "review-03-referred.png", full_page=True)
 
     record_review(page, "Cleared to continue the exercise program", "MRI normal.")
-    assert page.get_by_text("Review recorded: Cleared to continue").is_visible()
+    expect(page.get_by_text("Review recorded: Cleared to continue")).to_be_visible()
     screen(page)
     page.get_by_role("link", name="Program").first.click()
     page.get_by_role("button", name="Resume the program").click()
-    assert page.get_by_text("The program is running again.").is_visible()
-    assert page.get_by_role("cell", name=EXERCISE, exact=True).is_visible()
+    expect(page.get_by_text("The program is running again.")).to_be_visible()
+    expect(page.get_by_role("cell", name=EXERCISE, exact=True)).to_be_visible()
     page.screenshot(path=artifacts / "review-04-resumed.png", full_page=True)

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from ehr_sandbox.runner import SandboxStack
 from fhir_rehab.fhir.client import FhirClient
@@ -68,11 +69,11 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     page.goto(stack.ehr_url)
     page.get_by_label("Signed in as").select_option("coordinator-dana")
     page.get_by_role("button", name="Switch user").click()
-    assert page.get_by_text("signed in as Dana Okoye").is_visible()
+    expect(page.get_by_text("signed in as Dana Okoye")).to_be_visible()
     page.get_by_role("link", name="Launch as coordinator").click()
     page.get_by_role("button", name="Approve").click()  # the sandbox's consent page
     page.wait_for_url("**/worklist")
-    assert page.get_by_text("Signed in as Dana Okoye").is_visible()
+    expect(page.get_by_text("Signed in as Dana Okoye")).to_be_visible()
     rows = page.locator("table.worklist tbody tr")
     assert "row-review" in rows.first.get_attribute("class")  # the escalation tops the list
     assert "Emergency" in rows.first.inner_text() and "Jordan Lee" in rows.first.inner_text()
@@ -89,7 +90,7 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     filter_by(page, stage="1", owner="unassigned")
     assert page.locator("table.worklist tbody tr").count() == 2
     row_of(page, alex).get_by_role("button", name="Claim").click()
-    assert page.get_by_text("Task claimed.").is_visible()
+    expect(page.get_by_text("Task claimed.")).to_be_visible()
     assert row_of(page, alex).count() == 0  # no longer unassigned
     page.screenshot(path=artifacts / "worklist-02-claimed.png", full_page=True)
 
@@ -97,7 +98,7 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     mine = row_of(page, alex)
     assert mine.locator("td.owner").inner_text() == "you"
     mine.get_by_role("button", name="Start").click()
-    assert page.get_by_text("Task is now under way.").is_visible()
+    expect(page.get_by_text("Task is now under way.")).to_be_visible()
     # Completing a clinical stage is the clinician's: no Complete button for the coordinator.
     assert row_of(page, alex).get_by_role("button", name="Complete").count() == 0
     backing = FhirClient(stack.backing_fhir_base)
@@ -119,7 +120,7 @@ def test_coordinator_claims_and_starts_a_stage(page, stack, programs, artifacts)
     page.screenshot(path=artifacts / "worklist-04-next-stage.png", full_page=True)
 
     next_stage.get_by_role("link", name="Alex Morgan").click()
-    assert page.get_by_role("heading", name="Program timeline").is_visible()
+    expect(page.get_by_role("heading", name="Program timeline")).to_be_visible()
     stages = page.locator("table.timeline tbody tr")
     assert stages.nth(0).locator("td.status").inner_text().startswith("completed")
     assert stages.nth(1).locator("td.status").inner_text() == "ready to start"

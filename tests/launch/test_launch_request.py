@@ -77,14 +77,10 @@ def test_coordinator_standalone_scopes(launcher, auth_server) -> None:
         "user/Task.c",
         "user/Patient.rs",
         "user/CarePlan.rs",
-        "user/CarePlan.u",
         "user/Observation.rs",
         "user/Provenance.crs",
         "user/Practitioner.rs",
-        "user/Goal.rs",
-        "user/Goal.u",
         "user/ServiceRequest.rs",
-        "user/ServiceRequest.u",
     ]
     auth_server.token_extra = {}
     done = launcher.callback(auth_server.approve(response.headers["Location"]))

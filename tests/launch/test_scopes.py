@@ -53,7 +53,8 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)
     assert "user/Task.read" in coordinator and "user/Task.write" in coordinator
     assert "user/Provenance.write" in coordinator and "user/Provenance.read" in coordinator
-    assert "user/Goal.write" in coordinator
+    assert "user/CarePlan.write" not in coordinator and not any("Goal" in s for s in coordinator)
+    assert "user/ServiceRequest.read" in coordinator and "user/ServiceRequest.write" not in coordinator
 
 
 def test_v1_scopes_pass_through() -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ import requests
 
 from ehr_sandbox.fhir_server import free_port
 from ehr_sandbox.runner import SandboxStack
+from ehr_sandbox.served_app import ServedApp
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from tests.web.test_redis_sessions import redis_url  # noqa: F401 - the module's Redis fixture
 
@@ -29,7 +28,6 @@ FIELD = re.compile(r'name="(submission_id|patient)" value="([^"]+)"')
 ALL_ABSENT = {key: "absent" for key in RED_FLAG_KEYS}
 TOKEN_LIFETIME = 90  # the sandbox's access tokens
 REFRESH_LEEWAY = 80  # so a token is due for refresh 10 s after it was issued
-REPO = Path(__file__).resolve().parents[2]
 
 
 def nginx_binary() -> str:
@@ -48,47 +46,8 @@ def wait_for(url: str, timeout: float = 60) -> None:
             requests.get(url, timeout=2)
             return
         except requests.RequestException:
-            time.sleep(0.1)
+            time.sleep(0.1)  # readiness poll
     raise AssertionError(f"{url} did not answer")
-
-
-class Instance:
-    """One `fhir-rehab serve` (gunicorn master and its workers), in its own process group."""
-
-    def __init__(self, port: int, env: dict[str, str], log: Path) -> None:
-        self.port = port
-        self.log = log.open("wb")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own command line
-            [
-                sys.executable,
-                "-m",
-                "fhir_rehab.cli",
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        """Sudden death of the whole instance (master and workers), as a crashed host."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=20)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
 
 
 class Nginx:
@@ -159,15 +118,14 @@ class Balanced:
         self.stack, self.ports, self.env, self.tmp = stack, ports, env, tmp
         self.instances = [self.start(p) for p in ports]
 
-    def start(self, port: int) -> Instance:
-        return Instance(port, self.env, self.tmp / f"instance-{port}-{time.monotonic_ns()}.log")
+    def start(self, port: int) -> ServedApp:
+        return ServedApp(port, self.env, self.tmp / f"instance-{port}-{time.monotonic_ns()}.log")
 
     def restart_dead(self) -> None:
         for index, instance in enumerate(self.instances):
             if instance.proc.poll() is not None:
                 instance.stop()
-                self.instances[index] = self.start(instance.port)
-                wait_for(f"http://127.0.0.1:{instance.port}/static/app.css")
+                self.instances[index] = self.start(instance.port).wait_ready()
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +139,6 @@ def balanced(redis_url, tmp_path_factory) -> Iterator[Balanced]:  # noqa: F811
         access_token_lifetime=TOKEN_LIFETIME,
     ) as stack:
         env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
             "FHIR_REHAB_SECRET_KEY": "one-key-for-every-instance",
             "FHIR_REHAB_SESSION_REDIS_URL": redis_url,
             "FHIR_REHAB_PUBLIC_URL": stack.app_url,
@@ -193,8 +149,8 @@ def balanced(redis_url, tmp_path_factory) -> Iterator[Balanced]:  # noqa: F811
         running = Balanced(stack, ports, env, tmp)
         nginx = Nginx(nginx_port, ports, tmp / "nginx")
         try:
-            for port in ports:
-                wait_for(f"http://127.0.0.1:{port}/static/app.css")
+            for instance in running.instances:
+                instance.wait_ready()
             wait_for(f"{stack.app_url}/static/app.css")
             yield running
         finally:

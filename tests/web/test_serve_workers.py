@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import stat
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +15,7 @@ import requests
 
 from ehr_sandbox.fhir_server import free_port
 from ehr_sandbox.runner import SandboxStack
+from ehr_sandbox.served_app import ServedApp
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
@@ -30,60 +28,24 @@ WORKER_LINE = re.compile(r'^<(\d+)> \S+ "POST /patient/score/pain" (\d{3})', re.
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxStack, Path, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxStack, Path, ServedApp]]:
     """The sandbox EHR and FHIR server, and the app under `fhir-rehab serve --workers 2` with
     no secret key configured (FHIR_REHAB_SECRET_KEY removed from the environment)."""
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
     with SandboxStack(auto_approve=True, start_app=False, app_port=port) as stack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_REHAB_")}
-        env.update(
-            FHIR_REHAB_ISS_ALLOWLIST=stack.fhir_base,
-            FHIR_REHAB_PUBLIC_URL=stack.app_url,
-            FHIR_REHAB_SESSION_DIR=str(tmp / "sessions"),
-            FHIR_REHAB_SECRET_KEY_FILE=str(tmp / "instance" / "secret_key"),
-            PYTHONPATH=os.pathsep.join(p for p in (str(Path.cwd()), env.get("PYTHONPATH", "")) if p),
-        )
-        log = tmp / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv
-                [
-                    sys.executable,
-                    "-m",
-                    "fhir_rehab.cli",
-                    "serve",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                _wait_for(stack.app_url, proc, log)
-                yield stack, tmp, log
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+        settings = {
+            "FHIR_REHAB_ISS_ALLOWLIST": stack.fhir_base,
+            "FHIR_REHAB_PUBLIC_URL": stack.app_url,
+            "FHIR_REHAB_SESSION_DIR": str(tmp / "sessions"),
+            "FHIR_REHAB_SECRET_KEY_FILE": str(tmp / "instance" / "secret_key"),
+        }
+        with ServedApp(port, settings, tmp / "serve.log") as served:
+            yield stack, tmp, served
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"fhir-rehab serve exited: {log.read_text()[-2000:]}")
-        try:
-            requests.get(f"{url}/launch", timeout=10)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)  # readiness poll
-    pytest.fail("fhir-rehab serve did not answer within 60 s")
-
-
-def test_forms_posted_across_two_workers_all_succeed(served: tuple[SandboxStack, Path, Path]) -> None:
-    stack, tmp, log = served
+def test_forms_posted_across_two_workers_all_succeed(served: tuple[SandboxStack, Path, ServedApp]) -> None:
+    stack, tmp, app = served
     patient = next(p for p in stack.patients if p.key == "eligible-icd10").patient_id
     backing = FhirClient(stack.backing_fhir_base)
     svc.record_screen(
@@ -110,7 +72,7 @@ def test_forms_posted_across_two_workers_all_succeed(served: tuple[SandboxStack,
     ]
     assert all(a.headers["Location"].endswith("/patient/program") for a in answers)
     time.sleep(0.5)  # let gunicorn flush its access log (not a timing assertion)
-    served_by = WORKER_LINE.findall(log.read_text())
+    served_by = WORKER_LINE.findall(app.log_text())
     assert len(served_by) == POSTS
     assert len({pid for pid, _ in served_by}) == 2, "both workers should have served form posts"
     key_file = tmp / "instance" / "secret_key"
