@@ -26,6 +26,11 @@ PATIENT_DATA_SCOPES = (
     "patient/DocumentReference.cr",
     # Names the signed-in clinician and whoever owns a medical review, in words.
     "user/Practitioner.rs",
+    # The clinic printed on the handout: the launch encounter's serviceProvider, or a
+    # PractitionerRole user's organization (services/clinic.py).
+    "patient/Encounter.rs",
+    "user/PractitionerRole.rs",
+    "user/Organization.rs",
 )
 COORDINATOR_DATA_SCOPES = (
     # A coordinator organises Tasks (claim, assign, hold, notes; raises follow-ups) and reads

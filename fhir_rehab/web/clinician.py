@@ -26,6 +26,7 @@ from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.services import program as svc
+from fhir_rehab.services.clinic import clinic_contact
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout
 from fhir_rehab.services.review import resume_program, stop_program
@@ -330,9 +331,15 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
         return launch, client, record, None
     actor = actor_for_launch(launch, client)
     remember_form_patient(record.patient)
-    context = handout_context(
-        record.patient, state.current, actor.display, current_app.config, utcnow().date()
+    clinic = clinic_contact(
+        client, settings=current_app.config, encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
     )
+    settings = {
+        "CLINIC_NAME": clinic.name if clinic else "",
+        "CLINIC_PHONE": clinic.phone if clinic else "",
+        "CLINIC_MEDIA_URLS": current_app.config.get("CLINIC_MEDIA_URLS") or {},
+    }
+    context = handout_context(record.patient, state.current, actor.display, settings, utcnow().date())
     context.update(
         picture=exercise_picture,
         patient_id=launch.patient_id,

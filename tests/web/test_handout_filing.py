@@ -42,6 +42,8 @@ def test_filing_puts_the_pdf_in_the_patients_documents_once(browser, stack, fres
     running_program(browser, fresh_patient)
     sheet = browser.get("/patient/program/sheet").text
     assert BUTTON in sheet
+    # No clinic settings: the contact is the launch encounter's serviceProvider, from the EHR.
+    assert "Riverside Physiotherapy (sandbox) · 020 7946 0123" in sheet
     form = {
         "csrf_token": CSRF.search(sheet).group(1),
         "patient": fresh_patient,
@@ -66,6 +68,7 @@ def test_filing_puts_the_pdf_in_the_patients_documents_once(browser, stack, fres
     text = " ".join(reader.pages[0].extract_text().split())
     assert "Alex Morgan" in text and "Stage 1: Assessment and pain control" in text
     assert "Go to the emergency department now if" in text
+    assert "Riverside Physiotherapy (sandbox) · 020 7946 0123" in text
     provenance = backing.search_all("Provenance", {"target": f"DocumentReference/{document['id']}"})
     assert len(provenance) == 1 and schema_errors(provenance[0]) == []
 
