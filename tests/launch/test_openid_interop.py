@@ -6,7 +6,6 @@ and prompt=consent on request."""
 from __future__ import annotations
 
 import html
-
 import json
 import logging
 from typing import Any
