@@ -8,16 +8,17 @@ from fhir_rehab.program.errors import IllegalTransition
 
 # R4 Task "state machine" (task.html#statemachine). `ready` replaces requested/received/accepted
 # when assignment is a given (our case: the program assigns the stage), so draft -> ready is the
-# path a later stage takes when the previous one completes. on-hold is reachable from every
-# active state because a red flag stops the whole program, started or not.
+# path a later stage takes when the previous one completes. R4 on-hold is "started, but work has
+# been paused": only an in-progress Task goes on hold. A red flag that stops a program whose
+# current stage has not started holds the CarePlan (and the review Task says why); the stage
+# stays ready. on-hold -> ready/draft remain only to undo holds older versions of the app put on
+# stages that had never started.
 TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "draft": frozenset({"requested", "ready", "on-hold", "cancelled", "entered-in-error"}),
-    "requested": frozenset(
-        {"received", "accepted", "rejected", "ready", "on-hold", "cancelled", "entered-in-error"}
-    ),
-    "received": frozenset({"accepted", "rejected", "ready", "on-hold", "cancelled", "entered-in-error"}),
-    "accepted": frozenset({"ready", "in-progress", "on-hold", "cancelled", "entered-in-error"}),
-    "ready": frozenset({"in-progress", "on-hold", "cancelled", "failed", "entered-in-error"}),
+    "draft": frozenset({"requested", "ready", "cancelled", "entered-in-error"}),
+    "requested": frozenset({"received", "accepted", "rejected", "ready", "cancelled", "entered-in-error"}),
+    "received": frozenset({"accepted", "rejected", "ready", "cancelled", "entered-in-error"}),
+    "accepted": frozenset({"ready", "in-progress", "cancelled", "entered-in-error"}),
+    "ready": frozenset({"in-progress", "cancelled", "failed", "entered-in-error"}),
     "in-progress": frozenset({"completed", "on-hold", "failed", "cancelled", "entered-in-error"}),
     "on-hold": frozenset({"draft", "ready", "in-progress", "cancelled", "failed", "entered-in-error"}),
     "completed": frozenset({"entered-in-error"}),

@@ -257,6 +257,7 @@ def advance_stage_goal(
     return None
 
 
+<<<<<<< HEAD
 def end_goal(goal: Resource, now: datetime) -> Resource | None:
     """A Goal whose plan was stopped: cancelled unless it had already completed; else None."""
     if goal.get("lifecycleStatus") in {"completed", "cancelled", "entered-in-error", "rejected"}:
@@ -281,3 +282,33 @@ def reschedule_stage_goal(goal: Resource, start: datetime, end: datetime) -> Res
         if "dueDate" in target or "dueDuration" not in target:
             target["dueDate"] = end.date().isoformat()
     return out
+=======
+def goal_following_plan(goal: Resource, plan_status: str, now: datetime) -> Resource | None:
+    """A program Goal moved along with its CarePlan's new status (R4 goal-status); None when it
+    does not change. One rule for every change of the plan:
+
+    - plan on hold: the Goal being pursued (active) goes on-hold; a planned one (a later stage,
+      not pursued yet) stays planned.
+    - plan active again: an on-hold Goal is active again.
+    - plan revoked: every Goal not finished is cancelled; one that was being pursued has not
+      been reached (achievementStatus not-achieved), one never started gets no achievement.
+
+    >>> now = datetime(2026, 1, 1)
+    >>> goal_following_plan({"lifecycleStatus": "active"}, "on-hold", now)["lifecycleStatus"]
+    'on-hold'
+    >>> goal_following_plan({"lifecycleStatus": "planned"}, "on-hold", now) is None
+    True
+    """
+    status = goal.get("lifecycleStatus")
+    if plan_status == "on-hold" and status == "active":
+        return set_goal_status(goal, "on-hold", now)
+    if plan_status == "active" and status == "on-hold":
+        return set_goal_status(goal, "active", now)
+    if plan_status == "revoked" and status not in _GOAL_FINAL:
+        pursued = status in {"active", "on-hold"} or bool(goal.get("achievementStatus"))
+        return set_goal_status(goal, "cancelled", now, c.GOAL_NOT_ACHIEVED if pursued else None)
+    return None
+
+
+_GOAL_FINAL = frozenset({"completed", "cancelled", "entered-in-error", "rejected"})
+>>>>>>> main

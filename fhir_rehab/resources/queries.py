@@ -128,3 +128,17 @@ def recent_reports(since: str, limit: int = 1000) -> str:
         f"Observation?code={c.LOINC}|{c.LOINC_EXERCISE_ACTIVITY.code},{c.LOINC}|{c.LOINC_PAIN_0_10.code}"
         f"&date=ge{since}&_count={limit}"
     )
+
+
+def program_guard(care_plan_id: str, patient_id: str) -> list[str]:
+    """What decides whether a program is paused: its CarePlan (on hold?) and the patient's open
+    red-flag reviews (a patient's self-check opens one; the plan may not be held yet).
+
+    >>> program_guard("9", "7")[0]
+    'CarePlan/9'
+    """
+    return [
+        f"CarePlan/{care_plan_id}",
+        f"Task?patient={patient_id}&code={c.APP_CODES}|{c.APP_MEDICAL_REVIEW.code}"
+        f"&status={','.join(ACTIONABLE_STATUSES)}&_count=1",
+    ]

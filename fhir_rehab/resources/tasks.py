@@ -121,37 +121,55 @@ def change_task_status(
 
 
 def hold_for_red_flag(task: Resource, reason: str, now: datetime) -> Resource | None:
-    """A stage Task under a red-flag hold; None when it does not change.
+    """A stage Task under a red-flag hold of its program; None when it does not change.
 
-    R4 on-hold means "started, but work has been paused" (task.html#statemachine). The current
-    stage has started: it was handed to the patient (ready) or is under way (in-progress), so it
-    goes on hold with the red flag as its reason. A later stage has not started: it stays draft
-    (R4: not yet actionable), and its business status keeps saying so.
+    R4 on-hold means "started, but work has been paused" (task.html#statemachine), so only a
+    stage under way (in-progress) goes on hold. The current stage that has not started stays
+    `ready`: the CarePlan on hold and the open review Task carry the hold, and the stage's
+    businessStatus ("Awaiting medical review") and statusReason say why it is not to be
+    started. A later stage (draft, not yet actionable) does not change.
     """
-    if task.get("status") in {"requested", "received", "accepted", "ready", "in-progress"}:
+    status = task.get("status")
+    if status == "in-progress":
         return change_task_status(task, "on-hold", now, reason=reason, reason_code=c.APP_RED_FLAG_HOLD)
+    if status in {"requested", "received", "accepted", "ready"}:
+        out = copy.deepcopy(task)
+        out["statusReason"] = concept(c.APP_RED_FLAG_HOLD, reason)
+        if _is_stage(out):
+            out["businessStatus"] = concept(c.BS_ON_HOLD)
+        out["lastModified"] = fhir_instant(now)
+        return out
     return None
 
 
 def lift_red_flag_hold(task: Resource, now: datetime, *, first_open: bool) -> Resource | None:
     """Undo hold_for_red_flag after a clear screen; None when the Task carries no hold.
 
-    An on-hold stage resumes where it was (in-progress if work had started; an older hold of
-    a stage never started goes back to ready, or to draft if it is a later stage).
+    An on-hold stage goes back to in-progress (it had started). A stage kept from starting
+    loses the reason and says "Not started" again. Holds older versions of the app put on
+    stages never started (on-hold without an execution start) go back to ready, or to draft
+    for a later stage.
     """
     status = task.get("status")
     if status == "on-hold":
         started = bool((task.get("executionPeriod") or {}).get("start"))
         target = "in-progress" if started else "ready" if first_open else "draft"
         return change_task_status(task, target, now)
-    if is_red_flag_hold(task):
+    if is_red_flag_hold(task) or (
+        _is_stage(task) and (c.BS_ON_HOLD.system, c.BS_ON_HOLD.code) in _codings(task.get("businessStatus"))
+    ):
         out = copy.deepcopy(task)
-        out.pop("statusReason", None)
+        if is_red_flag_hold(out):
+            out.pop("statusReason", None)
         if _is_stage(out) and status in BUSINESS_STATUS_FOR:
             out["businessStatus"] = concept(BUSINESS_STATUS_FOR[str(status)])
         out["lastModified"] = fhir_instant(now)
         return out
     return None
+
+
+def _codings(value: Any) -> set[tuple[str, str]]:
+    return {(str(cd.get("system")), str(cd.get("code"))) for cd in (value or {}).get("coding") or []}
 
 
 def is_red_flag_hold(task: Resource) -> bool:

@@ -300,10 +300,24 @@ class WorkRow:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     @property
+    def held(self) -> bool:
+        """A stage of a held program: on hold (it had started), or kept from starting by a
+        red flag (R4 keeps a stage that never started `ready`; its reason says why)."""
+        return self.kind == "stage" and (
+            self.status == "on-hold" or (self.red_flag_hold and self.status in OPEN)
+        )
+
+    @property
+    def list_status(self) -> str:
+        """The status the list files the row under: a held stage is "on hold" whatever its
+        Task status (a coordinator looking for held programs finds them all)."""
+        return "on-hold" if self.held else self.status
+
+    @property
     def groups_by_program(self) -> bool:
         """A held stage: a program on hold holds every open stage, and the list shows the
         program once (with the number of stages held) rather than one row per stage."""
-        return self.kind == "stage" and self.status == "on-hold" and bool(self.careplan_id)
+        return self.held and bool(self.careplan_id)
 
     @property
     def due_at(self) -> datetime | None:

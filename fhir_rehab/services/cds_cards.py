@@ -174,7 +174,8 @@ def running_card(
     current = state.current
     total = len(program.stages)
     if state.careplan_status == "on-hold":
-        held = next((s for s in state.stages if s.status == "on-hold"), None)
+        # The stage under way is on hold; one that had not started stays ready (R4).
+        held = next((s for s in state.stages if s.status == "on-hold"), None) or current
         where = f"stage {held.stage.number} of {total}" if held else "the program"
         summary = f"Sciatica program on hold at {where} for a red-flag review"
         days = ""

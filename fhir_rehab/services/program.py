@@ -28,6 +28,7 @@ from fhir_rehab.resources.careplan import (
     end_care_plan,
     episode_key,
     goal_criteria,
+    goal_following_plan,
     goal_key,
     goal_stage_number,
     hold_care_plan,
@@ -144,7 +145,7 @@ def record_screen(
         )
         targets.append(review)
         if hold_program:
-            targets += _hold_program(tx, record, state, outcome, now)
+            targets += _hold_program(tx, client, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     try:
         result = commit(client, tx)
@@ -158,8 +159,15 @@ def record_screen(
 
 
 def _hold_program(
-    tx: Transaction, record: PatientRecord, state: ProgramState, outcome: ScreenOutcome, now: datetime
+    tx: Transaction,
+    client: FhirClient,
+    record: PatientRecord,
+    state: ProgramState,
+    outcome: ScreenOutcome,
+    now: datetime,
 ) -> list[str]:
+    """The CarePlan on hold, the stage under way on hold (one not started stays ready, its
+    reason and business status saying why), the stage's exercises and the Goals with it."""
     if state.careplan_id is None or state.careplan_status != "active":
         return []
     reason = "Red flag present: " + "; ".join(f.label for f in outcome.positives)
@@ -169,7 +177,28 @@ def _hold_program(
         held = hold_for_red_flag(record.get(f"Task/{stage.task_id}"), reason, now)
         if held is not None:
             targets.append(tx.update(held, if_match=stage.version))
+            # The exercises' authorization is withdrawn for now, started or not (R4
+            # ServiceRequest on-hold), whatever the stage Task's own status.
             targets += follow_stage(tx, record, stage, "on-hold")
+    targets += goals_follow_plan(tx, client, record, state, "on-hold", now)
+    return targets
+
+
+def goals_follow_plan(
+    tx: Transaction,
+    client: FhirClient,
+    record: PatientRecord,
+    state: ProgramState,
+    plan_status: str,
+    now: datetime,
+) -> list[str]:
+    """The program's Goals follow their CarePlan to `plan_status` (on hold, active again,
+    revoked): the one path every change of the plan takes (If-Match on each Goal)."""
+    targets = []
+    for goal in plan_goals(client, record, state):
+        changed = goal_following_plan(goal, plan_status, now)
+        if changed is not None:
+            targets.append(tx.update(changed, if_match=version_of(goal)))
     return targets
 
 

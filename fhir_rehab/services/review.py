@@ -13,14 +13,14 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
 from fhir_rehab.program.review import OUTCOMES, Outcome, ReviewState
 from fhir_rehab.resources.bundle import Transaction
-from fhir_rehab.resources.careplan import end_care_plan, end_goal, reactivate_care_plan
+from fhir_rehab.resources.careplan import end_care_plan, reactivate_care_plan
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.review import MAX_NOTE, build_review_outcome, record_review_on_task
 from fhir_rehab.resources.tasks import change_task_status, lift_red_flag_hold
-from fhir_rehab.resources.wire import ref_id, version_of
+from fhir_rehab.resources.wire import ref_id
 from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StaleVersion
-from fhir_rehab.services.program import refuse_without_clear_screen
-from fhir_rehab.services.record import PatientRecord, plan_goals, read_patient_record
+from fhir_rehab.services.program import goals_follow_plan, refuse_without_clear_screen
+from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.services.tailoring import follow_stage
 from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
 
@@ -66,6 +66,7 @@ def resume_program(
             targets.append(tx.update(lifted, if_match=stage.version))
             targets += follow_stage(tx, record, stage, str(lifted["status"]))
         first_open = False
+    targets += goals_follow_plan(tx, client, record, state, "active", now)
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
     )
@@ -185,10 +186,7 @@ def _end_program(
             task = change_task_status(record.get(f"Task/{stage.task_id}"), "cancelled", now, reason=reason)
             targets.append(tx.update(task, if_match=stage.version))
             targets += follow_stage(tx, record, stage, "cancelled")
-    for goal in plan_goals(client, record, state):
-        ended = end_goal(goal, now)
-        if ended is not None:
-            targets.append(tx.update(ended, if_match=version_of(goal)))
+    targets += goals_follow_plan(tx, client, record, state, "revoked", now)
     return targets
 
 

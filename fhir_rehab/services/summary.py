@@ -16,6 +16,8 @@ def describe_state(state: ProgramState) -> dict[str, Any]:
         "program": state.program.canonical,
         "carePlan": f"CarePlan/{state.careplan_id}" if state.careplan_id else None,
         "carePlanStatus": state.careplan_status,
+        # On hold, or paused by an open red-flag review: no stage starts or completes.
+        "paused": state.paused,
         "stages": [
             {
                 "stage": s.stage.number,

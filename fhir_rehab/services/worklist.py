@@ -20,7 +20,7 @@ from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import follow_up_code, is_follow_up_task, is_review_task
 from fhir_rehab.resources.tasks import add_note, change_task_status, is_red_flag_hold, set_owner
-from fhir_rehab.resources.wire import Resource, version_of
+from fhir_rehab.resources.wire import Resource, ref_id, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
     WorkRow,
@@ -216,16 +216,47 @@ def _apply(
     if intent.action == "note":
         return add_note(task, reason, actor.as_reference(), now), "Note added."
     if intent.action in {"start", "resume", "complete", "hold"} and is_red_flag_hold(task):
-        raise _refuse(
-            "This stage is on hold because a red flag is present. It resumes only "
-            "after medical review, when the clinician records a clear screen."
-        )
+        raise _refuse(_RED_FLAG_HOLD)
+    if intent.action in {"start", "resume"} and _is_stage(task):
+        _refuse_while_paused(client, task)
     started = bool((task.get("executionPeriod") or {}).get("start"))
     target = resume_status(started) if intent.action == "resume" else TARGETS[intent.action]
     if intent.action == "resume" and status != "on-hold":
         raise _refuse(f"Only a task on hold can be resumed; this one is {status_words(status)}.")
+    if intent.action == "hold" and status != "in-progress":
+        raise _refuse(
+            f"Only a task under way can be put on hold; this one is {status_words(status)}. "
+            "Add a note instead, or start it first."
+        )
     updated = change_task_status(task, target, now, reason=reason or None)
     return updated, f"Task is now {status_words(target)}."
+
+
+_RED_FLAG_HOLD = (
+    "This stage is on hold because a red flag is present. It resumes only "
+    "after medical review, when the clinician records a clear screen."
+)
+
+
+def _is_stage(task: Resource) -> bool:
+    return not (is_review_task(task) or is_follow_up_task(task) or follow_up_code(task))
+
+
+def _refuse_while_paused(client: FhirClient, task: Resource) -> None:
+    """A stage starts or resumes only in a running program: its CarePlan active and no open
+    red-flag review for the patient (a patient's self-check opens one before any hold is on
+    the plan). Read fresh, by id; a read that fails refuses (nothing is written)."""
+    plan_id = next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None)
+    patient_id = ref_id(task.get("for"), "Patient")
+    if not plan_id or not patient_id:
+        raise _refuse("This stage is not part of a program the app can check: nothing was changed.")
+    plan, reviews = client.batch(q.program_guard(plan_id, patient_id), missing_ok=True)
+    if plan is None or plan.get("status") != "active":
+        raise _refuse(
+            "The program is not running (on hold for a medical review, or ended): the stage cannot start."
+        )
+    if (reviews or {}).get("entry"):
+        raise _refuse(_RED_FLAG_HOLD)
 
 
 def practitioner_display(client: FhirClient, reference: str | None) -> str | None:

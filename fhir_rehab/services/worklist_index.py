@@ -148,7 +148,7 @@ class WorklistIndex:
                 [
                     (
                         r.task_id,
-                        r.status,
+                        r.list_status,
                         r.rank,
                         sort_key(r)[1],
                         r.stage_number,
@@ -195,7 +195,7 @@ class WorklistIndex:
         return [WorkRow.from_dict(json.loads(r[0])) for r in self._db().execute(sql, [*args, limit])]
 
     def held_stages(self, careplan_ids: Iterable[str]) -> dict[str, int]:
-        """Stage Tasks on hold per program (a held program is one row with this count)."""
+        """Held stage Tasks per program (a held program is one row with this count)."""
         ids = list(careplan_ids)
         if not ids:
             return {}

@@ -95,7 +95,7 @@ def _state_actions(row: WorkRow, me: str | None) -> list[str]:
         out.append("claim")
     if row.status in ("requested", "received") and me and row.owner == me:
         out.append("accept")  # assigned to me: R4 "accepted" is the owner agreeing to do it
-    if "in-progress" in allowed and row.status != "on-hold":
+    if "in-progress" in allowed and not row.held:
         out.append("start")
     if row.status == "on-hold" and not row.red_flag_hold:
         out.append("resume")

@@ -68,6 +68,12 @@ def test_a_coordinator_adds_a_note_to_a_review_and_a_stage(fhir, run_tag, coordi
 def test_hold_needs_a_reason_then_resume_returns_to_where_it_was(fhir, run_tag, coordinator):
     patient = start_program(fhir, run_tag)
     task = stage_tasks(fhir, patient)[0]
+    # R4 on-hold is "started, then paused": a stage not started yet cannot be put on hold
+    with pytest.raises(WorklistRefused, match="Only a task under way can be put on hold"):
+        act(fhir, task, "hold", coordinator, reason="Patient travelling for two weeks")
+    assert version(fhir.read("Task", task["id"])) == version(task)  # nothing written
+    act(fhir, task, "start", coordinator)
+    task = fhir.read("Task", task["id"])
     with pytest.raises(WorklistRefused, match="reason is needed"):
         act(fhir, task, "hold", coordinator, reason="  ")
     assert version(fhir.read("Task", task["id"])) == version(task)  # nothing written
@@ -79,7 +85,8 @@ def test_hold_needs_a_reason_then_resume_returns_to_where_it_was(fhir, run_tag, 
 
     act(fhir, held, "resume", coordinator)
     resumed = fhir.read("Task", task["id"])
-    assert resumed["status"] == "ready" and "statusReason" not in resumed  # never started
+    assert resumed["status"] == "in-progress" and "statusReason" not in resumed
+    assert resumed["executionPeriod"]["start"] == task["executionPeriod"]["start"]
 
 
 @pytest.mark.parametrize(
@@ -192,10 +199,49 @@ def test_a_red_flag_hold_is_not_lifted_by_the_coordinator(fhir, run_tag, coordin
         fhir, PROGRAM, patient, {**ALL_ABSENT, "trauma": True}, coordinator, f"{run_tag}-positive"
     )
     held = stage_tasks(fhir, patient)[0]
+    assert held["status"] == "ready"  # never started: the plan is on hold, the stage stays ready
+    with pytest.raises(WorklistRefused, match="red flag"):
+        act(fhir, held, "start", coordinator)
+    assert fhir.read("Task", held["id"])["status"] == "ready"
+
+
+def test_a_stage_under_way_held_for_a_red_flag_is_not_resumed_by_the_coordinator(fhir, run_tag, coordinator):
+    from fhir_rehab.services import program as svc
+    from tests.coordinator.conftest import ALL_ABSENT
+
+    patient = start_program(fhir, run_tag)
+    act(fhir, stage_tasks(fhir, patient)[0], "start", coordinator)
+    svc.record_screen(
+        fhir, PROGRAM, patient, {**ALL_ABSENT, "trauma": True}, coordinator, f"{run_tag}-positive"
+    )
+    held = stage_tasks(fhir, patient)[0]
     assert held["status"] == "on-hold"
     with pytest.raises(WorklistRefused, match="red flag"):
         act(fhir, held, "resume", coordinator)
     assert fhir.read("Task", held["id"])["status"] == "on-hold"
+
+
+def test_an_open_review_alone_keeps_the_coordinator_from_starting_a_stage(fhir, run_tag, coordinator):
+    """A patient's self-check opens a review before (or without) a hold on the plan: the
+    stage still cannot start (the CarePlan and the open review decide, read fresh)."""
+    from fhir_rehab.services import program as svc
+    from tests.coordinator.conftest import ALL_ABSENT
+
+    patient = start_program(fhir, run_tag)
+    svc.record_screen(
+        fhir,
+        PROGRAM,
+        patient,
+        {**ALL_ABSENT, "trauma": True},
+        Actor(f"Patient/{patient}", "The patient"),
+        f"{run_tag}-self-check",
+        hold_program=False,
+    )
+    stage = stage_tasks(fhir, patient)[0]
+    assert stage["status"] == "ready" and "statusReason" not in stage
+    with pytest.raises(WorklistRefused, match="red flag"):
+        act(fhir, stage, "start", coordinator)
+    assert fhir.read("Task", stage["id"])["status"] == "ready"
 
 
 def test_assign_names_an_existing_practitioner(fhir, run_tag, coordinator):

@@ -84,8 +84,12 @@ def test_a_held_program_is_one_row_with_its_stage_count(own_fhir, own_index):
     svc.record_screen(own_fhir, PROGRAM, held, {**ALL_ABSENT, "trauma": True}, me, str(uuid.uuid4()))
     rows = read_worklist(own_fhir, PROGRAM, own_index, Filters(), me=me.reference, now=NOW, page_size=20).rows
     assert [(r.patient_id, r.kind) for r in rows] == [(held, "review"), (held, "stage"), (running, "stage")]
-    # only the stage under way is on hold (R4: later stages, not started, stay draft)
-    assert rows[1].status == "on-hold" and rows[1].stage_count == 1 and rows[2].stage_count == 1
+    # the held program's stage 1 never started: it stays ready (R4) but reads as held, once
+    assert rows[1].status == "ready" and rows[1].held and rows[1].list_status == "on-hold"
+    assert rows[1].stage_count == 1 and rows[2].stage_count == 1 and not rows[2].held
+    assert "start" not in available_actions(rows[1], me.reference)
+    counts = read_worklist(own_fhir, PROGRAM, own_index, Filters(), me=me.reference, now=NOW).counts
+    assert counts["on-hold"] == 1 and counts["ready"] == 1
     assert rows[0].red_flags == red_flag("trauma").label  # which red flag, in words
 
     # paged one row at a time, the held program still appears once

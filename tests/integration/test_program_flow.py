@@ -117,11 +117,15 @@ def test_positive_screen_puts_a_running_program_on_hold(cli, fhir, seeded):
     assert code == 3
     state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
     assert state.careplan_status == "on-hold"
-    # R4: only the stage under way is paused; later stages have not started and stay draft
-    assert [s.status for s in state.stages] == ["on-hold", "draft", "draft", "draft", "draft"]
+    # R4 on-hold is "started, then paused": stage 1 was never started, so it stays ready (the
+    # CarePlan and the review carry the hold, its business status says why); later stages stay draft
+    assert [s.status for s in state.stages] == ["ready", "draft", "draft", "draft", "draft"]
     assert "Red flag present" in state.stages[0].status_reason
+    assert state.stages[0].business_status == "red-flag-review" and state.stages[0].started is None
     assert {s.business_status for s in state.stages[1:]} == {"not-started"}
-    assert state.review_task_ids
+    assert state.review_task_ids and state.paused and state.current is state.stages[0]
+    code, shown = cli("show", "--patient", patient)
+    assert shown["state"]["paused"] is True and shown["state"]["carePlanStatus"] == "on-hold"
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,10 @@ from fhir_rehab.program.review import Outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.errors import ProgramRefused
+from fhir_rehab.services.errors import ProgramRefused, StageRefused
 from fhir_rehab.services.record import read_patient_record
 from fhir_rehab.services.review import record_review, resume_program, stop_program
+from fhir_rehab.services.worklist import Intent, WorklistRefused, change_task
 from fhir_rehab.services.writes import utcnow
 
 CLEAR = {k: False for k in RED_FLAG_KEYS}
@@ -160,3 +161,66 @@ def test_double_submitted_positive_screen_racing_is_recorded_once(fhir, seeded, 
     panel_code = f"{APP_RED_FLAG_PANEL.system}|{APP_RED_FLAG_PANEL.code}"
     panels = fhir.search_all("Observation", {"patient": patient, "code": panel_code})
     assert len(panels) == 2  # the clear one and the positive one, once
+
+
+def goals_of(fhir, patient):
+    plan = fhir.read("CarePlan", state_of(fhir, patient).careplan_id)
+    return [fhir.read("Goal", g["reference"].split("/")[1]) for g in plan["goal"]]
+
+
+def coordinator_act(fhir, task_id, action):
+    version = fhir.read("Task", task_id)["meta"]["versionId"]
+    return change_task(fhir, SCIATICA_PROGRAM, task_id, version, Intent(action), ACTOR, utcnow())
+
+
+def test_a_hold_keeps_a_stage_not_started_ready_and_its_goal_follows_the_plan(fhir, held, run_tag):
+    state = state_of(fhir, held)
+    first = state.stages[0]
+    assert state.careplan_status == "on-hold" and first.status == "ready" and first.started is None
+    assert first.business_status == "red-flag-review"
+    assert [g["lifecycleStatus"] for g in goals_of(fhir, held)] == ["on-hold", *["planned"] * 4]
+    # held everywhere: no stage completes, the coordinator cannot start it
+    with pytest.raises(StageRefused, match="on hold"):
+        svc.complete_stage(fhir, SCIATICA_PROGRAM, held, first.task_id, ACTOR, early_reason="x")
+    with pytest.raises(WorklistRefused, match="red flag"):
+        coordinator_act(fhir, first.task_id, "start")
+    assert fhir.read("Task", first.task_id)["status"] == "ready"
+
+    clear_review(fhir, held)
+    svc.record_screen(fhir, SCIATICA_PROGRAM, held, CLEAR, ACTOR, f"{run_tag}-3")
+    resume_program(fhir, SCIATICA_PROGRAM, held, ACTOR)
+    task = fhir.read("Task", first.task_id)
+    assert task["status"] == "ready" and "statusReason" not in task and "executionPeriod" not in task
+    assert [cd["code"] for cd in task["businessStatus"]["coding"]] == ["not-started"]
+    goals = goals_of(fhir, held)
+    assert [g["lifecycleStatus"] for g in goals] == ["active", *["planned"] * 4]
+    assert goals[0]["achievementStatus"]["coding"][0]["code"] == "in-progress"
+    assert {s.business_status for s in state_of(fhir, held).stages[1:]} == {"not-started"}
+
+
+def test_a_stage_under_way_goes_on_hold_and_resumes_under_way(fhir, seeded, run_tag):
+    patient = seeded["eligible-icd10"].patient_id
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-1")
+    svc.start_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
+    first = state_of(fhir, patient).stages[0]
+    coordinator_act(fhir, first.task_id, "start")
+    started = fhir.read("Task", first.task_id)["executionPeriod"]["start"]
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, {**CLEAR, "trauma": True}, ACTOR, f"{run_tag}-2")
+    task = fhir.read("Task", first.task_id)
+    assert task["status"] == "on-hold" and task["executionPeriod"] == {"start": started}
+    assert [cd["code"] for cd in task["businessStatus"]["coding"]] == ["red-flag-review"]
+    clear_review(fhir, patient)
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, CLEAR, ACTOR, f"{run_tag}-3")
+    resume_program(fhir, SCIATICA_PROGRAM, patient, ACTOR)
+    task = fhir.read("Task", first.task_id)
+    assert task["status"] == "in-progress" and task["executionPeriod"] == {"start": started}
+    assert [cd["code"] for cd in task["businessStatus"]["coding"]] == ["in-progress"]
+    assert goals_of(fhir, patient)[0]["lifecycleStatus"] == "active"
+
+
+def test_a_stopped_program_cancels_its_goals_with_a_truthful_achievement(fhir, held):
+    stop_program(fhir, SCIATICA_PROGRAM, held, ACTOR, "Referred to spinal surgery")
+    goals = goals_of(fhir, held)
+    assert {g["lifecycleStatus"] for g in goals} == {"cancelled"}
+    assert goals[0]["achievementStatus"]["coding"][0]["code"] == "not-achieved"  # it was pursued
+    assert all("achievementStatus" not in g for g in goals[1:])  # never started

@@ -34,6 +34,8 @@ from fhir_rehab.resources.tasks import (
     build_review_task,
     change_task_status,
     close_follow_up,
+    hold_for_red_flag,
+    lift_red_flag_hold,
     mark_completed_early,
 )
 from fhir_rehab.resources.wire import to_wire
@@ -85,7 +87,14 @@ def every_built_resource():
         ),
         build_provenance(["Task/t1"], Actor(), NOW, activity=c.OPERATION_UPDATE, write_key="k4"),
         change_task_status(stage_task, "in-progress", NOW),
-        change_task_status(stage_task, "on-hold", NOW, reason="Red flag", reason_code=c.APP_RED_FLAG_HOLD),
+        change_task_status(
+            change_task_status(stage_task, "in-progress", NOW),
+            "on-hold",
+            NOW,
+            reason="Red flag",
+            reason_code=c.APP_RED_FLAG_HOLD,
+        ),
+        hold_for_red_flag(stage_task, "Red flag present: Trauma", NOW),  # not started: stays ready
         *review_resources(),
         *follow_up_resources(),
         mark_completed_early(
@@ -226,3 +235,50 @@ def test_pain_out_of_range(score):
 
 def test_location_parsing():
     assert _parse_location("https://h/fhir/CarePlan/9/_history/1") == ("CarePlan", "9", "1")
+
+
+def _stage(status: str, *, started: bool = False) -> dict:
+    task = next(r for r in program_resources() if r["resourceType"] == "Task")
+    task = {**task, "status": status}
+    if started:
+        task["executionPeriod"] = {"start": "2026-11-20T09:00:00Z"}
+    return task
+
+
+def _codes(concept_value: dict | None) -> list[str]:
+    return [cd["code"] for cd in (concept_value or {}).get("coding") or []]
+
+
+def test_a_red_flag_holds_only_a_stage_that_started():
+    """R4 on-hold is "started, then paused": a stage under way goes on hold and back to
+    in-progress; one not started stays ready, its business status saying why, and says "not
+    started" again after the review; a later (draft) stage does not change at all."""
+    under_way = hold_for_red_flag(_stage("in-progress", started=True), "Red flag present: Trauma", NOW)
+    assert under_way["status"] == "on-hold" and _codes(under_way["businessStatus"]) == ["red-flag-review"]
+    back = lift_red_flag_hold(under_way, NOW, first_open=True)
+    assert back["status"] == "in-progress" and _codes(back["businessStatus"]) == ["in-progress"]
+    assert "statusReason" not in back and back["executionPeriod"] == {"start": "2026-11-20T09:00:00Z"}
+
+    waiting = hold_for_red_flag(_stage("ready"), "Red flag present: Trauma", NOW)
+    assert waiting["status"] == "ready" and "executionPeriod" not in waiting
+    assert _codes(waiting["businessStatus"]) == ["red-flag-review"]
+    assert _codes(waiting["statusReason"]) == [c.APP_RED_FLAG_HOLD.code]
+    assert schema_errors(waiting) == []
+    lifted = lift_red_flag_hold(waiting, NOW, first_open=True)
+    assert lifted["status"] == "ready" and _codes(lifted["businessStatus"]) == ["not-started"]
+    assert "statusReason" not in lifted and "executionPeriod" not in lifted
+
+    assert hold_for_red_flag(_stage("draft"), "Red flag present: Trauma", NOW) is None
+    assert lift_red_flag_hold(_stage("draft"), NOW, first_open=False) is None
+
+
+def test_an_old_hold_of_a_stage_never_started_is_undone_truthfully():
+    """Older versions put never-started stages on hold: they go back to ready (the current
+    stage) or draft (a later one), with a business status that says "not started"."""
+    old = {**_stage("on-hold"), "businessStatus": {"coding": [c.BS_ON_HOLD.as_coding()]}}
+    for first_open, status in ((True, "ready"), (False, "draft")):
+        lifted = lift_red_flag_hold(old, NOW, first_open=first_open)
+        assert lifted["status"] == status and _codes(lifted["businessStatus"]) == ["not-started"]
+        assert "start" not in (lifted.get("executionPeriod") or {})
+    stale = {**_stage("draft"), "businessStatus": {"coding": [c.BS_ON_HOLD.as_coding()]}}
+    assert _codes(lift_red_flag_hold(stale, NOW, first_open=False)["businessStatus"]) == ["not-started"]

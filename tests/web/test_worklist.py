@@ -210,7 +210,7 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
     assert row_first.version == row_second.version
 
     won = first.act(row_first, "claim")
-    lost = second.act(row_second, "hold", reason="Waiting for the MRI report")
+    lost = second.act(row_second, "note", reason="Waiting for the MRI report")
     assert won.status_code == 200 and "Task claimed." in won.text
     assert lost.status_code == 409
     page = text(lost)
@@ -226,14 +226,15 @@ def test_two_coordinators_change_one_task_one_wins_the_other_is_told(stack, back
     data = {
         "csrf_token": CSRF.search(lost.text).group(1),
         "version": newer,
-        "action": "hold",
+        "action": "note",
         "reason": "Waiting for the MRI report",
         "return_to": "/worklist",
     }
     again = second.http.post(f"{stack.app_url}/worklist/task/{row_second.task_id}", data=data, timeout=30)
-    assert "Task is now on hold." in again.text
+    assert "Note added." in again.text
     task = backing.read("Task", row_second.task_id)
-    assert task["status"] == "on-hold" and task["owner"]["display"] == "Robin Reyes"
+    assert task["note"][-1]["text"] == "Waiting for the MRI report"
+    assert task["status"] == "ready" and task["owner"]["display"] == "Robin Reyes"
     authors = {
         p["agent"][0]["who"]["display"]
         for p in backing.search_all("Provenance", {"target": f"Task/{task['id']}"})
@@ -417,6 +418,10 @@ def test_held_program_review_words_and_timeline(coordinator, backing):
     assert "For: Saddle anaesthesia" in review.body
     page = coordinator.open(review.patient_href)
     assert "44 %" in page.text and "baseline" in page.text
+    # held, in words: the plan is on hold, its stage 1 never started (it stays ready, R4)
+    words = text_of(page.text)
+    assert "The program is on hold : paused for a medical review" in words
+    assert "on hold (not started)" in words and "on-hold" not in words
     from fhir_rehab.services.review import stop_program
 
     stop_program(backing, SCIATICA_PROGRAM, patient, Actor(), "Referred to surgery")
