@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ehr_sandbox.app import create_sandbox_app
@@ -27,6 +27,9 @@ HOST = "127.0.0.1"
 # The sandbox reaches the app only through these two public names, imported when the stack starts.
 APP_FACTORY = "fhir_rehab:create_app"
 APP_SEED = "fhir_rehab.services.seed:seed_demo_patients"
+# What the sandbox EHR grants the app's SMART Backend Services client (client_credentials,
+# private_key_jwt ES384): the updates a self-check hold makes, Goal reads, Provenance creates.
+BACKEND_SCOPE = "system/CarePlan.u system/Task.u system/ServiceRequest.u system/Goal.ru system/Provenance.c"
 SeedFunction = Callable[[FhirClient], Sequence[Any]]
 
 
@@ -92,6 +95,7 @@ class SandboxStack:
         start_app: bool = True,
         app_config: Mapping[str, Any] | None = None,
         app_factory: str = APP_FACTORY,
+        backend_services: bool = True,
     ) -> None:
         self._given_fhir_base = fhir_base
         self._data_dir = data_dir
@@ -107,6 +111,8 @@ class SandboxStack:
         self.access_token_lifetime = access_token_lifetime
         self.start_app = start_app
         self._app_config = dict(app_config or {})
+        # The app's backend client (a self-check's hold on the record); False: none configured.
+        self.backend_services = backend_services
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._fhir: LocalFhirServer | None = None
         self._threads: list[ServerThread] = []
@@ -168,11 +174,16 @@ class SandboxStack:
             seed: SeedFunction = self._seed or load_object(APP_SEED)
             self.patients = list(seed(backing))
             registration, app_auth_config = self._app_client(Path(self._tmp.name))
+            clients = [registration]
+            if self.backend_services:
+                backend, backend_config = self._backend_client(Path(self._tmp.name))
+                clients.append(backend)
+                app_auth_config = {**app_auth_config, **backend_config}
             settings = SandboxSettings(
                 self.backing_fhir_base,
                 self.sandbox_url,
                 app_launch_url=self.launch_url,
-                clients=[registration],
+                clients=clients,
                 auto_approve=self.auto_approve,
                 access_token_lifetime=self.access_token_lifetime,
                 patient_ids=self.patient_ids,
@@ -273,6 +284,36 @@ class SandboxStack:
                 {"CLIENT_PRIVATE_KEY_PATH": str(key_path), "CLIENT_KEY_ID": key.thumbprint()},
             )
         return ClientRegistration(self.client_id, [self.redirect_uri], self.client_scope), {}
+
+    @property
+    def backend_client_id(self) -> str:
+        return f"{self.client_id}-backend"
+
+    def _backend_client(self, tmp: Path) -> tuple[ClientRegistration, dict[str, Any]]:
+        """The app's SMART Backend Services client: an EC P-384 key (ES384) whose public JWK
+        the EHR holds, client_credentials only, the hold's system scopes only."""
+        key = ECKey.generate_key("P-384", private=True)
+        kid = key.thumbprint()
+        key_path = tmp / "backend-key.pem"
+        key_path.write_bytes(key.as_pem(private=True))
+        key_path.chmod(0o600)
+        registration = ClientRegistration(
+            self.backend_client_id,
+            [],
+            scope=BACKEND_SCOPE,
+            auth_method="private_key_jwt",
+            jwks={"keys": [{**key.as_dict(private=False, kid=kid), "alg": "ES384", "use": "sig"}]},
+            grant_types=("client_credentials",),
+        )
+        settings = {
+            self.fhir_base: {
+                "client_id": self.backend_client_id,
+                "private_key_path": str(key_path),
+                "alg": "ES384",
+                "key_id": kid,
+            }
+        }
+        return registration, {"BACKEND_SERVICES": settings}
 
     def _create_app(self, auth_config: Mapping[str, Any]) -> Flask:
         assert self._tmp is not None  # noqa: S101 - start() made it

@@ -10,6 +10,7 @@ from joserfc.jwk import ECKey, RSAKey
 from ehr_sandbox.errors import ConfigurationError
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 # What a client may ask for unless its registration says otherwise: every SMART scope.
 DEFAULT_ALLOWED_SCOPE = (
     "launch launch/patient launch/encounter openid fhirUser profile "
@@ -22,7 +23,9 @@ class ClientRegistration:
     """An app registered with the sandbox authorization server.
 
     `auth_method` "none" is a public client; "client_secret_basic" needs `client_secret`;
-    "private_key_jwt" needs `jwks` (a JWK Set dict) or `jwks_uri`.
+    "private_key_jwt" needs `jwks` (a JWK Set dict) or `jwks_uri`. A SMART Backend Services
+    client (`grant_types` ("client_credentials",)) must use private_key_jwt and may hold only
+    `system/` scopes: it acts as itself, with no user and no patient context.
     """
 
     client_id: str
@@ -32,11 +35,22 @@ class ClientRegistration:
     client_secret: str | None = field(default=None, repr=False)
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
     # Asked for and allowed, but left out of the grant (a user or policy withholding them; SMART
     # lets an authorization server grant fewer scopes than asked, and says so in `scope`).
     withheld_scopes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.grant_types = tuple(self.grant_types)
+        unknown = set(self.grant_types) - set(GRANT_TYPES)
+        if unknown or not self.grant_types:
+            raise ConfigurationError(f"grant_types must be among {GRANT_TYPES}")
+        if "client_credentials" in self.grant_types:
+            # SMART Backend Services: asymmetric client authentication only, system scopes only.
+            if self.auth_method != "private_key_jwt" or len(self.grant_types) != 1:
+                raise ConfigurationError("a client_credentials client uses private_key_jwt and nothing else")
+            if not all(s.startswith("system/") for s in self.scope.split()):
+                raise ConfigurationError("a client_credentials client may hold only system/ scopes")
         if self.auth_method not in AUTH_METHODS:
             raise ConfigurationError(f"auth_method must be one of {AUTH_METHODS}")
         if self.auth_method == "client_secret_basic" and not self.client_secret:

@@ -31,6 +31,9 @@ SUBMISSION_IDENTIFIER = f"{CANONICAL_BASE}/identifier/submission"  # one form su
 WRITE_TAG = f"{CANONICAL_BASE}/CodeSystem/write-key"  # meta.tag: idempotency key of a write
 RUN_TAG = f"{CANONICAL_BASE}/CodeSystem/run"  # meta.tag: test or seed run, for clean-up
 SEED_IDENTIFIER = f"{CANONICAL_BASE}/identifier/synthetic-patient"
+# The app as a SMART Backend Services client (Provenance.agent.who of a system write): its
+# OAuth client_id at the EHR, as a logical Device reference (no Device resource is needed).
+OAUTH_CLIENT_IDENTIFIER = f"{CANONICAL_BASE}/identifier/oauth-client"
 # Red-flag screen questions: Observation.code of an answer is the QUESTION, its value yes/no,
 # so a denied finding never reads as a present one (README "Red-flag screen on the wire").
 RED_FLAG_QUESTION = f"{CANONICAL_BASE}/CodeSystem/red-flag-question"

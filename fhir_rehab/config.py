@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "REQUIRE_PKCE_S256": True,
     "PUBLIC_URL": None,  # the app's external base URL, for the redirect_uri; default: request host
     "DISCOVERY_TTL_SECONDS": 300,
+    # SMART Backend Services, per FHIR base, used ONLY to put a program on hold after a
+    # patient's positive self-check (launch/backend.py; README "The patient's own pages"):
+    # {"<FHIR base>": {"client_id": "...", "private_key_path": "...", "alg": "RS384|ES384",
+    #  "key_id": "...", "token_endpoint": "... (default: from the base's SMART configuration)"}}
+    "BACKEND_SERVICES": {},
     # FHIR
     "FHIR_TIMEOUT_SECONDS": 20.0,
     "SCREEN_MAX_AGE_DAYS": 7,  # start and resume need a red-flag screen this recent
@@ -71,7 +76,7 @@ _TYPES: dict[str, type] = {
 }
 _BOOLS = {"REQUIRE_PKCE_S256", "OPENID_PROMPT_CONSENT"}
 _LISTS = {"ISS_ALLOWLIST", "EHR_ORIGINS"}
-_JSON = {"CDS_TRUSTED_CLIENTS", "CLINIC_MEDIA_URLS"}
+_JSON = {"CDS_TRUSTED_CLIENTS", "CLINIC_MEDIA_URLS", "BACKEND_SERVICES"}
 
 
 def _parse(name: str, raw: str) -> Any:

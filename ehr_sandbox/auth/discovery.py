@@ -41,8 +41,9 @@ SCOPES_SUPPORTED = [
     "user/*.write",
     "patient/*.*",
     "user/*.*",
+    "system/*.cruds",  # SMART Backend Services (client_credentials)
 ]
-GRANT_TYPES = ["authorization_code", "refresh_token"]
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
 TOKEN_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
 # A SMART style document (App Launch 2.0 "Styling"): the EHR's look, for embedded apps.
 SMART_STYLE = {

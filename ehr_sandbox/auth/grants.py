@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import requests
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfo
@@ -91,6 +96,23 @@ class SandboxRefreshGrant(RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token: RefreshGrant) -> None:
         """Refresh tokens stay valid: nothing to revoke."""
+
+
+class SandboxClientCredentials(ClientCredentialsGrant):
+    """SMART Backend Services (client_credentials, RFC 6749 4.4) as SMART App Launch 2.x
+    "Backend Services" asks: the client authenticates with a private_key_jwt assertion (RS384
+    or ES384, checked by PrivateKeyJwt) and gets `system/` scopes only, no refresh token, no
+    user and no patient context."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        requested = split_scopes(self.request.payload.scope)
+        if not requested or not all(s.startswith("system/") for s in requested):
+            raise InvalidScopeError("Backend services ask for system/ scopes, and only those.")
+        if self.request.client.get_allowed_scope(" ".join(requested)) is None:
+            raise InvalidScopeError("The client is not registered for these scopes.")
 
 
 class S256CodeChallenge(CodeChallenge):

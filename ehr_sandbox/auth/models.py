@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from ehr_sandbox.settings import ClientRegistration
 
 CODE_LIFETIME_SECONDS = 600  # RFC 6749 4.1.2: "A maximum ... lifetime of 10 minutes is RECOMMENDED"
-GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES
+        return grant_type in self.registration.grant_types
 
 
 @dataclass

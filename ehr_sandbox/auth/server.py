@@ -15,13 +15,14 @@ from flask import Flask, current_app
 from ehr_sandbox.auth.grants import (
     PrivateKeyJwt,
     S256CodeChallenge,
+    SandboxClientCredentials,
     SandboxCodeGrant,
     SandboxOpenIDCode,
     SandboxRefreshGrant,
     SmartLaunch,
     TokenContext,
 )
-from ehr_sandbox.auth.models import AccessToken, RefreshGrant, SandboxUser
+from ehr_sandbox.auth.models import AccessToken, LaunchContext, RefreshGrant, SandboxUser
 from ehr_sandbox.auth.revocation import SandboxRevocation
 from ehr_sandbox.auth.scopes import split_scopes, wants_refresh_token
 from ehr_sandbox.auth.store import SandboxStore
@@ -67,10 +68,23 @@ class SandboxAuthorizationServer(AuthorizationServer):
         source = request.authorization_code or request.refresh_token
         now = time.time()
         expires_at = now + float(token.get("expires_in") or 0)
+        client_id = request.client.get_client_id()
+        if source is None:  # client_credentials: a backend service acting as itself
+            self.store.save_access_token(
+                AccessToken(
+                    access_token=token["access_token"],
+                    client_id=client_id,
+                    scope=token["scope"],
+                    user=SandboxUser(None, f"Backend service {client_id}"),
+                    context=LaunchContext(),
+                    expires_at=expires_at,
+                    issued_at=now,
+                )
+            )
+            return
         # request_expired_token: the first token is born expired; a refreshed one works.
         if source.context.fault is Fault.REQUEST_EXPIRED_TOKEN and request.authorization_code:
             expires_at = now - 1
-        client_id = request.client.get_client_id()
         self.store.save_access_token(
             AccessToken(
                 access_token=token["access_token"],
@@ -133,6 +147,7 @@ class SandboxRuntime:
             ],
         )
         server.register_grant(SandboxRefreshGrant, [context])
+        server.register_grant(SandboxClientCredentials)
         server.register_endpoint(SandboxRevocation)
         resources = ResourceProtector()
         resources.register_token_validator(SandboxBearerValidator(store))

@@ -12,10 +12,11 @@ from flask import current_app, session
 from fhir_rehab.fhir.client import FhirClient, FhirResponse
 from fhir_rehab.fhir.compartment import PatientCompartmentClient
 from fhir_rehab.fhir.errors import FhirAuthError
+from fhir_rehab.launch.backend import backend_client, backend_credentials
 from fhir_rehab.launch.errors import AccessRejected, LaunchRequired, RelaunchRequired
 from fhir_rehab.launch.oauth import TOKEN_ERRORS, describe_token_error, refresh_access_token
 from fhir_rehab.launch.runtime import get_runtime, get_session_store
-from fhir_rehab.launch.settings import LaunchSettings
+from fhir_rehab.launch.settings import LaunchSettings, normalize_iss
 from fhir_rehab.launch.store import LAUNCH_KEY
 from fhir_rehab.launch.tokens import Refresher, RefreshError, SessionTokenProvider
 
@@ -182,3 +183,41 @@ def fhir_client_for_launch(launch: LaunchContext | None = None) -> FhirClient:
             session=http,
         )
     return LaunchFhirClient(launch.iss, token_provider=provider, timeout=settings.fhir_timeout, session=http)
+
+
+def backend_client_for_launch(launch: LaunchContext) -> FhirClient | None:
+    """The app's own SMART Backend Services client on the launch's FHIR base, or None when no
+    backend credential is configured for it (launch.backend: for the self-check hold only).
+    Raises BackendServiceFailed when the EHR refuses it, DiscoveryFailed when its token endpoint
+    cannot be found."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    credential = backend_credentials(app.config).get(normalize_iss(launch.iss))
+    if credential is None:
+        return None
+    settings = LaunchSettings.from_config(app.config)
+    runtime = get_runtime(app)
+    endpoint = credential.token_endpoint or (
+        runtime.discovery.get(
+            launch.iss,
+            now=runtime.clock(),
+            ttl=settings.discovery_ttl,
+            http=runtime.http,
+            timeout=settings.http_timeout,
+        ).token_endpoint
+    )
+    return backend_client(
+        credential,
+        runtime.backend_tokens,
+        endpoint,
+        clock=runtime.clock,
+        timeout=settings.http_timeout,
+        fhir_timeout=settings.fhir_timeout,
+        session=runtime.fhir_http.for_base(launch.iss),
+    )
+
+
+def backend_client_id(launch: LaunchContext) -> str | None:
+    """The client_id of the app's backend credential for the launch's FHIR base, if any."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    credential = backend_credentials(app.config).get(normalize_iss(launch.iss))
+    return credential.client_id if credential else None

@@ -25,7 +25,7 @@ Clock = Callable[[], float]
 
 
 class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
-    """authlib's private_key_jwt, signed RS384 with our `kid` and a five-minute lifetime.
+    """authlib's private_key_jwt, signed RS384 (or ES384) with our `kid`, five minutes at most.
 
     authlib's default lifetime is an hour; SMART requires `exp` no more than 5 minutes out.
     A fresh `jti` comes from `private_key_jwt_sign` on every call.
@@ -34,8 +34,9 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
     name = "private_key_jwt"
     alg = CLIENT_ASSERTION_ALG
 
-    def __init__(self, key_id: str | None, clock: Clock) -> None:
-        super().__init__(headers={"kid": key_id} if key_id else {}, alg=CLIENT_ASSERTION_ALG)
+    def __init__(self, key_id: str | None, clock: Clock, *, alg: str = CLIENT_ASSERTION_ALG) -> None:
+        super().__init__(headers={"kid": key_id} if key_id else {}, alg=alg)
+        self.alg = alg  # RS384, or ES384 for an EC key (SMART: the client supports one of them)
         self.clock = clock
 
     def sign(self, auth: Any, token_endpoint: str) -> str:

@@ -13,6 +13,7 @@ import requests
 from flask import Flask, Response, session
 
 from fhir_rehab.fhir.capabilities import CapabilityCache
+from fhir_rehab.launch.backend import BackendTokens, backend_credentials
 from fhir_rehab.launch.discovery import DiscoveryCache
 from fhir_rehab.launch.idtoken import JwksCache
 from fhir_rehab.launch.lifetime import touch_interval
@@ -43,6 +44,7 @@ class LaunchRuntime:
     locks: SessionLocks = field(default_factory=SessionLocks)
     store: SessionStore | None = None  # default: the app's flask-session store
     fhir_http: FhirHttpPool = field(default_factory=lambda: FhirHttpPool())
+    backend_tokens: BackendTokens = field(default_factory=BackendTokens)  # launch.backend
 
 
 class FhirHttpPool:
@@ -76,6 +78,7 @@ def init_launch(app: Flask) -> LaunchRuntime:
         runtime.locks = FileSessionLocks(Path(app.config["SESSION_FILE_DIR_RESOLVED"]) / "refresh-locks")
     app.extensions[EXTENSION_KEY] = runtime
     settings = LaunchSettings.from_config(app.config)
+    backend_credentials(app.config)  # a malformed BACKEND_SERVICES stops start-up, not a hold
     configure_session_cookie(app.config, settings)
     if settings.is_https:
         partition_session_cookie(app)

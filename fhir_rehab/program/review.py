@@ -107,6 +107,7 @@ class ReviewState:
     reviewer: str | None = None
     note: str = ""
     red_flag: bool = True  # False: a progress review (no improvement), not a red flag
+    by_patient: bool = False  # raised by the patient's own self-check (requester: the Patient)
 
     @property
     def escalation(self) -> Escalation | None:

@@ -50,5 +50,36 @@ def build_provenance(
     }
 
 
+def build_service_provenance(
+    targets: Sequence[str],
+    client_id: str,
+    on_behalf_of: Actor,
+    source: str,
+    when: datetime,
+    *,
+    activity: c.Code,
+    write_key: str,
+) -> Resource:
+    """A write the app made as itself (its SMART Backend Services client, a logical Device
+    reference by client id), on behalf of the person whose report caused it (`on_behalf_of`),
+    with that report as the source entity (for example the patient's self-check)."""
+    app = {
+        "type": "Device",
+        "identifier": {"system": c.OAUTH_CLIENT_IDENTIFIER, "value": client_id},
+        "display": f"{APP_DISPLAY} (automatic, on the patient's report)",
+    }
+    return {
+        "resourceType": "Provenance",
+        "meta": {"tag": [{"system": c.WRITE_TAG, "code": write_key}]},
+        "target": [{"reference": t} for t in targets],
+        "recorded": fhir_instant(when),
+        "activity": concept(activity),
+        "agent": [
+            {"type": concept(c.PARTICIPANT_AUTHOR), "who": app, "onBehalfOf": on_behalf_of.as_reference()}
+        ],
+        "entity": [{"role": "source", "what": {"reference": source}}],
+    }
+
+
 def provenance_criteria(write_key: str) -> str:
     return f"_tag={c.WRITE_TAG}|{write_key}"

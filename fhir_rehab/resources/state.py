@@ -322,6 +322,7 @@ def parse_review_task(task: Resource) -> ReviewState:
         version=(task.get("meta") or {}).get("versionId"),
         outcome=outcome,
         reviewer=_person(owner) if outcome else None,
+        by_patient=str((task.get("requester") or {}).get("reference", "")).startswith("Patient/"),
     )
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
+from fhir_rehab.fhir.errors import FhirError
 from fhir_rehab.program.adherence import ExerciseSession
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState
@@ -21,10 +23,19 @@ from fhir_rehab.resources.activity import build_exercise_session
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.queries import PATIENT_VIEW
-from fhir_rehab.services.errors import ProgramRefused
-from fhir_rehab.services.program import ScreenResult, record_screen
+from fhir_rehab.services.errors import ProgramRefused, StaleVersion
+from fhir_rehab.services.program import ScreenResult, hold_program_writes, record_screen
 from fhir_rehab.services.record import PatientRecord, read_patient_record
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.writes import WriteResult, add_provenance, add_service_provenance, commit, utcnow
+
+
+class HoldOnRecord(StrEnum):
+    """Whether a positive self-check's hold reached the EHR record (the CarePlan on the server)."""
+
+    WRITTEN = "written"  # CarePlan, stage, exercises and Goals on hold, by the app's backend client
+    NOT_NEEDED = "not-needed"  # no running program, or it was on hold already
+    NOT_CONFIGURED = "not-configured"  # no backend credential for this server: held in the app only
+    FAILED = "failed"  # the EHR refused or did not answer: held in the app only
 
 
 class ProgramPaused(ProgramRefused):
@@ -109,3 +120,58 @@ def self_check(
         record_view=PATIENT_VIEW,
         hold_program=False,
     )
+
+
+def hold_on_record(
+    client: FhirClient,
+    system: FhirClient | None,
+    program: Program,
+    patient_id: str,
+    screen: ScreenResult,
+    before: ProgramState,
+    patient: Actor,
+    client_id: str,
+    now: datetime | None = None,
+) -> HoldOnRecord:
+    """After a positive self-check, put the program on hold on the EHR record exactly as the
+    clinician's screen does (CarePlan, the stage under way, its exercises, the Goals), written
+    by the app's own Backend Services client `system`, never by the patient's token. Provenance
+    names the app (on behalf of the patient) with the self-check as its source.
+
+    `before` is the program as read before the screen (its versions: the self-check changed
+    none of these resources). Fails closed: without `system`, or when the EHR refuses, the open
+    review keeps the program paused in the app and the caller says the record is not on hold.
+    """
+    now = now or utcnow()
+    if not screen.outcome.positive or before.careplan_status != "active" or before.careplan_id is None:
+        return HoldOnRecord.NOT_NEEDED
+    if system is None:
+        return HoldOnRecord.NOT_CONFIGURED
+    record = None
+    for _ in range(2):  # a concurrent change of the plan (409/412): read it again, once
+        try:
+            if record is None:
+                record = read_patient_record(client, patient_id, view=PATIENT_VIEW)
+            state = record.state(program)
+            if state.careplan_status != "active" or state.latest_screen is None:
+                return HoldOnRecord.NOT_NEEDED
+            tx = Transaction()
+            targets = hold_program_writes(tx, system, record, state, screen.outcome, now)
+            source = f"Observation/{state.latest_screen.panel_id}"
+            add_service_provenance(
+                tx,
+                targets,
+                client_id,
+                patient,
+                source,
+                now,
+                c.OPERATION_UPDATE,
+                f"{state.careplan_id}.{state.careplan_version}.self-check-hold",
+            )
+            commit(system, tx)
+            return HoldOnRecord.WRITTEN
+        except StaleVersion:
+            record = None
+        except FhirError:
+            return HoldOnRecord.FAILED
+    return HoldOnRecord.FAILED

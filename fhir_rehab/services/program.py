@@ -145,7 +145,7 @@ def record_screen(
         )
         targets.append(review)
         if hold_program:
-            targets += _hold_program(tx, client, record, state, outcome, now)
+            targets += hold_program_writes(tx, client, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
     try:
         result = commit(client, tx)
@@ -158,7 +158,7 @@ def record_screen(
     return ScreenResult(outcome, result, review_ref)
 
 
-def _hold_program(
+def hold_program_writes(
     tx: Transaction,
     client: FhirClient,
     record: PatientRecord,

@@ -9,7 +9,12 @@ from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirConflict
 from fhir_rehab.resources.bundle import Transaction, Written, read_transaction_response
-from fhir_rehab.resources.provenance import Actor, build_provenance, provenance_criteria
+from fhir_rehab.resources.provenance import (
+    Actor,
+    build_provenance,
+    build_service_provenance,
+    provenance_criteria,
+)
 from fhir_rehab.services.errors import StaleVersion
 
 
@@ -45,6 +50,27 @@ def add_provenance(
     targets = [*targets, *(p for p in patients_of(tx) if p not in targets)]
     tx.create(
         build_provenance(targets, actor, now, activity=activity, write_key=write_key),
+        if_none_exist=provenance_criteria(write_key),
+    )
+
+
+def add_service_provenance(
+    tx: Transaction,
+    targets: list[str],
+    client_id: str,
+    on_behalf_of: Actor,
+    source: str,
+    now: datetime,
+    activity: c.Code,
+    write_key: str,
+) -> None:
+    """The Provenance of a write the app made as itself (Backend Services), on someone's
+    behalf, caused by `source`; in the patient's compartment like add_provenance's."""
+    targets = [*targets, *(p for p in patients_of(tx) if p not in targets)]
+    tx.create(
+        build_service_provenance(
+            targets, client_id, on_behalf_of, source, now, activity=activity, write_key=write_key
+        ),
         if_none_exist=provenance_criteria(write_key),
     )
 

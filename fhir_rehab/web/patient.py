@@ -7,6 +7,7 @@ calendar. Every write runs on the patient's token and adds the patient's own rep
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,8 +16,16 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from markupsafe import Markup
 
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client_for_launch, require_launch
-from fhir_rehab.launch.errors import LaunchRequired
+from fhir_rehab.launch.backend import BackendServiceFailed
+from fhir_rehab.launch.context import (
+    LaunchContext,
+    backend_client_for_launch,
+    backend_client_id,
+    current_launch,
+    fhir_client_for_launch,
+    require_launch,
+)
+from fhir_rehab.launch.errors import DiscoveryFailed, InsecureServer, LaunchRequired
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.model import Exercise
 from fhir_rehab.program.oswestry import SECTIONS, IncompleteOswestry, oswestry_index
@@ -32,6 +41,7 @@ from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.calendar import sessions_calendar
 from fhir_rehab.web.pictures import exercise_picture
 
+log = logging.getLogger(__name__)
 bp = Blueprint("patient", __name__, url_prefix="/me")
 PROGRAM = SCIATICA_PROGRAM
 
@@ -240,9 +250,8 @@ def check_submit() -> Any:
             errors=["Answer every question (yes or no) so your care team gets the whole picture."],
             submission_id=_submission_id(),
         )
-    result = home.self_check(
-        client, PROGRAM, launch.patient_id or "", answers, actor, _submission_id(), utcnow()
-    )
+    now = utcnow()
+    result = home.self_check(client, PROGRAM, launch.patient_id or "", answers, actor, _submission_id(), now)
     return _page(
         "check_result.html",
         mine,
@@ -250,7 +259,41 @@ def check_submit() -> Any:
         outcome=result.outcome,
         advice=patient_advice(result.outcome.urgency),
         next_steps=NEXT_STEPS,
+        hold_on_record=_hold_on_record(launch, client, mine, result, actor, now),
     )
+
+
+def _hold_on_record(
+    launch: LaunchContext,
+    client: FhirClient,
+    mine: home.MyProgram,
+    result: svc.ScreenResult,
+    actor: Actor,
+    now: datetime,
+) -> str:
+    """Put the program on hold on the EHR record with the app's own backend credential (never
+    the patient's token); say plainly when it could not (the app keeps it paused anyway)."""
+    if not result.outcome.positive or mine.state.careplan_status != "active":
+        return home.HoldOnRecord.NOT_NEEDED
+    try:
+        system = backend_client_for_launch(launch)
+    except (BackendServiceFailed, DiscoveryFailed, InsecureServer) as exc:
+        log.warning("self-check hold: backend sign-in failed: %s", type(exc).__name__)
+        return home.HoldOnRecord.FAILED
+    hold = home.hold_on_record(
+        client,
+        system,
+        PROGRAM,
+        launch.patient_id or "",
+        result,
+        mine.state,
+        actor,
+        backend_client_id(launch) or "",
+        now,
+    )
+    if hold in (home.HoldOnRecord.NOT_CONFIGURED, home.HoldOnRecord.FAILED):
+        log.warning("self-check hold not written to the EHR record: %s", hold)
+    return hold
 
 
 @bp.get("/history")

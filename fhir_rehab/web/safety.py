@@ -15,7 +15,8 @@ class Hold:
 
     escalation: Escalation | None  # None once every review is recorded and the screen is clear
     reviews: tuple[ReviewState, ...]
-    plan_on_hold: bool = True  # False: paused by a review the patient's self-check opened
+    plan_on_hold: bool = True  # False: paused by an open review, the EHR record's plan still running
+    by_patient: bool = False  # an open review came from the patient's own self-check
 
     @property
     def can_resume(self) -> bool:
@@ -38,4 +39,9 @@ def hold_of(state: ProgramState) -> Hold | None:
     level = next((lv for lv in LEVEL_ORDER if lv in levels), None)
     if level is None and reviews:
         level = Level.EMERGENCY
-    return Hold(ESCALATIONS[level] if level else None, reviews, state.careplan_status == "on-hold")
+    return Hold(
+        ESCALATIONS[level] if level else None,
+        reviews,
+        state.careplan_status == "on-hold",
+        any(r.by_patient for r in reviews),
+    )

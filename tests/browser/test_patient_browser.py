@@ -85,6 +85,10 @@ def test_patient_to_coordinator_to_clinician(chromium, stack, patient, artifacts
     page.get_by_role("navigation").get_by_role("link", name="Today").click()
     expect(page.get_by_text("Your exercises are paused")).to_be_visible()
     accessible(page, "paused", artifacts)
+    # ... and the program is on hold on the EHR record too, written by the app's own backend
+    # client (SMART Backend Services), never by the patient's token
+    plans = FhirClient(stack.backing_fhir_base).search_all("CarePlan", {"patient": patient.patient_id})
+    assert [p["status"] for p in plans] == ["on-hold"]
     phone.close()
 
     desk = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)

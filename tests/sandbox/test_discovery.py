@@ -33,7 +33,12 @@ def test_smart_configuration(smart: Smart) -> None:
     assert config["token_endpoint"] == f"{root}/auth/token"
     assert config["jwks_uri"].startswith(root)
     assert {"client_secret_basic", "private_key_jwt"} <= set(config["token_endpoint_auth_methods_supported"])
-    assert set(config["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    assert set(config["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    }
+    assert "system/*.cruds" in config["scopes_supported"]  # SMART Backend Services
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert config["response_types_supported"] == ["code"]
     assert CAPABILITIES <= set(config["capabilities"])

@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from dataclasses import replace
 
 from pypdf import PdfReader
 
-from ehr_sandbox.settings import ClientRegistration
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from tests.support.schema import schema_errors
@@ -76,11 +76,7 @@ def test_filing_puts_the_pdf_in_the_patients_documents_once(browser, stack, fres
 def test_without_the_scope_the_button_is_not_offered_and_nothing_is_filed(browser, stack, fresh_patient):
     backing = FhirClient(stack.backing_fhir_base)
     original = stack.runtime.store.get_client(stack.client_id).registration
-    stack.register_client(
-        ClientRegistration(
-            original.client_id, original.redirect_uris, original.scope, withheld_scopes=DOCUMENT_SCOPES
-        )
-    )
+    stack.register_client(replace(original, withheld_scopes=DOCUMENT_SCOPES))
     try:
         running_program(browser, fresh_patient)
         sheet = browser.get("/patient/program/sheet")
