@@ -587,6 +587,7 @@ class StageResult:
     write: WriteResult
     check: ProgressionCheck
     next_task: str | None
+    next_planned_end: datetime | None = None  # the next stage's (moved) planned end
 
 
 def complete_stage(
@@ -692,7 +693,8 @@ def complete_stage(
     write = commit(client, tx)
     if reads is not None:
         write = replace(write, after=record_after(client, reads, write, record))
-    return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+    moved_end = windows[following.task_id].end if following and following.task_id in windows else None
+    return StageResult(write, check, f"Task/{following.task_id}" if following else None, moved_end)
 
 
 def _review_guard(tx: Transaction, record: PatientRecord, current: StageState, patient_id: str) -> None:
