@@ -90,6 +90,9 @@ class FhirRedirected(FhirError):
     def __init__(self, message: str | None = None, *, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.location = location
+        # The message names the method, status and Location for the CLI and the operator; a
+        # page says it in plain words, without a status code or the (server-chosen) address.
+        self.user_message = type(self).user_message
 
 
 class WrongPatientError(FhirForbidden):

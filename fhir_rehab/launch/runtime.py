@@ -20,12 +20,14 @@ from fhir_rehab.launch.lifetime import touch_interval
 from fhir_rehab.launch.settings import LaunchSettings
 from fhir_rehab.launch.store import (
     LAUNCH_KEY,
+    TOKEN_KEY,
     FileSessionLocks,
     FlaskSessionStore,
     RedisSessionLocks,
     SessionLocks,
     SessionStore,
 )
+from fhir_rehab.launch.tokens import token_to_save
 
 EXTENSION_KEY = "fhir_rehab.launch"
 TOUCHED_KEY = "touched"  # when the stored session's lifetime was last extended (epoch seconds)
@@ -83,6 +85,7 @@ def init_launch(app: Flask) -> LaunchRuntime:
     if settings.is_https:
         partition_session_cookie(app)
     save_sessions_only_when_changed(app, runtime)
+    never_save_a_spent_token(app)
     return runtime
 
 
@@ -106,6 +109,35 @@ def save_sessions_only_when_changed(app: Flask, runtime: LaunchRuntime) -> None:
         if now - int(session.get(TOUCHED_KEY) or 0) >= every:
             session[TOUCHED_KEY] = now
         return response
+
+
+def never_save_a_spent_token(app: Flask) -> None:
+    """A request's end-of-request save never puts back a token another request has replaced.
+
+    Each request holds its own copy of the session, read when it began, and saves it when it
+    changed something (the activity stamp, a CSRF token). A request that began before another
+    one refreshed the token would store the spent token again: the next page would refresh a
+    second time, and against a server that rotates refresh tokens it would present a spent one
+    and lose the session. So a changed session is saved with the store's token when the store
+    has a newer one, or none (launch/tokens.py `token_to_save`). A login's token is stored
+    under a new session id, which the store does not have yet: it is kept as it is.
+    """
+    interface = app.session_interface
+    save = interface.save_session
+
+    def save_without_spent_token(app: Flask, sess: Any, response: Response) -> None:
+        sid, ours = getattr(sess, "sid", None), dict.get(sess, TOKEN_KEY)
+        if sid and sess.modified and isinstance(ours, dict):
+            stored = get_session_store(app).load(sid)
+            if stored is not None:
+                keep = token_to_save(ours, stored.get(TOKEN_KEY))
+                if keep is None:
+                    sess.pop(TOKEN_KEY, None)
+                elif keep is not ours:
+                    sess[TOKEN_KEY] = dict(keep)
+        save(app, sess, response)
+
+    interface.save_session = save_without_spent_token  # type: ignore[method-assign,assignment]
 
 
 def partition_session_cookie(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from fhir_rehab.launch.errors import RefreshError, RelaunchRequired
@@ -110,3 +110,22 @@ class SessionTokenProvider:
             stored_session.pop(TOKEN_KEY, None)
             stored_session.pop(LAUNCH_KEY, None)
             self.store.save(self.sid, stored_session)
+
+
+def token_to_save(ours: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The token a request saves with its changed session: its own copy, unless the store holds a
+    newer one (another request refreshed meanwhile) or none (another request ended the launch).
+
+    Every token change after the login is written through to the store under the session's
+    lock, so a copy read when the request began can only be as new as the store's, or older.
+
+    >>> old, new = {"access_token": "a", "expires_at": 10}, {"access_token": "b", "expires_at": 20}
+    >>> token_to_save(old, new)["access_token"], token_to_save(new, new)["access_token"]
+    ('b', 'b')
+    >>> token_to_save(old, None) is None, token_to_save(new, old)["access_token"]
+    (True, 'b')
+    """
+    if stored is None:
+        return None
+    newer = float(stored.get("expires_at") or 0) >= float(ours.get("expires_at") or 0)
+    return stored if stored.get("access_token") != ours.get("access_token") and newer else ours

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
@@ -125,17 +127,119 @@ def test_token_on_the_command_line_warns_it_is_visible_to_other_users(capsys):
     assert "visible to other users" in capsys.readouterr().err
 
 
-def test_no_traceback_reaches_stderr_from_a_real_process():
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    for argv in (["--fhir-base", "http://[::1"], ["--fhir-base", BASE, "--timeout", "nan"]):
-        done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "fhir_rehab.cli", "show", "--patient", "p1", *argv],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 2
-        assert "Traceback" not in done.stderr
-        assert done.stderr.startswith("usage:") or "fhir-rehab" in done.stderr
+class RedirectingServer:
+    """A FHIR base on loopback that answers every request with a 307 elsewhere, and counts them."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                owner.requests.append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(307)
+                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_PUT = do_POST  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}/fhir"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def redirecting():
+    server = RedirectingServer()
+    yield server
+    server.close()
+
+
+# Every bad CLI input the issue lists (and an unusable token file): (argv, exit code, words in
+# the message, FHIR requests allowed). "{base}" is the redirecting server's FHIR base.
+BAD_INPUTS = {
+    "fhir-base-not-a-url": (
+        ["show", "--fhir-base", "notaurl", "--patient", "p1"],
+        2,
+        "http:// or https://",
+        0,
+    ),
+    "fhir-base-no-host": (["show", "--fhir-base", "http://", "--patient", "p1"], 2, "no host", 0),
+    "fhir-base-ftp": (
+        ["show", "--fhir-base", "ftp://ehr.example.org/fhir", "--patient", "p1"],
+        2,
+        "http://",
+        0,
+    ),
+    "fhir-base-broken-ipv6": (
+        ["show", "--fhir-base", "http://[::1", "--patient", "p1"],
+        2,
+        "not a valid URL",
+        0,
+    ),
+    "timeout-negative": (
+        ["show", "--fhir-base", "{base}", "--patient", "p1", "--timeout", "-1"],
+        2,
+        "timeout",
+        0,
+    ),
+    "timeout-zero": (["show", "--fhir-base", "{base}", "--patient", "p1", "--timeout", "0"], 2, "timeout", 0),
+    "timeout-nan": (
+        ["show", "--fhir-base", "{base}", "--patient", "p1", "--timeout", "nan"],
+        2,
+        "timeout",
+        0,
+    ),
+    "empty-patient-show": (["show", "--fhir-base", "{base}", "--patient", ""], 2, "Patient id", 0),
+    "empty-patient-pain": (
+        ["pain", "--fhir-base", "{base}", "--patient", "", "--score", "3"],
+        2,
+        "Patient id",
+        0,
+    ),
+    "empty-patient-screen": (["screen", "--fhir-base", "{base}", "--patient", ""], 2, "Patient id", 0),
+    "smuggled-submission-id": (
+        ["pain", "--fhir-base", "{base}", "--patient", "p1", "--score", "1", "--submission-id", "x&_id=o"],
+        2,
+        "submission id",
+        0,
+    ),
+    "missing-token-file": (
+        ["show", "--fhir-base", "{base}", "--patient", "p1", "--token-file", "/nonexistent/token"],
+        2,
+        "token file",
+        0,
+    ),
+    "redirect-on-show": (["show", "--fhir-base", "{base}", "--patient", "p1"], 4, "redirect to", 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_no_traceback_reaches_stderr_from_a_real_process(redirecting, case):
+    """The CLI as a user runs it (a new process): each listed bad input exits with its code and
+    a one-line reason on stderr, never a traceback, and sends at most what it must."""
+    argv, code, says, allowed = BAD_INPUTS[case]
+    env = {k: v for k, v in os.environ.items() if k != "FHIR_REHAB_TOKEN"}
+    env["PYTHONPATH"] = os.getcwd()
+    before = len(redirecting.requests)
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "fhir_rehab.cli", *(a.replace("{base}", redirecting.base) for a in argv)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == code, done.stderr
+    assert says in done.stderr
+    assert len(redirecting.requests) - before == allowed
