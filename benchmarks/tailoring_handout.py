@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from common import Row, save
 from flask import render_template
 
 from ehr_sandbox.fhir_server import LocalFhirServer
@@ -96,6 +97,9 @@ def run(runs: int) -> dict[str, list[tuple[int, int, float, float]]]:
                     odi_submission_id="o",
                     adherence=[],
                     reported={},
+                    hold=None,
+                    rescreen=None,
+                    progress_reviews=[],
                 )
 
         def save(reps: list[int] = [10]) -> None:  # noqa: B006 - a counter kept across calls
@@ -154,6 +158,22 @@ def main() -> None:
         total = app_ms + server_ms
         x = total / base
         print(f"{name:<15} {req:>8.0f} {size:>8.0f} {app_ms:>8.1f} {server_ms:>9.1f} {total:>9.1f} {x:>7.2f}")
+    rows = [
+        Row(
+            benchmark="tailoring",
+            action=name,
+            who="fhir-rehab",
+            requests=req,
+            kbytes=size / 1024,
+            app_ms=app_ms,
+            server_ms=server_ms,
+            total_ms=app_ms + server_ms,
+            ratio=(app_ms + server_ms) / base,
+            note="baseline: a program page render (read + template)" if name == "program page" else "",
+        )
+        for name, (req, size, app_ms, server_ms) in med.items()
+    ]
+    save("tailoring", rows, {"runs": args.runs, "pdf": "WeasyPrint 70.0", "x_baseline": "program page"})
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from ehr_sandbox.auth.models import LaunchContext
 from ehr_sandbox.auth.server import current_runtime
 from ehr_sandbox.auth.users import PATIENT_USER_PREFIX, USERS, find_user
 from ehr_sandbox.faults import DESCRIPTIONS, NO_FAULT, UnknownFault, parse_fault
+from ehr_sandbox.visits import ensure_visit
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.errors import FhirError, FhirNotFound
 
@@ -146,6 +147,13 @@ def launch() -> Response | tuple[str, int]:
         return render_page_error(
             409, "No app configured", "This sandbox has no app launch URL to send you to."
         )
-    record = runtime.store.create_launch(LaunchContext(patient_id=patient.id, fault=fault))
+    try:
+        visit = ensure_visit(runtime.backing_client(), patient.id)
+    except FhirError:
+        return render_page_error(
+            502, "FHIR server unavailable", "The EHR's FHIR server is not answering. Try again shortly."
+        )
+    context = LaunchContext(patient_id=patient.id, encounter_id=visit, fault=fault)
+    record = runtime.store.create_launch(context)
     params = {"iss": runtime.settings.fhir_base, "launch": record.launch_id}
     return redirect(with_query(runtime.settings.app_launch_url, params), code=302)

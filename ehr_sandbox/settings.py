@@ -36,6 +36,9 @@ class ClientRegistration:
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    # Asked for and allowed, but left out of the grant (a user or policy withholding them; SMART
+    # lets an authorization server grant fewer scopes than asked, and says so in `scope`).
+    withheld_scopes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.grant_types = tuple(self.grant_types)

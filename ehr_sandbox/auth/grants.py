@@ -52,12 +52,14 @@ class SandboxCodeGrant(AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
+        withheld = set(request.client.registration.withheld_scopes)
+        granted = " ".join(s for s in split_scopes(request.scope) if s not in withheld)
         self.store.save_code(
             AuthorizationCode(
                 code=code,
                 client_id=request.client.get_client_id(),
                 redirect_uri=request.payload.redirect_uri,
-                scope=request.scope,
+                scope=granted,
                 user=request.user,
                 context=self.launch_context(),
                 code_challenge=data.get("code_challenge"),

@@ -45,7 +45,7 @@ class FhirUnavailable(FhirError):
 class FhirAuthError(FhirError):
     """Re-authorize: the server answered 401 (token missing, expired or revoked)."""
 
-    user_message = "Your session with the EHR has expired. Relaunch the app from the EHR."
+    user_message = "The EHR did not accept the app's access. Relaunch the app from the EHR."
 
 
 class FhirForbidden(FhirError):

@@ -13,7 +13,7 @@ from fhir_rehab.fhir.client import FhirClient, FhirResponse
 from fhir_rehab.fhir.compartment import PatientCompartmentClient
 from fhir_rehab.fhir.errors import FhirAuthError
 from fhir_rehab.launch.backend import backend_client, backend_credentials
-from fhir_rehab.launch.errors import LaunchRequired, RelaunchRequired
+from fhir_rehab.launch.errors import AccessRejected, LaunchRequired, RelaunchRequired
 from fhir_rehab.launch.oauth import TOKEN_ERRORS, describe_token_error, refresh_access_token
 from fhir_rehab.launch.runtime import get_runtime, get_session_store
 from fhir_rehab.launch.settings import LaunchSettings, normalize_iss
@@ -107,6 +107,13 @@ class LaunchFhirClient(FhirClient):
     """
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> FhirResponse:
+        try:
+            return self._request(method, path_or_url, **kwargs)
+        except RelaunchRequired as exc:
+            exc.iss = self.base_url  # where the user can sign in again
+            raise
+
+    def _request(self, method: str, path_or_url: str, **kwargs: Any) -> FhirResponse:
         provider = self.token_provider
         try:
             return super().request(method, path_or_url, **kwargs)
@@ -122,7 +129,7 @@ class LaunchFhirClient(FhirClient):
             raise
         except FhirAuthError:
             provider.end_launch()
-            raise RelaunchRequired() from None
+            raise AccessRejected() from None
 
 
 class LaunchPatientClient(LaunchFhirClient, PatientCompartmentClient):

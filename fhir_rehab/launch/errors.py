@@ -115,11 +115,47 @@ class LaunchRequired(LaunchError):
 
 
 class RelaunchRequired(FhirAuthError):
-    """Re-authorize: the token expired and could not be refreshed, or was rejected again."""
+    """Re-authorize. This class: the session holds no sign-in any more (signed out or ended in
+    another tab); the subclasses below name the other causes, each in its own true words.
+    `iss` is set by the launch client: the EHR where a new sign-in can start."""
 
+    title = "Your session has ended"
     user_message = (
-        "Your session with the EHR has expired. Close this window and open the "
-        "app again from the EHR to continue."
+        "This browser's session with the EHR has ended (for example, signed out in another "
+        "tab). Close this window and open the app again from the EHR to continue."
+    )
+    iss: str | None = None
+
+
+class AccessExpired(RelaunchRequired):
+    """The access token expired and the EHR gave no refresh token to renew it."""
+
+    title = "Your access to the EHR has expired"
+    user_message = (
+        "The app's access to the EHR's records has expired, and the EHR gave it no way to "
+        "renew it. Open the app again from the EHR to continue; work already saved is kept."
+    )
+
+
+class RenewalRefused(RelaunchRequired):
+    """The access token expired and the EHR refused (or failed) to renew it."""
+
+    title = "Your access to the EHR has expired"
+    user_message = (
+        "The app's access to the EHR's records has expired, and the EHR did not renew it. "
+        "Open the app again from the EHR to continue; work already saved is kept."
+    )
+
+
+class AccessRejected(RelaunchRequired):
+    """The FHIR server rejected the access token even right after it was renewed (or it could
+    not be renewed): revoked, or not accepted by that server. Not an expiry."""
+
+    title = "The EHR refused the app's access"
+    user_message = (
+        "The EHR's record server did not accept the app's access, even right after renewing "
+        "it: the EHR may have withdrawn it. Open the app again from the EHR; if this happens "
+        "again right after opening it, ask your EHR administrator to check the app's access."
     )
 
 

@@ -26,6 +26,11 @@ PATIENT_DATA_SCOPES = (
     "patient/DocumentReference.cr",
     # Names the signed-in clinician and whoever owns a medical review, in words.
     "user/Practitioner.rs",
+    # The clinic printed on the handout: the launch encounter's serviceProvider, or a
+    # PractitionerRole user's organization (services/clinic.py).
+    "patient/Encounter.rs",
+    "user/PractitionerRole.rs",
+    "user/Organization.rs",
 )
 COORDINATOR_DATA_SCOPES = (
     # A coordinator organises Tasks (claim, assign, hold, notes; raises follow-ups) and reads
@@ -149,18 +154,27 @@ def parse_role(value: str | None, default: str) -> Role:
     return "clinician"
 
 
-def grants(scopes: Iterable[str], resource: str, interaction: str) -> bool:
-    """True when a user-level scope (v2 or v1) allows `interaction` on `resource`.
+# Scope levels that cover the launch patient's own record (patient/, user/, system/).
+PATIENT_LEVELS = ("patient", "user", "system")
+
+
+def grants(
+    scopes: Iterable[str], resource: str, interaction: str, levels: tuple[str, ...] = ("user", "system")
+) -> bool:
+    """True when a scope (v2 or v1) at one of `levels` allows `interaction` on `resource`:
+    user-level by default (work across patients); with "patient", the launch patient's too.
 
     >>> grants(["user/Goal.ru"], "Goal", "u"), grants(["user/*.write"], "Goal", "u")
     (True, True)
     >>> grants(["user/Task.u", "patient/Goal.u"], "Goal", "u")
     False
+    >>> grants(["patient/DocumentReference.cr"], "DocumentReference", "c", PATIENT_LEVELS)
+    True
     """
     v1 = {"read": "rs", "write": "cud", "*": "cruds"}
     for scope in scopes:
         context, _, rest = scope.partition("/")
         kind, _, perms = rest.rpartition(".")
-        if context in ("user", "system") and kind in (resource, "*") and interaction in v1.get(perms, perms):
+        if context in levels and kind in (resource, "*") and interaction in v1.get(perms, perms):
             return True
     return False

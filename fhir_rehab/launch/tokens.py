@@ -6,7 +6,13 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from fhir_rehab.launch.errors import RefreshError, RelaunchRequired
+from fhir_rehab.launch.errors import (
+    AccessExpired,
+    AccessRejected,
+    RefreshError,
+    RelaunchRequired,
+    RenewalRefused,
+)
 from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY, SessionLocks, SessionStore
 
 log = logging.getLogger(__name__)
@@ -22,7 +28,8 @@ class SessionTokenProvider:
     the session's lock, re-reads the stored session (another request may have refreshed
     already), refreshes at most once, and writes the new token through to the store. There is
     no loop: a refresh that fails, or a token rejected right after a refresh, ends the launch
-    (RelaunchRequired, whose page says how to relaunch) and clears the token from the session.
+    (a RelaunchRequired naming the cause, whose page says how to relaunch) and clears the token
+    from the session.
     """
 
     def __init__(
@@ -59,7 +66,7 @@ class SessionTokenProvider:
         """The server answered 401 to the last token: refresh once, unless done already."""
         if self.refreshed or self.last_access_token is None:
             self.end_launch()
-            raise RelaunchRequired()
+            raise AccessRejected()
         self._refresh_once(seen=self.last_access_token, rejected=True)
 
     # -- internals -------------------------------------------------------------------------
@@ -83,7 +90,7 @@ class SessionTokenProvider:
                 return dict(stored)
             if not stored.get("refresh_token"):
                 self.end_launch(stored_session)
-                raise RelaunchRequired()
+                raise AccessRejected() if rejected else AccessExpired()
             try:
                 fresh = self.refresher(dict(stored))
             except RefreshError as exc:
@@ -91,7 +98,7 @@ class SessionTokenProvider:
                     "token refresh failed (%s); the launch ends (relaunch needed)", exc or "no detail"
                 )
                 self.end_launch(stored_session)
-                raise RelaunchRequired() from None
+                raise (AccessRejected() if rejected else RenewalRefused()) from None
             token = {**stored, **fresh}
             stored_session[TOKEN_KEY] = token
             self.store.save(self.sid, stored_session)

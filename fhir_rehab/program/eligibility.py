@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fhir_rehab import codes as c
+from fhir_rehab.program.words import condition_words
 
 ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
 EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
@@ -182,19 +183,19 @@ def find_exclusions(conditions: Iterable[ConditionFact]) -> tuple[Exclusion, ...
 
 def _review(condition: ConditionFact) -> ConditionReview:
     label = condition.text or (condition.codings[0].display if condition.codings else "")
-    label = label or condition.id
+    label = label or "A condition without a name"
     if condition.verification_status in EXCLUDED_VERIFICATION:
-        return ConditionReview(
-            condition, None, f"{label}: verification status is {condition.verification_status}"
-        )
+        return ConditionReview(condition, None, f"{label}: {condition_words(condition.verification_status)}")
     if condition.clinical_status not in ACTIVE_STATUSES:
-        status = condition.clinical_status or "missing"
-        return ConditionReview(condition, None, f"{label}: clinical status is {status}")
+        status = condition_words(condition.clinical_status)
+        return ConditionReview(condition, None, f"{label}: not active (its status is {status})")
     for coding in condition.codings:
         rule = match_sciatica(coding)
         if rule:
             return ConditionReview(condition, Match(condition.id, coding, rule), f"{label}: matches {rule}")
-    return ConditionReview(condition, None, f"{label}: no code in the sciatica value set")
+    return ConditionReview(
+        condition, None, f"{label}: its code is not one of the sciatica codes the program accepts"
+    )
 
 
 def assess_eligibility(conditions: Iterable[ConditionFact]) -> Eligibility:
@@ -220,7 +221,7 @@ def assess_eligibility(conditions: Iterable[ConditionFact]) -> Eligibility:
         match = matches[0]
         return Eligibility(
             True,
-            f"Eligible: Condition {match.condition_id} matches {match.rule}.",
+            f"Eligible: {match.coding.code} matches {match.rule}.",
             match=match,
             reviews=reviews,
         )

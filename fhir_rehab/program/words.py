@@ -26,6 +26,22 @@ STATUS_WORDS: dict[str, str] = {
     "unknown": "not known",
 }
 
+# Condition clinical and verification statuses (R4 condition-clinical, condition-ver-status).
+CONDITION_WORDS: dict[str, str] = {
+    "active": "active",
+    "recurrence": "come back (recurrence)",
+    "relapse": "come back (relapse)",
+    "inactive": "no longer active",
+    "remission": "in remission",
+    "resolved": "resolved",
+    "unconfirmed": "not confirmed",
+    "provisional": "provisional diagnosis",
+    "differential": "one of several possible diagnoses",
+    "confirmed": "confirmed",
+    "refuted": "ruled out",
+    "entered-in-error": "entered in error",
+}
+
 # R4 request-priority: a review's priority is its escalation level's name.
 PRIORITY_WORDS: dict[str, str] = {
     "routine": "Routine",
@@ -48,3 +64,12 @@ def priority_words(priority: str | None) -> str:
     ('Emergency', 'Same day', 'Within days', '')
     """
     return PRIORITY_WORDS.get(priority or "", priority or "")
+
+
+def condition_words(status: str | None) -> str:
+    """A Condition's clinical or verification status in plain words ("not recorded" if absent).
+
+    >>> condition_words("refuted"), condition_words("entered-in-error"), condition_words(None)
+    ('ruled out', 'entered in error', 'not recorded')
+    """
+    return CONDITION_WORDS.get(status or "", status or "not recorded")

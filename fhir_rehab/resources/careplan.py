@@ -285,3 +285,22 @@ def goal_following_plan(goal: Resource, plan_status: str, now: datetime) -> Reso
 
 
 _GOAL_FINAL = frozenset({"completed", "cancelled", "entered-in-error", "rejected"})
+
+
+# -- planned periods that move when a stage ends early or late (program.schedule) -------------
+def reschedule_stage_task(task: Resource, start: datetime, end: datetime, now: datetime) -> Resource:
+    """A copy of a stage Task whose planned period (restriction.period) is `start`-`end`."""
+    out = copy.deepcopy(task)
+    out.setdefault("restriction", {})["period"] = {"start": fhir_instant(start), "end": fhir_instant(end)}
+    out["lastModified"] = fhir_instant(now)
+    return out
+
+
+def reschedule_stage_goal(goal: Resource, start: datetime, end: datetime) -> Resource:
+    """A copy of a stage Goal that starts on `start`'s date and whose targets are due on `end`'s."""
+    out = copy.deepcopy(goal)
+    out["startDate"] = start.date().isoformat()
+    for target in out.get("target") or []:
+        if "dueDate" in target or "dueDuration" not in target:
+            target["dueDate"] = end.date().isoformat()
+    return out

@@ -14,6 +14,7 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ProgressionCheck, Score, check_progression
 from fhir_rehab.program.redflags import ScreenOutcome, ScreenStatus, screen_red_flags
 from fhir_rehab.program.review import refusal_for
+from fhir_rehab.program.schedule import Window, replan_after
 from fhir_rehab.program.triggers import flare_of, no_improvement, rescreen_needed
 from fhir_rehab.resources.bundle import (
     Transaction,
@@ -29,9 +30,12 @@ from fhir_rehab.resources.careplan import (
     goal_criteria,
     goal_following_plan,
     goal_key,
+    goal_stage_number,
     hold_care_plan,
     note_stage_progress,
     plan_windows,
+    reschedule_stage_goal,
+    reschedule_stage_task,
     stage_task_key,
 )
 from fhir_rehab.resources.observations import (
@@ -538,10 +542,21 @@ def complete_stage(
     targets = [tx.update(task, if_match=current.version)]
     targets += follow_stage(tx, record, current, "completed")
     following = next((s for s in state.stages if s.stage.number > current.stage.number), None)
-    if following is not None and following.status == "draft":
-        ready = change_task_status(record.get(f"Task/{following.task_id}"), "ready", now)
-        targets.append(tx.update(ready, if_match=following.version))
-        targets += follow_stage(tx, record, following, "ready")
+    # The stages still to come move with the real end of this one (early or late).
+    windows = replan_after(state.stages, current.stage.number, now)
+    for later in state.stages:
+        window = windows.get(later.task_id)
+        hand_over = later is following and later.status == "draft"
+        if window is None and not hand_over:
+            continue
+        changed = record.get(f"Task/{later.task_id}")
+        if hand_over:
+            changed = change_task_status(changed, "ready", now)
+        if window is not None:
+            changed = reschedule_stage_task(changed, window.start, window.end, now)
+        targets.append(tx.update(changed, if_match=later.version))
+        if hand_over:
+            targets += follow_stage(tx, record, later, "ready")
     note = f"Stage {current.stage.number} ({current.stage.title}) completed"
     if check.unmet:
         note += f" early ({early}); criteria not met: " + "; ".join(check.unmet)
@@ -550,7 +565,8 @@ def complete_stage(
         plan = end_care_plan(plan, "completed", now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
     if advance_goals:
-        targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready)
+        moved = {s.stage.number: windows[s.task_id] for s in state.stages if s.task_id in windows}
+        targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
     return StageResult(write, check, f"Task/{following.task_id}" if following else None)
@@ -583,11 +599,16 @@ def _advance_goals(
     number: int,
     now: datetime,
     criteria_met: bool = True,
+    moved: Mapping[int, Window] | None = None,
 ) -> list[str]:
-    """Stage n's Goal completes (achieved or not) and stage n+1's becomes active."""
+    """Stage n's Goal completes (achieved or not) and stage n+1's becomes active; the Goals of
+    the stages that `moved` (by stage number) start and are due with their stages."""
     targets = []
     for goal in plan_goals(client, record, state):
         changed = advance_stage_goal(goal, number, now, criteria_met=criteria_met)
+        window = (moved or {}).get(goal_stage_number(goal) or 0)
+        if window is not None:
+            changed = reschedule_stage_goal(changed or goal, window.start, window.end)
         if changed is not None:
             targets.append(tx.update(changed, if_match=version_of(goal)))
     return targets

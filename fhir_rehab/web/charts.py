@@ -8,7 +8,9 @@ from markupsafe import Markup, escape
 
 from fhir_rehab.program.progression import Score
 
-WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 560, 200, 36, 12, 12, 28
+# Text is 18 units on a 560-unit-wide chart: at least 11 px when a 390 px phone shows it ~360 px wide.
+WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 560, 220, 40, 12, 14, 34
+FONT = 18
 
 
 def pain_chart_svg(
@@ -50,7 +52,7 @@ def pain_chart_svg(
             f'y2="{y(value):.1f}" stroke="#d5dbe1" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{PAD_L - 8}" y="{y(value) + 4:.1f}" font-size="14" '
+            f'<text x="{PAD_L - 8}" y="{y(value) + 6:.1f}" font-size="{FONT}" '
             f'text-anchor="end" fill="#555f6b">{value}</text>'
         )
     if threshold is not None:
@@ -59,7 +61,7 @@ def pain_chart_svg(
             'stroke="#a4161a" stroke-width="2" stroke-dasharray="6 4"/>'
         )
         parts.append(
-            f'<text x="{WIDTH - PAD_R}" y="{y(threshold) - 4:.1f}" font-size="14" text-anchor="end" '
+            f'<text x="{WIDTH - PAD_R}" y="{y(threshold) - 4:.1f}" font-size="{FONT}" text-anchor="end" '
             f'fill="#a4161a">stage target: {threshold} or less</text>'
         )
         parts[2] = parts[2].replace("</desc>", f" Stage target: {threshold} or less.</desc>")
@@ -85,12 +87,12 @@ def pain_chart_svg(
                 f"<title>{label}</title></circle>"
             )
     labels = [(ordered[0], "start" if len(ordered) > 1 else "middle")]
-    if x(ordered[-1]) - x(ordered[0]) > 80:  # room for a second date label
+    if x(ordered[-1]) - x(ordered[0]) > 300:  # room for a second date-and-time label
         labels.append((ordered[-1], "end"))
     for s, anchor in labels:
         parts.append(
-            f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="14" text-anchor="{anchor}" '
-            f'fill="#555f6b">{s.when:%d %b}</text>'
+            f'<text x="{x(s):.1f}" y="{HEIGHT - 8}" font-size="{FONT}" text-anchor="{anchor}" '
+            f'fill="#555f6b">{s.when:%d %b %H:%M}</text>'
         )
     parts.append("</svg>")
     if any(s.by_patient for s in ordered):

@@ -20,12 +20,13 @@ from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.launch.context import require_launch
-from fhir_rehab.launch.scopes import grants
+from fhir_rehab.launch.scopes import PATIENT_LEVELS, grants
 from fhir_rehab.program.adherence import weekly_adherence
 from fhir_rehab.program.progression import check_progression
 from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScreen, screen_red_flags
 from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.services import program as svc
+from fhir_rehab.services.clinic import clinic_contact
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout
 from fhir_rehab.services.review import resume_program, stop_program
@@ -41,6 +42,7 @@ from fhir_rehab.web.clinician_base import (
     _record,
     _submission_id,
     bp,
+    remember_form_patient,
 )
 from fhir_rehab.web.handout import handout_context, render_pdf
 from fhir_rehab.web.pictures import exercise_picture
@@ -92,7 +94,7 @@ def screen_submit() -> Any:
             screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=str(uuid.uuid4()),
-            errors=[DAMAGED_FORM],
+            errors=[("screen-form", DAMAGED_FORM)],
         )
     try:
         screen_red_flags(answers)
@@ -105,7 +107,9 @@ def screen_submit() -> Any:
             screen=CURRENT_SCREEN,
             answers=answers,
             submission_id=submission_id,
-            errors=[f"Answer: {f.question}" for f in missing],
+            errors=[
+                (f"a-{f.key}", f"Answer question {RED_FLAGS.index(f) + 1}: {f.question}") for f in missing
+            ],
         )
     result = svc.record_screen(
         client,
@@ -326,14 +330,22 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
         flash("There is no current stage to print.", "info")
         return launch, client, record, None
     actor = actor_for_launch(launch, client)
-    context = handout_context(
-        record.patient, state.current, actor.display, current_app.config, utcnow().date()
+    remember_form_patient(record.patient)
+    clinic = clinic_contact(
+        client, settings=current_app.config, encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
     )
+    settings = {
+        "CLINIC_NAME": clinic.name if clinic else "",
+        "CLINIC_PHONE": clinic.phone if clinic else "",
+        "CLINIC_MEDIA_URLS": current_app.config.get("CLINIC_MEDIA_URLS") or {},
+    }
+    context = handout_context(record.patient, state.current, actor.display, settings, utcnow().date())
     context.update(
         picture=exercise_picture,
         patient_id=launch.patient_id,
-        can_file=grants(launch.scopes, "DocumentReference", "c"),
+        can_file=grants(launch.scopes, "DocumentReference", "c", PATIENT_LEVELS),
         careplan_id=state.careplan_id,
+        submission_id=str(uuid.uuid4()),  # one filing per page shown: a double click files once
     )
     return launch, client, record, context
 
@@ -372,6 +384,10 @@ def handout_file() -> Any:
             "error",
         )
         return redirect(url_for("clinician.sheet"))
+    submission_id = _submission_id(request.form)
+    if submission_id is None:
+        flash(DAMAGED_FORM, "error")
+        return redirect(url_for("clinician.sheet"))
     actor = actor_for_launch(launch, client, for_write=True)
     result = file_handout(
         client,
@@ -380,7 +396,12 @@ def handout_file() -> Any:
         care_plan_id=context["careplan_id"],
         stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
         actor=actor,
-        key=f"handout-{uuid.uuid4()}",
+        key=f"handout-{submission_id}",
     )
-    flash("The handout was filed in the patient's documents." if result.created else "Already filed.", "info")
+    flash(
+        "The handout was filed in the patient's documents."
+        if result.created
+        else "This handout was already filed in the patient's documents.",
+        "info",
+    )
     return redirect(url_for("clinician.program"))

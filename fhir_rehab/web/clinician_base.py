@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from fhir_rehab.fhir.client import FhirClient
@@ -14,9 +14,12 @@ from fhir_rehab.launch.context import LaunchContext, current_launch, fhir_client
 from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.words import STATUS_WORDS as DOMAIN_STATUS_WORDS
+from fhir_rehab.program.words import condition_words
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services.record import PatientRecord, read_patient_record
 from fhir_rehab.web.actor import actor_for_launch
+from fhir_rehab.web.dates import day
+from fhir_rehab.web.naming import patient_label, patient_name
 from fhir_rehab.web.pictures import exercise_picture
 
 bp = Blueprint("clinician", __name__, url_prefix="/patient")
@@ -25,6 +28,12 @@ PROGRAM = SCIATICA_PROGRAM
 # sees is a red-flag hold.
 STATUS_WORDS = {**DOMAIN_STATUS_WORDS, "on-hold": "paused for a medical review"}
 DAMAGED_FORM = "Nothing was saved: the form was damaged or altered. Reload the page and enter it again."
+# The patients whose pages this browser session was shown (id -> [name, "name, born ..."]), kept on the
+# server with the session: a form posted for one of them after another launch names the patient.
+FORM_PATIENTS_KEY = "form_patients"
+FORM_PATIENTS_KEPT = 8
+bp.add_app_template_filter(day, "day")
+bp.add_app_template_filter(condition_words, "condition_words")
 
 
 def _submission_id(form: Any) -> str | None:
@@ -44,13 +53,22 @@ def refuse_forms_for_another_patient() -> Response | None:
     launch = current_launch()
     if launch is None or request.form.get("patient") == launch.patient_id:
         return None
-    flash(
-        "This page was opened for another patient; the app has since been launched for a "
-        "different patient (in another tab or window). Nothing was saved. Check the patient "
-        "below and enter it again.",
-        "error",
-    )
+    flash(another_patient_message(request.form.get("patient")), "error")
     return redirect(url_for("clinician.overview"))
+
+
+def another_patient_message(form_patient: object) -> str:
+    """Nothing saved: the form was for another patient, named when this browser was shown them."""
+    shown = session.get(FORM_PATIENTS_KEY)
+    known = shown.get(form_patient) if isinstance(shown, dict) and isinstance(form_patient, str) else None
+    name, label = known if isinstance(known, list) and len(known) == 2 else ("", "")
+    return (
+        (f"This form was for {label}" if label else "This form was for another patient")
+        + ", but the app has since been opened for a different patient in this browser (in another "
+        "tab or window). Nothing was saved. The patient open now is shown below. To enter it for "
+        + (name or "the other patient")
+        + ", open their chart in the EHR and launch the app from there again."
+    )
 
 
 def _launch() -> LaunchContext:
@@ -73,7 +91,20 @@ def _record() -> tuple[LaunchContext, Any, PatientRecord]:
     return launch, client, read_patient_record(client, launch.patient_id or "")
 
 
+def remember_form_patient(patient: dict[str, Any]) -> None:
+    """Note the patient a page with forms was shown for (id -> [name, label]), the last few only."""
+    pid, entry = patient.get("id"), [patient_name(patient), patient_label(patient)]
+    shown = session.get(FORM_PATIENTS_KEY)
+    shown = dict(shown) if isinstance(shown, dict) else {}
+    if not isinstance(pid, str) or shown.get(pid) == entry:
+        return
+    shown.pop(pid, None)
+    shown[pid] = entry
+    session[FORM_PATIENTS_KEY] = dict(list(shown.items())[-FORM_PATIENTS_KEPT:])
+
+
 def _page(template: str, record: PatientRecord, status: int = 200, **context: Any) -> tuple[str, int]:
+    remember_form_patient(record.patient)
     return (
         render_template(
             template,

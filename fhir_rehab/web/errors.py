@@ -7,6 +7,7 @@ import secrets
 import traceback
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -25,6 +26,7 @@ from fhir_rehab.fhir.errors import (
     FhirUnavailable,
 )
 from fhir_rehab.launch.errors import LaunchError
+from fhir_rehab.launch.settings import LaunchSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,18 @@ def handle_app_error(exc: FhirRehabError) -> Response:
         template = "launch/error.html"
     else:
         template = "errors/error.html"
-    title = "Your session has ended" if relaunch else TITLES.get(status, TITLES[500])
-    return render_error(exc, status, title=title, message=exc.user_message, template=template)
+    if relaunch:
+        title = getattr(exc, "title", None) or "Your session has ended"
+    else:
+        title = TITLES.get(status, TITLES[500])
+    return render_error(
+        exc,
+        status,
+        title=title,
+        message=exc.user_message,
+        template=template,
+        sign_in_url=_sign_in_url(getattr(exc, "iss", None)) if relaunch else None,
+    )
 
 
 def handle_http_error(exc: HTTPException) -> Response | HTTPException:
@@ -117,7 +129,13 @@ def status_for(exc: FhirRehabError) -> int:
 
 
 def render_error(
-    exc: BaseException, status: int, *, title: str, message: str, template: str = "errors/error.html"
+    exc: BaseException,
+    status: int,
+    *,
+    title: str,
+    message: str,
+    template: str = "errors/error.html",
+    sign_in_url: str | None = None,
 ) -> Response:
     """Log (reference, class, status) and answer with HTML or JSON; never a trace or a token."""
     reference = new_reference()
@@ -134,7 +152,8 @@ def render_error(
                 title=title,
                 message=message,
                 reference=reference,
-                standalone_url=_standalone_url(),
+                standalone_url=sign_in_url or _standalone_url(),
+                retry=retry_action(status),
             ),
             mimetype="text/html",
         )
@@ -176,6 +195,35 @@ def prefers_json() -> bool:
     if accept["application/json"] > accept["text/html"]:
         return True
     return "application/json" in named and "text/html" not in named
+
+
+# Statuses worth trying again as they are: the EHR or the app failed, or asked us to slow down.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def retry_action(status: int) -> tuple[str, str] | None:
+    """(label, URL) of the page's "try again" action, or None when trying again cannot help.
+
+    A failed page (GET) is reloaded; a failed form (POST) is not sent again blindly: the way back
+    is to the page it came from, on this site only, where the form can be sent again (the app's
+    forms carry submission ids and versions, so a second send never saves twice)."""
+    if status not in RETRY_STATUSES:
+        return None
+    if request.method in ("GET", "HEAD"):
+        return "Try again", request.full_path.rstrip("?")
+    back = urlsplit(request.referrer or "")
+    if back.netloc == request.host and back.scheme in ("http", "https") and back.path.startswith("/"):
+        return "Go back to the page and try again", back.path + (f"?{back.query}" if back.query else "")
+    return None
+
+
+def _sign_in_url(iss: str | None) -> str | None:
+    """A new sign-in at the EHR the launch used (a standalone launch), when it is allowed."""
+    if not iss or "launch.launch" not in current_app.view_functions:
+        return None
+    if LaunchSettings.from_config(current_app.config).allowed_iss(iss) is None:
+        return None
+    return url_for("launch.launch", iss=iss)
 
 
 def _standalone_url() -> str | None:

@@ -18,8 +18,14 @@ from fhir_rehab.program.model import Exercise
 from fhir_rehab.program.progression import StageState
 from fhir_rehab.program.redflags import RED_FLAGS, Urgency
 from fhir_rehab.program.tailoring import Prescribed
+from fhir_rehab.web.naming import patient_name
 
 MAX_ON_ONE_PAGE = 6
+# How much text the sheet carries (characters; a QR code counts as QR_WEIGHT) -> the type size
+# that keeps six exercises and every red-flag action on one A4 page (tests/web/test_handout.py
+# renders the wordiest exercises, with and without 300-character notes and QR codes).
+DENSITY = ((2700, ""), (3700, "compact"), (None, "tight"))
+QR_WEIGHT = 120
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,35 @@ def handout_items(stage: StageState, media: dict[str, Any]) -> list[HandoutItem]
     return [HandoutItem(e, side, note, safe_media_url(media.get(e.key))) for e, side, note in pairs]
 
 
+def text_load(items: list[HandoutItem]) -> int:
+    return sum(
+        len(i.exercise.name)
+        + len(i.exercise.instructions)
+        + len(i.exercise.caution)
+        + len(i.note)
+        + len(i.exercise.dosage.describe())
+        + (QR_WEIGHT if i.media_url else 0)
+        for i in items
+    )
+
+
+def density(items: list[HandoutItem]) -> str:
+    """The sheet's type-size class: "" (8.2 pt), "compact" (7.6 pt) or "tight" (7 pt)."""
+    load = text_load(items)
+    return next(name for limit, name in DENSITY if limit is None or load <= limit)
+
+
 def red_flag_actions() -> tuple[list[str], list[str]]:
     """(go to the emergency department now, contact us or your doctor the same day).
 
-    The one-page sheet lists the emergency and same-day signs (program.redflags levels); the
-    within-days questions (history, weight, fever, night pain) are asked at each screen."""
+    Every red flag that can appear at home is on the sheet: the emergency signs (cauda equina)
+    under the first heading; the same-day signs and the serious-pathology signs (weight loss,
+    fever, night pain: a medical review within days, but the patient should call the same day)
+    under the second. Questions about the past (a history of cancer, steroids, age at onset)
+    are asked at each screen, not printed as warnings."""
     emergency = [f.warning for f in RED_FLAGS if f.urgency is Urgency.EMERGENCY and f.warning]
-    same_day = [f.warning for f in RED_FLAGS if f.urgency is Urgency.SAME_DAY and f.warning]
-    return emergency, same_day
+    contact = [f.warning for f in RED_FLAGS if f.urgency is not Urgency.EMERGENCY and f.warning]
+    return emergency, contact
 
 
 def qr_svg(url: str) -> Markup:
@@ -68,12 +95,6 @@ def qr_svg(url: str) -> Markup:
     import segno
 
     return Markup(segno.make(url, error="m").svg_inline(scale=2, border=1))  # noqa: S704 - segno's own SVG
-
-
-def patient_display_name(patient: dict[str, Any]) -> str:
-    name = (patient.get("name") or [{}])[0]
-    text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
-    return str(text or "the patient")
 
 
 def handout_context(
@@ -87,7 +108,7 @@ def handout_context(
     emergency, same_day = red_flag_actions()
     review = (stage.planned_end or "")[:10]
     return {
-        "patient_name": patient_display_name(patient),
+        "patient_name": patient_name(patient),
         "stage": stage.stage,
         "items": items,
         "clinician": clinician,
@@ -100,6 +121,7 @@ def handout_context(
         "qr": qr_svg,
         "weekdays": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
         "too_many": len(items) > MAX_ON_ONE_PAGE,
+        "density": density(items),
     }
 
 

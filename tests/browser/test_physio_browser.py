@@ -77,7 +77,7 @@ def test_assessment_tailored_plan_start_program_and_handout(page, stack, artifac
 
     page.wait_for_url("**/patient/program")
     expect(page.get_by_text("Program started")).to_be_visible()
-    table = page.locator("table").first
+    table = page.locator("table.exercises")
     assert "Do these before getting out of bed." in table.inner_text()
     assert "12 repetitions" in table.inner_text()
     assert table.locator("svg.exercise-picture").count() == table.locator("tbody tr").count() >= 3

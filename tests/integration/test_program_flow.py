@@ -86,7 +86,7 @@ def test_start_refused_for_a_patient_without_sciatica(cli, fhir, seeded):
 
 def test_refuted_condition_is_not_eligible(cli, seeded):
     code, out = cli("eligibility", "--patient", seeded["refuted"].patient_id)
-    assert code == 1 and "refuted" in out["reason"]
+    assert code == 1 and "ruled out" in out["reason"]
 
 
 def test_start_refused_without_a_screen(cli, fhir, seeded):

@@ -48,7 +48,7 @@ def app(make_app):
         error.args = ("GET /Patient -> diagnostics: patient Jane Roe",)
         raise error
 
-    app.add_url_rule("/_test/raise/<kind>", view_func=raiser)
+    app.add_url_rule("/_test/raise/<kind>", view_func=raiser, methods=["GET", "POST"])
     app.add_url_rule("/_test/form", "form", view_func=lambda: "saved", methods=["POST"])
     return app
 
@@ -156,3 +156,28 @@ def test_csrf_failure_is_a_friendly_400(client) -> None:
     response = client.post("/_test/form", data={"x": "1"}, headers={"Accept": "text/html"})
     assert response.status_code == 400
     assert "form expired" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "fhir"])
+def test_a_failed_page_offers_to_try_again(kind, client) -> None:
+    body = client.get(f"/_test/raise/{kind}?page=2", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<a class="button" href="/_test/raise/' + kind + '?page=2">Try again</a>' in body
+
+
+def test_a_failed_form_offers_the_way_back_to_its_page_on_this_site_only(app, client) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False  # the form's CSRF check is tested elsewhere
+    back = client.post(
+        "/_test/raise/unavailable",
+        headers={"Accept": "text/html", "Referer": "http://localhost/patient/program"},
+    ).get_data(as_text=True)
+    assert '<a class="button" href="/patient/program">Go back to the page and try again</a>' in back
+    elsewhere = client.post(
+        "/_test/raise/unavailable", headers={"Accept": "text/html", "Referer": "https://evil.example/x"}
+    ).get_data(as_text=True)
+    assert "evil.example" not in elsewhere and "Go back to the page" not in elsewhere
+
+
+@pytest.mark.parametrize("kind", ["conflict", "forbidden", "not-found", "invalid", "wrong-patient"])
+def test_no_retry_where_trying_again_cannot_help(kind, client) -> None:
+    body = client.get(f"/_test/raise/{kind}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Try again" not in body

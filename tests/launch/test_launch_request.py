@@ -118,6 +118,9 @@ def test_ehr_launch_request_exactly(launcher) -> None:
         "patient/ServiceRequest.cruds",
         "patient/DocumentReference.cr",
         "user/Practitioner.rs",
+        "patient/Encounter.rs",
+        "user/PractitionerRole.rs",
+        "user/Organization.rs",
     ]
 
 

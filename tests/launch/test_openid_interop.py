@@ -5,6 +5,7 @@ and prompt=consent on request."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from typing import Any
@@ -61,7 +62,8 @@ def test_without_a_refresh_token_the_access_token_is_used_until_it_expires(
     clock.advance(6)  # now really expired, and nothing can renew it
     response = launcher.get("/_test/patient-id")
     assert response.status_code == 401
-    assert "session has ended" in response.get_data(as_text=True).lower()
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Your access to the EHR has expired" in page and "no way to renew it" in page
 
 
 def test_with_a_refresh_token_the_leeway_still_refreshes_early(launcher, auth_server, clock) -> None:

@@ -49,6 +49,9 @@ def test_v1_fallback_covers_every_v2_scope() -> None:
         "patient/DocumentReference.read",
         "patient/DocumentReference.write",
         "user/Practitioner.read",
+        "patient/Encounter.read",
+        "user/PractitionerRole.read",
+        "user/Organization.read",
     ]
     coordinator = build_scopes("coordinator", ehr_launch=False, permission_v2=False)
     assert "user/Task.read" in coordinator and "user/Task.write" in coordinator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,7 +60,10 @@ def test_unreachable_token_endpoint_ends_the_launch(launcher, auth_server, clien
     launcher.ehr_launch()
     auth_server.refresh_error = (503, {"error": "temporarily_unavailable"})
     clock.advance(400)
-    assert client.get("/_test/patient-id").status_code == 401
+    response = client.get("/_test/patient-id")
+    assert response.status_code == 401
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Your access to the EHR has expired" in page and "the EHR did not renew it" in page
 
 
 def test_no_refresh_token_means_relaunch(launcher, auth_server, client, clock) -> None:
@@ -69,7 +73,9 @@ def test_no_refresh_token_means_relaunch(launcher, auth_server, client, clock) -
         token["refresh_token"] = None
         sess[TOKEN_KEY] = token
     clock.advance(400)
-    assert client.get("/_test/patient-id").status_code == 401
+    response = client.get("/_test/patient-id")
+    assert response.status_code == 401
+    assert "no way to renew it" in html.unescape(response.get_data(as_text=True))
     assert auth_server.refresh_requests == []
 
 
@@ -78,7 +84,11 @@ def test_refreshed_token_rejected_again_means_relaunch(launcher, auth_server, cl
     auth_server.fhir_rejects_all = True
     response = client.get("/_test/patient-id")
     assert response.status_code == 401
-    assert "Your session has ended" in response.get_data(as_text=True)
+    page = html.unescape(response.get_data(as_text=True))
+    # Its own true words: refused right after a renewal, not "expired".
+    assert "The EHR refused the app's access" in page and "even right after renewing" in page
+    assert "expired" not in page
+    assert 'href="/launch?iss=' in page and "Sign in again" in page  # a relaunch action
     assert len(auth_server.refresh_requests) == 1  # no loop
     assert len(fhir_calls(auth_server)) == 2
 

@@ -56,17 +56,17 @@ def test_value_set_members_are_eligible(code, system):
 def test_other_codes_are_not(code, system):
     verdict = assess_eligibility([condition(code, system)])
     assert not verdict.eligible
-    assert "no code in the sciatica value set" in verdict.reason
+    assert "its code is not one of the sciatica codes the program accepts" in verdict.reason
 
 
 @pytest.mark.parametrize(
     "clinical,verification,why",
     [
-        ("active", "refuted", "verification status is refuted"),
-        ("active", "entered-in-error", "verification status is entered-in-error"),
-        ("resolved", "confirmed", "clinical status is resolved"),
-        ("remission", "confirmed", "clinical status is remission"),
-        (None, "confirmed", "clinical status is missing"),
+        ("active", "refuted", ": ruled out"),
+        ("active", "entered-in-error", ": entered in error"),
+        ("resolved", "confirmed", "not active (its status is resolved)"),
+        ("remission", "confirmed", "not active (its status is in remission)"),
+        (None, "confirmed", "not active (its status is not recorded)"),
     ],
 )
 def test_inactive_or_refuted_conditions_do_not_count(clinical, verification, why):

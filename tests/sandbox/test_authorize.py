@@ -22,7 +22,14 @@ def test_ehr_launch_gives_a_token_with_the_launch_context(
     assert token["patient"] == seeded.patient_a
     assert token["need_patient_banner"] is True
     assert token["fhirContext"] == []
-    assert "intent" not in token and "encounter" not in token
+    assert "intent" not in token
+    # An EHR launch happens during a visit: its encounter, at the sandbox clinic.
+    visit = requests.get(f"{smart.stack.backing_fhir_base}/Encounter/{token['encounter']}", timeout=10).json()
+    assert visit["subject"]["reference"] == f"Patient/{seeded.patient_a}"
+    clinic = requests.get(
+        f"{smart.stack.backing_fhir_base}/{visit['serviceProvider']['reference']}", timeout=10
+    )
+    assert clinic.json()["name"] == "Riverside Physiotherapy (sandbox)"
     assert token["refresh_token"]  # offline_access was granted
     style = requests.get(token["smart_style_url"], timeout=10)
     assert style.status_code == 200 and "color_background" in style.json()

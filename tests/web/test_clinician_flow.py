@@ -2,10 +2,13 @@
 
 import html
 import re
+from datetime import timedelta
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+from fhir_rehab.services.writes import utcnow
+from fhir_rehab.web.dates import day
 from tests.web.conftest import CSRF, PATIENT, SUBMISSION
 
 EXERCISE = SCIATICA_PROGRAM.stage(1).exercises[0].name  # shown only while not on hold
@@ -21,6 +24,11 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     incomplete = browser.post_form("/patient/screen", "/patient/screen", {"trauma": "absent"})
     assert incomplete.status_code == 400
     assert "Every question needs an answer" in incomplete.text
+    # The GOV.UK error summary: focused on load, each unanswered question a link to its first answer.
+    assert 'class="error-summary" role="alert" tabindex="-1" autofocus' in incomplete.text
+    assert '<a href="#a-bladder-bowel">Answer question 1: ' in incomplete.text
+    assert 'href="#a-trauma"' not in incomplete.text and 'id="a-trauma"' in incomplete.text
+    assert incomplete.text.count('class="field-error"') == len(ALL_ABSENT) - 1
     assert 'value="absent" required checked' in incomplete.text  # the given answer is kept
 
     screened = browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
@@ -68,6 +76,10 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     assert "Stage completed. The next stage is ready." in html.unescape(done.text)
     assert "Completed early: Pain settled fast" in html.unescape(done.text)
     assert "Stage 2: Restoring mobility" in done.text
+    # Stage 1 ended early: stage 2 is planned from today, for its 3 weeks, and the later ones follow.
+    today = utcnow()
+    assert f"planned until {day(today + timedelta(weeks=3))}" in done.text
+    assert f"planned from {day(today + timedelta(weeks=3))}" in done.text  # stage 3
 
     stale = browser.post_form(
         "/patient/program", "/patient/stage/complete", {"task_id": task_id, "version": version}
@@ -102,7 +114,7 @@ def test_same_day_result_looks_different_from_an_emergency(browser):
 
 def test_not_eligible_patient_sees_why_and_start_is_refused(browser):
     page = browser.launch("not-eligible")
-    assert "Not eligible." in page.text and "no code in the sciatica value set" in page.text
+    assert "Not eligible." in page.text and "not one of the sciatica codes the program accepts" in page.text
     browser.post_form("/patient/screen", "/patient/screen", ALL_ABSENT)
     refused = browser.post_form("/patient", "/patient/start", {})
     assert "Not eligible" in refused.text
@@ -221,6 +233,10 @@ def test_a_form_from_another_patients_tab_writes_nothing(browser, stack, fresh_p
         f"{stack.app_url}/patient/score/pain", data={"csrf_token": token, "patient": alex, "score": "9"}
     )
     assert "Nothing was saved" in response.text
+    # The message names the patient the form was for, in words (name and birth date, no id).
+    assert "This form was for Alex Morgan, born " in response.text
+    assert "To enter it for Alex Morgan, open their chart" in response.text
+    assert alex not in response.text and "Patient/" not in response.text
     backing = FhirClient(stack.backing_fhir_base)
     pain = backing.search_all("Observation", {"patient": fresh_patient, "code": "http://loinc.org|72514-3"})
     assert pain == []

@@ -10,8 +10,9 @@ from pypdf import PdfReader
 from fhir_rehab.program.library import LIBRARY
 from fhir_rehab.program.model import Dosage
 from fhir_rehab.program.progression import StageState
+from fhir_rehab.program.redflags import RED_FLAGS, Level
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as P
-from fhir_rehab.program.tailoring import Prescribed
+from fhir_rehab.program.tailoring import MAX_NOTE, Prescribed
 from fhir_rehab.resources.handout import build_handout_document
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.wire import to_wire
@@ -79,6 +80,48 @@ def test_six_of_the_wordiest_exercises_fit_one_a4_page(app):
         "Contact us or your doctor the same day if",
     ):
         assert expected in text, expected
+    # Every red-flag warning is on the page, under its heading.
+    emergency_part, contact_part = text.split("Contact us or your doctor the same day if")
+    for flag in RED_FLAGS:
+        if flag.warning:
+            part = emergency_part if flag.level is Level.EMERGENCY else contact_part
+            assert " ".join(flag.warning.split()) in part, flag.key
+
+
+@pytest.mark.parametrize("note_chars", [120, 220, MAX_NOTE])
+def test_the_longest_notes_and_a_qr_code_each_still_fit_one_page_with_every_red_flag(app, note_chars):
+    """The worst sheet a clinician can make: the six wordiest exercises, each with a note of
+    `note_chars` characters and a clinic video (QR code), a long clinic name."""
+    note = ("Do this one slowly in front of a mirror so you can see your back stays still. " * 5)[:note_chars]
+    exercises = wordiest(6)
+    items = tuple(Prescribed(e, e.dosage, side="left", note=note) for e in exercises)
+    stage = StageState(
+        stage=P.stage(3),
+        task_id="t1",
+        status="in-progress",
+        planned_end="2026-12-20T09:00:00+00:00",
+        exercises=tuple(p.as_exercise for p in items),
+        prescriptions=items,
+    )
+    settings = {
+        **SETTINGS,
+        "CLINIC_NAME": "Riverside Community Physiotherapy and Sports Injury Clinic",
+        "CLINIC_MEDIA_URLS": {e.key: f"https://clinic.example/videos/{e.key}" for e in exercises},
+    }
+    context = handout_context(PATIENT, stage, "Pat Physio", settings, date(2026, 11, 26))
+    context.update(picture=exercise_picture, patient_id="p1", can_file=False, careplan_id="cp1")
+    from flask import render_template
+
+    with app.test_request_context("/patient/program/sheet"):
+        html = render_template("clinician/handout.html", for_pdf=True, **context)
+    assert html.count('class="qr"') == 6
+    reader = PdfReader(io.BytesIO(render_pdf(html, "http://localhost/")))
+    assert len(reader.pages) == 1, context["density"]
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert text.count("From your physiotherapist:") == 6 and note[-30:].strip() in text
+    for flag in RED_FLAGS:
+        if flag.warning:
+            assert " ".join(flag.warning.split()) in text, flag.key
 
 
 def test_every_exercise_has_picture_dose_and_a_seven_day_tick_grid(app):

@@ -3,6 +3,8 @@
 The happy paths live here, against the real sandbox; tests/launch fakes the authorization
 server only for what the sandbox cannot produce (malformed discovery, bad signatures, clocks)."""
 
+import html
+
 import pytest
 import requests
 
@@ -30,7 +32,8 @@ def test_standalone_launch_picks_a_patient(stack):
 @pytest.mark.parametrize(
     "fault,status,text",
     [
-        ("request_invalid_token", 401, "in the ehr, open the patient"),
+        # Rejected right after the launch: said as it is (not "expired"), with a way back in.
+        ("request_invalid_token", 401, "did not accept the app"),
         ("fhir_server_error", 503, "not answering"),
         ("token_invalid_token", 502, "did not complete the sign-in"),
         ("auth_invalid_client_id", 400, ""),
@@ -43,8 +46,13 @@ def test_faults_end_on_a_friendly_page(stack, fault, status, text):
         f"{stack.sandbox_url}/ehr/launch", params={"patient": patient.patient_id, "fault": fault}, timeout=30
     )
     assert page.status_code == status, (fault, page.status_code, page.text[:400])
-    assert text in page.text.lower()
+    assert text in html.unescape(page.text).lower()
     assert "Traceback" not in page.text
+    if fault == "request_invalid_token":
+        assert "expired" not in page.text and "in the ehr, open the patient" in page.text.lower()
+        assert "Sign in again" in page.text  # a relaunch action at the same EHR
+    if fault == "fhir_server_error":
+        assert ">Try again</a>" in page.text
 
 
 def test_expired_access_token_is_refreshed_transparently(stack):
