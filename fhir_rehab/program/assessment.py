@@ -14,20 +14,12 @@ from enum import StrEnum
 
 from fhir_rehab.program.errors import AssessmentError
 from fhir_rehab.program.model import Direction, Precaution
+from fhir_rehab.program.oswestry import MIN_ANSWERED, SECTION_KEYS, SECTIONS, oswestry_index
 
-ODI_SECTION_NAMES = (
-    "Pain intensity",
-    "Personal care",
-    "Lifting",
-    "Walking",
-    "Sitting",
-    "Standing",
-    "Sleeping",
-    "Sex life",
-    "Social life",
-    "Travelling",
-)
-ODI_MIN_ANSWERED = 8
+# The instrument's ten sections (program.oswestry, the one definition), as the assessment form
+# names them; the percentage follows the same rule as the patient's weekly self-report.
+ODI_SECTION_NAMES = tuple(section.title.removesuffix(" (if it applies)") for section in SECTIONS)
+ODI_MIN_ANSWERED = MIN_ANSWERED
 REFLEXES = ("normal", "reduced", "absent")
 SIDES = ("left", "right")
 
@@ -50,10 +42,10 @@ def odi_percent(sections: Sequence[int | None]) -> int | None:
     >>> odi_percent([5, 5, 5, 5, 5, 5, 5, None, None, None]) is None
     True
     """
-    answered = [s for s in sections if s is not None]
+    answered = {key: score for key, score in zip(SECTION_KEYS, sections, strict=False) if score is not None}
     if len(answered) < ODI_MIN_ANSWERED:
         return None
-    return round(100 * sum(answered) / (5 * len(answered)))
+    return oswestry_index(answered)
 
 
 @dataclass(frozen=True)

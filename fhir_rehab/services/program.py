@@ -475,6 +475,7 @@ class StageResult:
     write: WriteResult
     check: ProgressionCheck
     next_task: str | None
+    next_planned_end: datetime | None = None  # the next stage's (moved) planned end
 
 
 def complete_stage(
@@ -569,7 +570,8 @@ def complete_stage(
         targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     write = commit(client, tx)
-    return StageResult(write, check, f"Task/{following.task_id}" if following else None)
+    moved_end = windows[following.task_id].end if following and following.task_id in windows else None
+    return StageResult(write, check, f"Task/{following.task_id}" if following else None, moved_end)
 
 
 MAX_EARLY_REASON = 500

@@ -44,6 +44,7 @@ from fhir_rehab.web.clinician_base import (
     bp,
     remember_form_patient,
 )
+from fhir_rehab.web.dates import day
 from fhir_rehab.web.handout import handout_context, render_pdf
 from fhir_rehab.web.pictures import exercise_picture
 from fhir_rehab.web.safety import hold_of
@@ -254,6 +255,9 @@ def complete_stage() -> Response:
     message = "Stage completed." + (
         " The next stage is ready." if result.next_task else " The program is complete."
     )
+    if result.next_planned_end is not None:
+        until = day(result.next_planned_end)
+        message += f" The later stages' planned dates follow: the next is planned until {until}."
     if result.check.unmet:
         message += " It was recorded as completed early, with your reason and the criteria not met."
     flash(message, "info")

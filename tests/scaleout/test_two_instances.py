@@ -87,7 +87,10 @@ class Nginx:
     def __init__(self, port: int, upstreams: list[int], prefix: Path) -> None:
         prefix.mkdir(parents=True, exist_ok=True)
         user = "user nobody nogroup;" if os.geteuid() == 0 else ""  # never serve as root
-        servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;" for p in upstreams)
+        # max_fails=0: a dead instance is never marked down for a while, each request that
+        # finds it dead goes on to the next one (proxy_next_upstream), so no request ever meets
+        # "no live upstreams" because both were marked down within one second.
+        servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in upstreams)
         temp = {name: prefix / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
         for path in temp.values():
             path.mkdir(exist_ok=True)
@@ -154,7 +157,7 @@ class RefreshGate:
     - HOLD_AFTER_ROTATING: the same, and the server then refuses the refresh token it renewed,
       as a server that rotates refresh tokens with reuse detection does (the sandbox's own
       refresh tokens do not rotate).
-    `arrived` is set once the refresh is held (its sender's port in `sender_port`); nothing
+    `arrived` is set once the refresh is held (its connection's ports in `sender`); nothing
     goes on until the test sets `release`.
     """
 
@@ -167,7 +170,7 @@ class RefreshGate:
         self.guard = threading.Lock()
         self.mode: str | None = None
         self.arrived, self.release = threading.Event(), threading.Event()
-        self.sender_port = 0
+        self.sender = (0, 0)  # the held request's (client port, server port) on loopback
         self.spent: set[str] = set()  # refresh tokens refused from now on (rotation)
         self.views[TOKEN_ENDPOINT] = self
 
@@ -189,7 +192,7 @@ class RefreshGate:
         answer = self.real() if mode in (self.HOLD_AFTER, self.HOLD_AFTER_ROTATING) else None
         if mode == self.HOLD_AFTER_ROTATING:
             self.spent.add(refresh_token)
-        self.sender_port = int(request.environ["REMOTE_PORT"])
+        self.sender = (int(request.environ["REMOTE_PORT"]), int(request.environ["SERVER_PORT"]))
         self.arrived.set()
         assert self.release.wait(TIMEOUT)
         if mode == self.DROP:
@@ -200,13 +203,15 @@ class RefreshGate:
         self.views[TOKEN_ENDPOINT] = self.real
 
 
-def process_with_connection_from(port: int, candidates: set[int]) -> int:
-    """Which of the `candidates` (pids) owns the TCP socket whose local port is `port`."""
+def process_with_connection(ports: tuple[int, int], candidates: set[int]) -> int:
+    """Which of the `candidates` (pids) owns the TCP socket from local port `ports[0]` to remote
+    port `ports[1]` (both ports: Linux reuses a local port for connections to other peers)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+            if (local, remote) == ports:
                 inodes.add(f"socket:[{fields[9]}]")
     for pid in candidates:
         try:
@@ -215,7 +220,7 @@ def process_with_connection_from(port: int, candidates: set[int]) -> int:
             continue  # the process has gone
         if links & inodes:
             return pid
-    raise AssertionError(f"no app worker owns the connection from port {port}")
+    raise AssertionError(f"no app worker owns the connection {ports}")
 
 
 def children_of(pid: int) -> set[int]:
@@ -260,10 +265,10 @@ class Balanced:
                 instance.stop()
                 self.instances[index] = self.start(instance.port).wait_ready(TIMEOUT)
 
-    def instance_sending_from(self, port: int) -> ServedApp:
-        """The instance one of whose workers has the connection from `port` open."""
+    def instance_sending(self, ports: tuple[int, int]) -> ServedApp:
+        """The instance one of whose workers has the connection `ports` open."""
         workers = {pid: app for app in self.instances for pid in children_of(app.proc.pid)}
-        return workers[process_with_connection_from(port, set(workers))]
+        return workers[process_with_connection(ports, set(workers))]
 
     def make_due(self, person: Clinician) -> None:
         """Make the session's access token due for refresh now, as time passing would: its
@@ -421,7 +426,7 @@ def die_during_refresh(
     with ThreadPoolExecutor(max_workers=7) as pool:
         posted: Future[requests.Response] = pool.submit(person.post, "/patient/screen", form)
         assert gate.arrived.wait(TIMEOUT), "the form's refresh never reached the token endpoint"
-        dying = balanced.instance_sending_from(gate.sender_port)
+        dying = balanced.instance_sending(gate.sender)
         tabs = [pool.submit(person.get, "/patient") for _ in range(6)]
         if mode == RefreshGate.HOLD_BEFORE:
             os.killpg(dying.proc.pid, signal.SIGTERM)  # master and workers, as a rolling restart

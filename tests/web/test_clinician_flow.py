@@ -79,6 +79,7 @@ def test_launch_screen_start_pain_complete_and_print(browser, stack):
     # Stage 1 ended early: stage 2 is planned from today, for its 3 weeks, and the later ones follow.
     today = utcnow()
     assert f"planned until {day(today + timedelta(weeks=3))}" in done.text
+    assert f"the next is planned until {day(today + timedelta(weeks=3))}." in html.unescape(done.text)
     assert f"planned from {day(today + timedelta(weeks=3))}" in done.text  # stage 3
 
     stale = browser.post_form(
