@@ -18,6 +18,7 @@ from fhir_rehab.program.progression import Score
 
 NO_SESSION_DAYS = 7  # follow up when nothing was logged for this long
 PAIN_RISE = 3  # follow up when pain rises this much over the stage's first score
+PAIN_UP = "pain-up"  # the key of that follow-up
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def follow_ups(
         if worst is not None and worst.value - first.value >= PAIN_RISE:
             out.append(
                 FollowUp(
-                    f"pain-up.stage-{stage_number}",
+                    f"{PAIN_UP}.stage-{stage_number}",
                     f"Pain up from {first.value}/10 to {worst.value}/10 in this stage",
                 )
             )

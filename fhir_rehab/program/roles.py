@@ -11,12 +11,13 @@ from __future__ import annotations
 COORDINATOR_ACTIONS: dict[str, frozenset[str]] = {
     "review": frozenset({"claim", "accept", "assign", "start", "note"}),
     "stage": frozenset({"claim", "accept", "assign", "start", "hold", "resume", "note"}),
-    "followup": frozenset({"claim", "accept", "assign", "start", "note"}),
-    # The care team's own call back to a patient (issue 13): the coordinator's to finish.
+    # Every follow-up (one kind): a call back is the coordinator's to finish; one the program
+    # closes itself (a repeat screen, a progress review) is not (coordinator_refusal).
     "follow-up": frozenset(
         {"claim", "accept", "assign", "start", "hold", "resume", "complete", "cancel", "note"}
     ),
 }
+_CLOSES_ITSELF = frozenset({"complete", "cancel", "hold", "resume"})
 
 _REVIEW_HOLD = "a medical review cannot be put on hold; it stays on the list until a clinician records it"
 _STAGE_DONE = "completing a stage is a clinical decision: the clinician completes it on the patient's page"
@@ -29,20 +30,24 @@ _WHY = {
     ("review", "resume"): "a clinician records the review on the patient's page",
     ("stage", "complete"): _STAGE_DONE,
     ("stage", "cancel"): _STAGE_STOP,
-    ("followup", "complete"): _FOLLOW_UP,
-    ("followup", "cancel"): _FOLLOW_UP,
-    ("followup", "hold"): _FOLLOW_UP,
 }
 
 
-def coordinator_refusal(kind: str, action: str) -> str | None:
+def coordinator_refusal(kind: str, action: str, *, closes_itself: bool = False) -> str | None:
     """Why a coordinator may not do `action` on a Task of `kind`, or None when allowed.
+    `closes_itself`: a follow-up the program closes (the next screen, a recorded review).
 
     >>> coordinator_refusal("review", "claim") is None
     True
     >>> coordinator_refusal("stage", "complete").startswith("Coordinators cannot do this: completing")
     True
+    >>> coordinator_refusal("follow-up", "complete") is None
+    True
+    >>> coordinator_refusal("follow-up", "complete", closes_itself=True).endswith("recorded review.")
+    True
     """
+    if kind == "follow-up" and closes_itself and action in _CLOSES_ITSELF:
+        return f"Coordinators cannot do this: {_FOLLOW_UP}."
     if action in COORDINATOR_ACTIONS.get(kind, frozenset()):
         return None
     why = _WHY.get((kind, action), "this is not one of the coordinator's actions")

@@ -260,7 +260,8 @@ def parse_scores(resources: list[Resource], code: c.Code) -> tuple[Score, ...]:
 
 
 def is_follow_up_task(task: Resource) -> bool:
-    return (c.APP_FOLLOW_UP.system, c.APP_FOLLOW_UP.code) in codes_of(task.get("code"))
+    """A follow-up for the care team (any reason), new or written before the kinds were one."""
+    return follow_up_code(task) is not None
 
 
 def _plan_requests(program: Program, plan_id: str, resources: list[Resource]) -> dict[str, Prescribed]:
@@ -278,17 +279,36 @@ def is_review_task(task: Resource) -> bool:
     return (c.APP_MEDICAL_REVIEW.system, c.APP_MEDICAL_REVIEW.code) in codes_of(task.get("code"))
 
 
-FOLLOW_UP_CODES = {
+# Why a follow-up was raised (Task.reasonCode): repeat the screen, a progress review; without
+# one of these it is the care team's call back about the home program (APP_FOLLOW_UP).
+FOLLOW_UP_REASONS = {
     (c.APP_RESCREEN.system, c.APP_RESCREEN.code),
     (c.APP_PROGRESS_REVIEW.system, c.APP_PROGRESS_REVIEW.code),
 }
+_FOLLOW_UP = (c.APP_FOLLOW_UP.system, c.APP_FOLLOW_UP.code)
 
 
 def follow_up_code(task: Resource) -> str | None:
-    """The follow-up a Task is (repeat screen, progress review), or None."""
-    return next(
-        (code for system, code in codes_of(task.get("code")) if (system, code) in FOLLOW_UP_CODES), None
-    )
+    """What a follow-up Task is for (APP_RESCREEN, APP_PROGRESS_REVIEW or APP_FOLLOW_UP's
+    code), or None when it is no follow-up. Every follow-up has the code APP_FOLLOW_UP and its
+    reason in reasonCode; Tasks written before the two kinds became one carry the reason as
+    their code (retired as a Task code, still read).
+
+    >>> follow_up_code({"code": {"coding": [c.APP_FOLLOW_UP.as_coding()]},
+    ...                 "reasonCode": {"coding": [c.APP_RESCREEN.as_coding()]}})
+    'repeat-red-flag-screen'
+    >>> follow_up_code({"code": {"coding": [c.APP_PROGRESS_REVIEW.as_coding()]}})
+    'progress-review'
+    >>> follow_up_code({"code": {"coding": [c.APP_FOLLOW_UP.as_coding()]}, "reasonCode": {"text": "x"}})
+    'home-program-follow-up'
+    """
+    codes = codes_of(task.get("code"))
+    if _FOLLOW_UP in codes:
+        reasons = [
+            code for system, code in codes_of(task.get("reasonCode")) if (system, code) in FOLLOW_UP_REASONS
+        ]
+        return reasons[0] if reasons else c.APP_FOLLOW_UP.code
+    return next((code for system, code in codes if (system, code) in FOLLOW_UP_REASONS), None)
 
 
 def _findings(description: str) -> str:

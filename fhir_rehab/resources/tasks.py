@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,30 +60,6 @@ def build_review_task(
     if care_plan_id:
         task["basedOn"] = [ref("CarePlan", care_plan_id)]
     return task
-
-
-FOLLOW_UP_DUE = timedelta(days=2)  # a routine call back, after the urgent reviews
-
-
-def build_follow_up_task(
-    reason: str, patient_id: str, care_plan_id: str, actor: Actor, now: datetime, key: str
-) -> Resource:
-    """A routine Task for the care team: contact the patient about their home program."""
-    return {
-        "resourceType": "Task",
-        "identifier": submission_identifier(key),
-        "status": "requested",
-        "intent": "order",
-        "priority": "routine",
-        "code": concept(c.APP_FOLLOW_UP),
-        "description": reason,
-        "for": ref("Patient", patient_id),
-        "basedOn": [ref("CarePlan", care_plan_id)],
-        "authoredOn": fhir_instant(now),
-        "lastModified": fhir_instant(now),
-        "requester": actor.as_reference(),
-        "restriction": {"period": {"start": fhir_instant(now), "end": fhir_instant(now + FOLLOW_UP_DUE)}},
-    }
 
 
 def change_task_status(
@@ -189,7 +166,10 @@ def advance_task(task: Resource, target: str, now: datetime, **reason: Any) -> R
 
 
 def _is_stage(task: Resource) -> bool:
-    return any(i.get("system") == c.TASK_IDENTIFIER for i in task.get("identifier") or [])
+    """A stage Task (follow-ups written before 2026-11-26 share the identifier system)."""
+    return "instantiatesCanonical" in task and any(
+        i.get("system") == c.TASK_IDENTIFIER for i in task.get("identifier") or []
+    )
 
 
 def set_owner(task: Resource, owner: dict[str, str] | None, now: datetime) -> Resource:
@@ -227,38 +207,55 @@ def mark_completed_early(task: Resource, reason: str, actor: Actor, now: datetim
     return out
 
 
-PROGRAM_CHECK_DUE = {c.APP_RESCREEN.code: timedelta(days=1), c.APP_PROGRESS_REVIEW.code: timedelta(days=7)}
-PROGRAM_CHECK_PRIORITY = {c.APP_RESCREEN.code: "urgent", c.APP_PROGRESS_REVIEW.code: "routine"}
+@dataclass(frozen=True)
+class FollowUpRule:
+    """Why the program asks the care team to follow a patient up, and how: every follow-up is
+    ONE kind of Task (code `home-program-follow-up`), its reason in Task.reasonCode."""
+
+    reason: c.Code
+    priority: str
+    due: timedelta
+    closed_by: str | None  # "screen": the next red-flag screen; "review": a clinician's
+    # recorded review; None: the care team completes it (a call back)
 
 
-def build_program_check(
-    code: c.Code,
-    reason: str,
+FOLLOW_UP_RULES: dict[str, FollowUpRule] = {
+    # After a pain flare: screen again (urgent, a day); the next screen completes it.
+    c.APP_RESCREEN.code: FollowUpRule(c.APP_RESCREEN, "urgent", timedelta(days=1), "screen"),
+    # Four weeks in a stage without improvement: a clinician reviews (routine, a week).
+    c.APP_PROGRESS_REVIEW.code: FollowUpRule(c.APP_PROGRESS_REVIEW, "routine", timedelta(days=7), "review"),
+    # What the patient logs at home (no session for 7 days, pain up 3): a call back in two days.
+    c.APP_FOLLOW_UP.code: FollowUpRule(c.APP_FOLLOW_UP, "routine", timedelta(days=2), None),
+}
+
+
+def build_follow_up(
+    reason: c.Code,
+    why: str,
     patient_id: str,
     care_plan_id: str | None,
     actor: Actor,
     now: datetime,
     key: str,
 ) -> Resource:
-    """A follow-up the program raises for the worklist: repeat the red-flag screen after a pain
-    flare (urgent, due in a day; the next screen closes it), or a progress review after four
-    weeks without improvement (routine, due in a week; a clinician's recorded review closes it).
-    Its identifier is in the app's Task system, so the worklist finds and counts it."""
+    """A follow-up Task for the care team's worklist (after the urgent reviews), its priority
+    and due time from FOLLOW_UP_RULES; idempotent by `key` (its submission identifier)."""
+    rule = FOLLOW_UP_RULES[reason.code]
+    home = reason == c.APP_FOLLOW_UP
     task: Resource = {
         "resourceType": "Task",
-        "identifier": [{"system": c.TASK_IDENTIFIER, "value": key}],
+        "identifier": submission_identifier(key),
         "status": "requested",
         "intent": "order",
-        "priority": PROGRAM_CHECK_PRIORITY[code.code],
-        "code": concept(code),
-        "description": f"{code.display}: {reason}.",
+        "priority": rule.priority,
+        "code": concept(c.APP_FOLLOW_UP),
+        "description": why if home else f"{reason.display}: {why}.",
         "for": ref("Patient", patient_id),
         "authoredOn": fhir_instant(now),
         "lastModified": fhir_instant(now),
         "requester": actor.as_reference(),
-        "restriction": {
-            "period": {"start": fhir_instant(now), "end": fhir_instant(now + PROGRAM_CHECK_DUE[code.code])}
-        },
+        "reasonCode": {"text": why} if home else concept(reason, why),
+        "restriction": {"period": {"start": fhir_instant(now), "end": fhir_instant(now + rule.due)}},
     }
     if care_plan_id:
         task["basedOn"] = [ref("CarePlan", care_plan_id)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +21,7 @@ from fhir_rehab.resources.state import (
     parse_stage_task,
     red_flag_panels,
 )
-from fhir_rehab.resources.tasks import FOLLOW_UP_DUE, PROGRAM_CHECK_DUE
+from fhir_rehab.resources.tasks import FOLLOW_UP_RULES
 from fhir_rehab.resources.wire import Resource, codes_of, fhir_instant, parse_instant, ref_id
 
 # "Open" on the worklist: what a coordinator can act on now (drafts are later stages).
@@ -95,177 +95,6 @@ def parse_filters(args: Any, program: Program) -> Filters:
 
 
 @dataclass(frozen=True)
-class Stream:
-    """One server-side search, sorted by authored-on; within a stream the due date
-    (restriction.period.end) is authored-on plus `due_after`, so merging streams by due date
-    gives the whole list in order. R4 has no search parameter on Task.restriction."""
-
-    key: str
-    rank: int  # 0 stat review, 1 urgent review, 2 follow-up, 3 stage Tasks
-    params: tuple[tuple[str, str], ...]
-    due_after: timedelta
-
-    def url(self) -> str:
-        return f"Task?{urlencode(self.params)}"
-
-
-def _owner(filters: Filters, me: str | None) -> list[tuple[str, str]]:
-    if filters.owner == "me":
-        return [("owner", me or "Practitioner/-")]  # no fhirUser: nothing is "mine"
-    return []  # "unassigned": no server-side filter (`:missing` is off by default on HAPI)
-
-
-def _common(filters: Filters, me: str | None, page_size: int) -> list[tuple[str, str]]:
-    status = ",".join(OPEN) if filters.status == "open" else filters.status
-    return [
-        ("status", status),
-        *_owner(filters, me),
-        ("_include", "Task:patient"),
-        ("_sort", "authored-on"),
-        ("_count", str(page_size)),
-    ]
-
-
-def build_streams(
-    program: Program, filters: Filters, me: str | None, now: datetime, page_size: int
-) -> list[Stream]:
-    """The searches that make up the list: reviews (by priority) first, then one per stage."""
-    common = _common(filters, me, page_size)
-    out = []
-
-    def overdue(due_after: timedelta) -> list[tuple[str, str]]:
-        return [("authored-on", f"lt{fhir_instant(now - due_after)}")] if filters.overdue else []
-
-    if filters.stage is None:
-        for rank, (priority, urgency) in enumerate(REVIEW_PRIORITY.items()):
-            if filters.priority in (None, priority):
-                due = ESCALATIONS[urgency].due
-                out.append(
-                    Stream(
-                        f"review-{priority}",
-                        rank,
-                        (
-                            ("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"),
-                            ("priority", priority),
-                            *overdue(due),
-                            *common,
-                        ),
-                        due,
-                    )
-                )
-    if filters.stage is None and filters.priority in (None, "routine"):
-        out.append(
-            Stream(
-                "follow-up",
-                FOLLOW_UP_RANK,
-                (
-                    ("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}"),
-                    *overdue(FOLLOW_UP_DUE),
-                    *common,
-                ),
-                FOLLOW_UP_DUE,
-            )
-        )
-    if filters.stage is None:
-        # Follow-ups the program raised (repeat screen, progress review), beside the stages.
-        wanted = [("priority", filters.priority)] if filters.priority else []
-        due = PROGRAM_CHECK_DUE[c.APP_RESCREEN.code]
-        out.append(
-            Stream(
-                "program-check",
-                FOLLOW_UP_RANK,
-                (
-                    (
-                        "code",
-                        f"{c.APP_CODES}|{c.APP_RESCREEN.code},{c.APP_CODES}|{c.APP_PROGRESS_REVIEW.code}",
-                    ),
-                    *wanted,
-                    *overdue(due),
-                    *common,
-                ),
-                due,
-            )
-        )
-    for stage in program.stages:
-        if filters.stage not in (None, stage.number):
-            continue
-        due = program.window(stage.number)[1]  # after the program's start (the Task's authoredOn)
-        wanted = [("priority", filters.priority)] if filters.priority else []
-        out.append(
-            Stream(
-                f"stage-{stage.number}",
-                STAGE_RANK,
-                (
-                    ("identifier", f"{c.TASK_IDENTIFIER}|"),
-                    ("code", f"{stage.code.system}|{stage.code.code}"),
-                    *wanted,
-                    *overdue(due),
-                    *common,
-                ),
-                due,
-            )
-        )
-    return out
-
-
-_NOT_COUNTED = {"status", "_include", "_sort", "_count"}
-
-
-def build_count_urls(
-    program: Program, filters: Filters, me: str | None, now: datetime | None = None
-) -> list[tuple[str, str]]:
-    """(status, search URL) pairs counting this app's Tasks per status (`_summary=count`),
-    with every filter applied: stage, owner, priority and overdue.
-
-    "Overdue" depends on each stage's (and review priority's) own due offset, so with that
-    filter the counts are made of the list's own searches, one family per stream.
-
-    >>> from fhir_rehab.program.sciatica import SCIATICA_PROGRAM as p
-    >>> from datetime import UTC, datetime
-    >>> now = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> urls = [u for _, u in build_count_urls(p, Filters(overdue=True), None, now)]
-    >>> streams = build_streams(p, Filters(overdue=True), None, now, 1)
-    >>> all("authored-on=lt" in u for u in urls), len(urls) == len(streams) * len(COUNTED)
-    (True, True)
-    """
-    families: list[list[tuple[str, str]]] = []
-    priority = [("priority", filters.priority)] if filters.priority else []
-    if filters.overdue:
-        streams = build_streams(program, filters, me, now or datetime.now(UTC), 1)
-        families = [[(k, v) for k, v in s.params if k not in _NOT_COUNTED] for s in streams]
-        return [
-            (status, "Task?" + urlencode([*family, ("status", status), ("_summary", "count")]))
-            for family in families
-            for status in COUNTED
-        ]
-    if filters.stage is None:
-        families.append([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}")])
-        families.append([("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}")])
-        families.append([("identifier", f"{c.TASK_IDENTIFIER}|")])
-    else:
-        stage = program.stage(filters.stage)
-        families.append(
-            [("identifier", f"{c.TASK_IDENTIFIER}|"), ("code", f"{stage.code.system}|{stage.code.code}")]
-        )
-    owner = _owner(filters, me)
-    return [
-        (status, "Task?" + urlencode([*family, *priority, *owner, ("status", status), ("_summary", "count")]))
-        for family in families
-        for status in COUNTED
-    ]
-
-
-def held_stages_query(care_plan_ids: list[str]) -> list[tuple[str, str]]:
-    """The search for the held stage Tasks of these programs (to count them per program)."""
-    return [
-        ("based-on", ",".join(f"CarePlan/{p}" for p in care_plan_ids)),
-        ("identifier", f"{c.TASK_IDENTIFIER}|"),
-        ("status", "on-hold"),
-        ("_count", str(20 * len(care_plan_ids))),
-    ]
-
-
-@dataclass(frozen=True)
 class WorkRow:
     """One Task on the worklist, flat and JSON-ready (kept in the session between pages)."""
 
@@ -289,6 +118,9 @@ class WorkRow:
     red_flag_hold: bool
     rank: int
     careplan_id: str | None = None  # the program (stage Tasks are basedOn its CarePlan)
+    # a follow-up that closes itself (the next screen, a clinician's recorded review): not the
+    # coordinator's to complete, cancel or hold
+    closes_itself: bool = False
     red_flags: str | None = None  # a review: the red flags it is for, in words
     stage_count: int = 1  # stages of this program the row stands for (held stages: one row)
 
@@ -359,34 +191,46 @@ def is_app_task(task: Resource) -> bool:
     return task.get("resourceType") == "Task" and (ours or is_review_task(task) or is_follow_up_task(task))
 
 
+def task_kind(task: Resource) -> str:
+    """ "review" (red-flag medical review), "follow-up" (any follow-up for the care team) or
+    "stage": the one place a Task's kind is decided (worklist rows and coordinator actions)."""
+    if is_review_task(task):
+        return "review"
+    return "follow-up" if is_follow_up_task(task) else "stage"
+
+
+def closes_itself(task: Resource) -> bool:
+    """A follow-up the program closes (the next screen, or a clinician's recorded review)."""
+    rule = FOLLOW_UP_RULES.get(follow_up_code(task) or "")
+    return rule is not None and rule.closed_by is not None
+
+
 def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -> WorkRow | None:
     """A Task as a row, or None when it is not one of this app's."""
     if not is_app_task(task):
         return None
-    review = is_review_task(task)
-    follow_up = is_follow_up_task(task)
-    check = follow_up_code(task)
-    stage = None if review or follow_up or check else parse_stage_task(program, task)
+    kind = task_kind(task)
+    stage = parse_stage_task(program, task) if kind == "stage" else None
     patient_id = ref_id(task.get("for"), "Patient")
     owner = task.get("owner") or {}
     reason = task.get("statusReason") or {}
     restriction = (task.get("restriction") or {}).get("period") or {}
     priority = str(task.get("priority") or "routine")
+    if stage:
+        title = f"Stage {stage.stage.number}: {stage.stage.title}"
+    elif kind == "review":
+        title = c.APP_MEDICAL_REVIEW.display
+    elif kind == "follow-up":
+        title = f"Follow up: {task.get('description') or c.APP_FOLLOW_UP.display}"
+    else:
+        title = str((task.get("code") or {}).get("text", "Task"))
     return WorkRow(
         task_id=task["id"],
         version=(task.get("meta") or {}).get("versionId"),
-        kind="review" if review else "follow-up" if follow_up else "followup" if check else "stage",
+        kind=kind,
         status=task["status"],
         priority=priority,
-        title=(
-            f"Stage {stage.stage.number}: {stage.stage.title}"
-            if stage
-            else c.APP_MEDICAL_REVIEW.display
-            if review
-            else f"Follow up: {task.get('description') or c.APP_FOLLOW_UP.display}"
-            if follow_up
-            else str((task.get("code") or {}).get("text", "Task"))
-        ),
+        title=title,
         patient_id=patient_id,
         patient_name=patient_name(patients.get(patient_id or "")) or f"Patient/{patient_id}",
         stage_number=stage.stage.number if stage else None,
@@ -399,13 +243,15 @@ def parse_row(program: Program, task: Resource, patients: dict[str, Resource]) -
         status_reason=reason.get("text"),
         last_modified=task.get("lastModified"),
         red_flag_hold=(c.APP_RED_FLAG_HOLD.system, c.APP_RED_FLAG_HOLD.code) in codes_of(reason),
+        # urgent reviews by priority, then every follow-up, then the stages
         rank=REVIEW_RANK.get(priority, FOLLOW_UP_RANK)
-        if review
+        if kind == "review"
         else FOLLOW_UP_RANK
-        if follow_up
+        if kind == "follow-up"
         else STAGE_RANK,
         careplan_id=next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None),
-        red_flags=review_red_flags(task) if review else None,
+        red_flags=review_red_flags(task) if kind == "review" else None,
+        closes_itself=closes_itself(task),
     )
 
 
@@ -464,7 +310,7 @@ def review_rows(program: Program, resources: Iterable[Resource]) -> list[WorkRow
 # No `_include=Task:patient`: on sekmet-fhir 0.1.1 it cost 2 s for 25 Tasks at 10k Tasks (0.004 s
 # without); the page's patients are read by `_id` in the same batch instead.
 ROW_ELEMENTS = (
-    "identifier,status,statusReason,code,description,priority,for,basedOn,owner,restriction,"
+    "identifier,status,statusReason,code,reasonCode,description,priority,for,basedOn,owner,restriction,"
     "executionPeriod,authoredOn,lastModified,instantiatesCanonical"
 )
 SCAN_COUNT = 1000  # a server caps it to its own maximum (HAPI: 500) and pages on
@@ -479,7 +325,20 @@ def scan_queries() -> list[str]:
         "Task?" + urlencode([("identifier", f"{c.TASK_IDENTIFIER}|"), *common]),
         "Task?"
         + urlencode([("code", f"{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"), *common]),
-        "Task?" + urlencode([("code", f"{c.APP_FOLLOW_UP.system}|{c.APP_FOLLOW_UP.code}"), *common]),
+        # every follow-up; the retired codes find those written before the kinds were one
+        "Task?"
+        + urlencode(
+            [
+                (
+                    "code",
+                    ",".join(
+                        f"{code.system}|{code.code}"
+                        for code in (c.APP_FOLLOW_UP, c.APP_RESCREEN, c.APP_PROGRESS_REVIEW)
+                    ),
+                ),
+                *common,
+            ]
+        ),
     ]
 
 

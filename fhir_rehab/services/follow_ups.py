@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.program.adherence import follow_ups
+from fhir_rehab.program.adherence import PAIN_UP, follow_ups
 from fhir_rehab.program.model import Program
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.activity import parse_sessions
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.state import parse_pain, parse_program_state
-from fhir_rehab.resources.tasks import build_follow_up_task
+from fhir_rehab.resources.tasks import build_follow_up
 from fhir_rehab.resources.wire import Resource, parse_instant, ref_id
 from fhir_rehab.services.writes import add_provenance, commit
 
@@ -55,12 +55,19 @@ def raise_follow_ups(client: FhirClient, program: Program, actor: Actor, now: da
         # A stable start for the stage: when work began, else its planned start (not lastModified,
         # which every claim moves).
         since = current.started or parse_instant(current.planned_start)
+        # One Task per situation: a pain rise already has the urgent repeat-screen follow-up
+        # the score raised (services.program), so it does not get a routine call back too.
+        rescreen_open = any(f.code == c.APP_RESCREEN.code for f in state.follow_ups)
         for item in follow_ups(parse_sessions(found), parse_pain(found), current.stage.number, since, now):
+            if rescreen_open and item.key.startswith(PAIN_UP):
+                continue
             key = f"{state.careplan_id}.{item.key}"
             keys.append(key)
             targets.append(
                 tx.create(
-                    build_follow_up_task(item.reason, patient, state.careplan_id, actor, now, key),
+                    build_follow_up(
+                        c.APP_FOLLOW_UP, item.reason, patient, state.careplan_id, actor, now, key
+                    ),
                     if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, key),
                 )
             )

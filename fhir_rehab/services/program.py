@@ -58,7 +58,7 @@ from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
     advance_task,
-    build_program_check,
+    build_follow_up,
     build_review_task,
     change_task_status,
     close_follow_up,
@@ -546,7 +546,7 @@ def _raise_follow_ups(
             rescreen_key = f"{key}.rescreen"
             targets.append(
                 tx.create(
-                    build_program_check(
+                    build_follow_up(
                         c.APP_RESCREEN,
                         flare.reason,
                         state.patient_id,
@@ -555,7 +555,7 @@ def _raise_follow_ups(
                         now,
                         rescreen_key,
                     ),
-                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, rescreen_key),
+                    if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, rescreen_key),
                 )
             )
     if c.APP_PROGRESS_REVIEW.code not in open_codes:
@@ -566,7 +566,7 @@ def _raise_follow_ups(
             review_key = f"{current.task_id}.progress-review"  # once per stage
             targets.append(
                 tx.create(
-                    build_program_check(
+                    build_follow_up(
                         c.APP_PROGRESS_REVIEW,
                         why,
                         state.patient_id,
@@ -575,7 +575,7 @@ def _raise_follow_ups(
                         now,
                         review_key,
                     ),
-                    if_none_exist=identifier_criteria(c.TASK_IDENTIFIER, review_key),
+                    if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, review_key),
                 )
             )
     return targets

@@ -19,15 +19,16 @@ from fhir_rehab.program.words import status_words
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.state import follow_up_code, is_follow_up_task, is_review_task
 from fhir_rehab.resources.tasks import add_note, change_task_status, is_red_flag_hold, set_owner
 from fhir_rehab.resources.wire import Resource, ref_id, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
     WorkRow,
+    closes_itself,
     is_app_task,
     parse_rows,
     patient_name,
+    task_kind,
 )
 from fhir_rehab.services.errors import NotAppTask, StaleVersion, WorklistRefused
 from fhir_rehab.services.writes import add_provenance, commit
@@ -141,16 +142,8 @@ def change_task(
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
     task = _read_app_task(client, task_id)
-    kind = (
-        "review"
-        if is_review_task(task)
-        else "follow-up"
-        if is_follow_up_task(task)
-        else "followup"
-        if follow_up_code(task)
-        else "stage"
-    )
-    refused = coordinator_refusal(kind, intent.action)
+    kind = task_kind(task)
+    refused = coordinator_refusal(kind, intent.action, closes_itself=closes_itself(task))
     if refused:
         raise _refuse(refused)
     if version_of(task) != version:
@@ -247,7 +240,7 @@ _RED_FLAG_HOLD = (
 
 
 def _is_stage(task: Resource) -> bool:
-    return not (is_review_task(task) or is_follow_up_task(task) or follow_up_code(task))
+    return task_kind(task) == "stage"
 
 
 def _refuse_while_paused(client: FhirClient, task: Resource) -> None:

@@ -88,7 +88,11 @@ def _launch() -> LaunchContext:
 def available_actions(row: WorkRow, me: str | None) -> list[str]:
     """The buttons a row offers: what the R4 state machine allows from its status and the
     coordinator's role allows on its kind of Task (program.roles)."""
-    return [a for a in _state_actions(row, me) if coordinator_refusal(row.kind, a) is None]
+    return [
+        a
+        for a in _state_actions(row, me)
+        if coordinator_refusal(row.kind, a, closes_itself=row.closes_itself) is None
+    ]
 
 
 def _state_actions(row: WorkRow, me: str | None) -> list[str]:

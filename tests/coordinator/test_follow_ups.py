@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from fhir_rehab import codes as c
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.worklist import Filters
@@ -59,3 +61,39 @@ def test_follow_ups_are_raised_once_and_listed_after_urgent_reviews(own_fhir, ow
     change_task(own_fhir, PROGRAM, task["id"], task["meta"]["versionId"], Intent("complete"), me, NOW)
     assert own_fhir.read("Task", task["id"])["status"] == "completed"
     assert raise_follow_ups(own_fhir, PROGRAM, me, NOW) == []  # done once is done
+
+
+def test_one_follow_up_per_situation_and_the_program_s_own_close_themselves(own_fhir):
+    fhir = own_fhir
+    coordinator = add_practitioner(fhir, "Robin", "Coordinator")
+    run_tag = "one-per-situation"
+    """A pain rise raises the urgent repeat-screen follow-up when the score is recorded; the
+    home-log check does not add a routine "pain up" call back for the same rise. The coordinator
+    cannot complete or cancel what the next screen closes; the next screen does close it."""
+    from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
+    from fhir_rehab.resources.state import follow_up_code
+    from fhir_rehab.resources.worklist import parse_row
+    from fhir_rehab.services.errors import WorklistRefused
+    from fhir_rehab.services.record import read_patient_record
+    from tests.coordinator.conftest import ALL_ABSENT, act
+
+    patient = start_program(fhir, run_tag, started=NOW - timedelta(days=3))
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    me = Actor(f"Patient/{patient}", "Sam")
+    svc.record_pain(fhir, patient, 2, me, str(uuid.uuid4()), now=NOW - timedelta(days=2), state=state)
+    state = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
+    svc.record_pain(fhir, patient, 6, me, str(uuid.uuid4()), now=NOW - timedelta(hours=1), state=state)
+    raise_follow_ups(fhir, PROGRAM, coordinator, NOW)
+
+    tasks = fhir.search_all("Task", {"patient": patient, "code": f"{c.APP_CODES}|{c.APP_FOLLOW_UP.code}"})
+    assert [follow_up_code(t) for t in tasks] == [c.APP_RESCREEN.code]  # no second Task for the rise
+    (rescreen,) = tasks
+    row = parse_row(SCIATICA_PROGRAM, rescreen, {})
+    from fhir_rehab.web.coordinator import available_actions
+
+    assert not {"complete", "cancel", "hold"} & set(available_actions(row, coordinator.reference))
+    for action in ("complete", "cancel"):
+        with pytest.raises(WorklistRefused, match="closes itself"):
+            act(fhir, rescreen, action, coordinator, reason="Called, fine")
+    svc.record_screen(fhir, SCIATICA_PROGRAM, patient, ALL_ABSENT, coordinator, str(uuid.uuid4()))
+    assert fhir.read("Task", rescreen["id"])["status"] == "completed"

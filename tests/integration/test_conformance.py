@@ -89,8 +89,13 @@ def test_every_written_resource_validates(fhir, seeded, run_tag):
         cd["code"] for r in resources if r["resourceType"] == "Observation" for cd in r["code"]["coding"]
     }
     assert "red-flag-review-outcome" in codes  # the recorded review is among what was validated
-    task_codes = {cd["code"] for r in resources if r["resourceType"] == "Task" for cd in r["code"]["coding"]}
-    assert "repeat-red-flag-screen" in task_codes  # and the follow-up
+    reasons = {
+        cd["code"]
+        for r in resources
+        if r["resourceType"] == "Task"
+        for cd in (r.get("reasonCode") or {}).get("coding") or []
+    }
+    assert "repeat-red-flag-screen" in reasons  # and the follow-up (one Task code, its reason)
     assert len(plans) == 2 and len(provenance) >= 10
     for resource in resources:
         assert schema_errors(resource) == [], f"{resource['resourceType']}/{resource['id']}"

@@ -11,6 +11,7 @@ from fhir_rehab.program.redflags import RED_FLAG_KEYS
 from fhir_rehab.program.review import Outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.state import follow_up_code
 from fhir_rehab.resources.worklist import parse_row
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused
@@ -31,8 +32,10 @@ def pain(fhir, patient, score, key, now=None):
 
 
 def follow_ups(fhir, patient, code):
+    """The follow-ups for `code`'s reason: one Task code for every follow-up, the reason in
+    reasonCode."""
     tasks = fhir.search_all("Task", {"patient": patient, "_count": "100"})
-    return [t for t in tasks if t["code"]["coding"][0]["code"] == code.code]
+    return [t for t in tasks if follow_up_code(t) == code.code]
 
 
 @pytest.fixture
@@ -52,7 +55,13 @@ def test_a_pain_flare_asks_for_a_new_screen_before_the_next_action(fhir, running
         pain(fhir, running, score, f"{run_tag}-p{n}")
     (task,) = follow_ups(fhir, running, c.APP_RESCREEN)
     assert task["status"] == "requested" and task["priority"] == "urgent"
-    assert parse_row(SCIATICA_PROGRAM, task, {}).kind == "followup"  # on the coordinator's worklist
+    assert task["code"]["coding"][0]["code"] == c.APP_FOLLOW_UP.code  # one kind of follow-up
+    row = parse_row(SCIATICA_PROGRAM, task, {})
+    assert row.kind == "follow-up" and row.closes_itself  # the next screen closes it
+    assert (
+        row.rank
+        < parse_row(SCIATICA_PROGRAM, fhir.read("Task", state_of(fhir, running).current.task_id), {}).rank
+    )
 
     stage = state_of(fhir, running).current
     with pytest.raises(StageRefused, match="asks for a new red-flag screen"):

@@ -84,3 +84,37 @@ def test_no_running_program_needs_no_hold(fhir, seeded, run_tag):
     me, before, result = report(fhir, patient, f"{run_tag}-self")
     hold = home.hold_on_record(fhir, fhir, SCIATICA_PROGRAM, patient, result, before, me, "x", utcnow())
     assert hold is HOLD.NOT_NEEDED and result.review_task
+
+
+class Recording(FhirClient):
+    """A client that keeps the method and every transaction entry it sends."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[tuple[str, str]] = []
+
+    def request(self, method, path_or_url, **kwargs):
+        body = kwargs.get("json") or {}
+        entries = body.get("entry") or [] if isinstance(body, dict) else []
+        self.sent += [(e["request"]["method"], e["request"]["url"].split("?")[0]) for e in entries]
+        if not entries:
+            self.sent.append((method.upper(), str(path_or_url).split("?")[0]))
+        return super().request(method, path_or_url, **kwargs)
+
+
+def test_the_patients_token_only_reads_the_app_client_makes_the_changes(fhir_server, fhir, seeded, run_tag):
+    patient = running(fhir, seeded, run_tag)
+    me, before, result = report(fhir, patient, f"{run_tag}-self")
+    mine = Recording(fhir_server.base_url, backoff=0.0, timeout=10)
+    app = Recording(fhir_server.base_url, backoff=0.0, timeout=10)
+    hold = home.hold_on_record(mine, app, SCIATICA_PROGRAM, patient, result, before, me, "app-backend")
+    assert hold is HOLD.WRITTEN
+    assert mine.sent and {m for m, _ in mine.sent} == {"GET"}  # the patient's token only reads
+    changed = {u.split("/")[0] for m, u in app.sent if m == "PUT"}
+    assert changed == {"CarePlan", "Task", "Goal"} or changed == {
+        "CarePlan",
+        "Task",
+        "Goal",
+        "ServiceRequest",
+    }
+    assert {u for m, u in app.sent if m == "POST"} == {"Provenance"}

@@ -31,7 +31,7 @@ from fhir_rehab.resources.provenance import Actor, build_provenance
 from fhir_rehab.resources.questionnaire import build_screen_questionnaire
 from fhir_rehab.resources.review import build_review_outcome, record_review_on_task
 from fhir_rehab.resources.tasks import (
-    build_program_check,
+    build_follow_up,
     build_review_task,
     change_task_status,
     close_follow_up,
@@ -120,8 +120,8 @@ def review_resources():
 
 def follow_up_resources():
     out = []
-    for code in (c.APP_RESCREEN, c.APP_PROGRESS_REVIEW):
-        task = build_program_check(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
+    for code in (c.APP_RESCREEN, c.APP_PROGRESS_REVIEW, c.APP_FOLLOW_UP):
+        task = build_follow_up(code, "pain 9/10", "pat1", "cp1", ACTOR, NOW, f"k.{code.code}")
         out.append(task)
     out.append(close_follow_up(out[0], "Observation/p2", NOW))
     return out
@@ -304,3 +304,33 @@ def test_an_old_hold_of_a_stage_never_started_is_undone_truthfully():
         assert "start" not in (lifted.get("executionPeriod") or {})
     stale = {**_stage("draft"), "businessStatus": {"coding": [c.BS_ON_HOLD.as_coding()]}}
     assert _codes(lift_red_flag_hold(stale, NOW, first_open=False)["businessStatus"]) == ["not-started"]
+
+
+def test_every_follow_up_is_one_kind_with_its_reason_and_old_ones_still_read():
+    """One Task code for every follow-up (after the urgent reviews on the worklist), the reason
+    in reasonCode; Tasks written with the retired codes (the reason as Task.code) still read."""
+    from fhir_rehab.resources.state import follow_up_code
+    from fhir_rehab.resources.worklist import FOLLOW_UP_RANK, parse_row
+
+    built = follow_up_resources()[:3]
+    assert {t["code"]["coding"][0]["code"] for t in built} == {c.APP_FOLLOW_UP.code}
+    assert [follow_up_code(t) for t in built] == [
+        c.APP_RESCREEN.code,
+        c.APP_PROGRESS_REVIEW.code,
+        c.APP_FOLLOW_UP.code,
+    ]
+    assert [t["priority"] for t in built] == ["urgent", "routine", "routine"]
+    rows = [parse_row(SCIATICA_PROGRAM, {**t, "id": f"t{n}"}, {}) for n, t in enumerate(built)]
+    assert {(r.kind, r.rank) for r in rows} == {("follow-up", FOLLOW_UP_RANK)}
+    assert [r.closes_itself for r in rows] == [True, True, False]
+    retired = {
+        "resourceType": "Task",
+        "id": "old",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [c.APP_RESCREEN.as_coding()]},
+        "identifier": [{"system": c.TASK_IDENTIFIER, "value": "k.rescreen"}],
+    }
+    old = parse_row(SCIATICA_PROGRAM, retired, {})
+    assert follow_up_code(retired) == c.APP_RESCREEN.code
+    assert old.kind == "follow-up" and old.closes_itself and old.rank == FOLLOW_UP_RANK
