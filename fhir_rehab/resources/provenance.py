@@ -33,21 +33,15 @@ def build_provenance(
 
     `write_key` goes into meta.tag so a retried transaction can create it conditionally.
     """
-    return {
-        "resourceType": "Provenance",
-        "meta": {"tag": [{"system": c.WRITE_TAG, "code": write_key}]},
-        "target": [{"reference": t} for t in targets],
-        "recorded": fhir_instant(when),
-        "activity": concept(activity),
-        "agent": [
-            {"type": concept(c.PARTICIPANT_AUTHOR), "who": actor.as_reference()},
-            {
-                "type": concept(c.PARTICIPANT_ENTERER),
-                "who": {"display": APP_DISPLAY},
-                "onBehalfOf": actor.as_reference(),
-            },
-        ],
-    }
+    agents = [
+        {"type": concept(c.PARTICIPANT_AUTHOR), "who": actor.as_reference()},
+        {
+            "type": concept(c.PARTICIPANT_ENTERER),
+            "who": {"display": APP_DISPLAY},
+            "onBehalfOf": actor.as_reference(),
+        },
+    ]
+    return _provenance(targets, when, activity, write_key, agents)
 
 
 def build_service_provenance(
@@ -68,18 +62,27 @@ def build_service_provenance(
         "identifier": {"system": c.OAUTH_CLIENT_IDENTIFIER, "value": client_id},
         "display": f"{APP_DISPLAY} (automatic, on the patient's report)",
     }
+    agents = [{"type": concept(c.PARTICIPANT_AUTHOR), "who": app, "onBehalfOf": on_behalf_of.as_reference()}]
     return {
-        "resourceType": "Provenance",
-        "meta": {"tag": [{"system": c.WRITE_TAG, "code": write_key}]},
-        "target": [{"reference": t} for t in targets],
-        "recorded": fhir_instant(when),
-        "activity": concept(activity),
-        "agent": [
-            {"type": concept(c.PARTICIPANT_AUTHOR), "who": app, "onBehalfOf": on_behalf_of.as_reference()}
-        ],
+        **_provenance(targets, when, activity, write_key, agents),
         "entity": [{"role": "source", "what": {"reference": source}}],
     }
 
 
 def provenance_criteria(write_key: str) -> str:
     return f"_tag={c.WRITE_TAG}|{write_key}"
+
+
+def _provenance(
+    targets: Sequence[str], when: datetime, activity: c.Code, write_key: str, agents: list[Resource]
+) -> Resource:
+    """What every Provenance the app writes carries; `write_key` in meta.tag lets a retried
+    transaction create it conditionally."""
+    return {
+        "resourceType": "Provenance",
+        "meta": {"tag": [{"system": c.WRITE_TAG, "code": write_key}]},
+        "target": [{"reference": t} for t in targets],
+        "recorded": fhir_instant(when),
+        "activity": concept(activity),
+        "agent": agents,
+    }

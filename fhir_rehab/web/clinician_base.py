@@ -89,16 +89,7 @@ def _acting() -> tuple[str, FhirClient, Actor]:
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:
     """For a page: the record a form post of this session just read back inside its own
     transaction (web.snapshots), or else one read; either way kept for the page's forms."""
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    key = snapshot_key(launch)
-    fresh = snapshots().load(key, launch.patient_id or "", fresh_only=True) if key else None
-    if fresh is not None:
-        return launch, client, fresh
-    record = _read(launch, client, key)
-    if key:
-        snapshots().save(key, record, fresh=False)
-    return launch, client, record
+    return _snapshot_or_read(fresh_only=True)
 
 
 def _read(launch: LaunchContext, client: FhirClient, key: str | None) -> PatientRecord:
@@ -121,12 +112,18 @@ def _read(launch: LaunchContext, client: FhirClient, key: str | None) -> Patient
 def _known() -> tuple[LaunchContext, Any, PatientRecord]:
     """For a form post: the record the user's page was rendered from (no request), or one read
     when there is none. Writes built on it are guarded (see web.snapshots)."""
+    return _snapshot_or_read(fresh_only=False)
+
+
+def _snapshot_or_read(*, fresh_only: bool) -> tuple[LaunchContext, Any, PatientRecord]:
+    """The session's kept record (only one a write just read back, with `fresh_only`), or one
+    read, kept for the page's forms."""
     launch = _launch()
     client = fhir_client_for_launch(launch)
     key = snapshot_key(launch)
-    known = snapshots().load(key, launch.patient_id or "") if key else None
-    if known is not None:
-        return launch, client, known
+    kept = snapshots().load(key, launch.patient_id or "", fresh_only=fresh_only) if key else None
+    if kept is not None:
+        return launch, client, kept
     record = _read(launch, client, key)
     if key:
         snapshots().save(key, record, fresh=False)
