@@ -600,7 +600,6 @@ def complete_stage(
     expected_version: str | None = None,
     now: datetime | None = None,
     record: PatientRecord | None = None,
-    advance_goals: bool = True,
     early_reason: str | None = None,
     max_screen_age_days: int = 14,
     read_after: RecordView | None = None,
@@ -608,9 +607,8 @@ def complete_stage(
     """Complete the current stage and ready the next one, CarePlan and Goals in step: one
     transaction, each update guarded by If-Match so a concurrent change fails it whole.
 
-    `record` is the patient's program as already read (a coordinator reads it without the
-    Conditions its scopes do not cover); `advance_goals=False` leaves the Goals as they are,
-    for a user whose scopes do not include Goal updates.
+    `record` is the patient's program as already read (the page's, so the action costs no
+    read of its own).
 
     Safety first: a clear red-flag screen from the last `max_screen_age_days` days is needed.
     When the measured criteria are not met the stage completes only with `early_reason` (an
@@ -684,9 +682,8 @@ def complete_stage(
     if following is None:
         plan = end_care_plan(plan, "completed", now)
     targets.append(tx.update(plan, if_match=state.careplan_version))
-    if advance_goals:
-        moved = {s.stage.number: windows[s.task_id] for s in state.stages if s.task_id in windows}
-        targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
+    moved = {s.stage.number: windows[s.task_id] for s in state.stages if s.task_id in windows}
+    targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     _review_guard(tx, record, current, patient_id)
     reads = read_record_after(tx, patient_id, read_after) if read_after else None
