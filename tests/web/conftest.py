@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -73,3 +75,31 @@ def fresh_patient(stack: SandboxStack) -> str:
     """A new eligible patient (ICD-10-CM M54.41) in the sandbox's FHIR server."""
     seeds = seed_demo_patients(FhirClient(stack.backing_fhir_base), run=uuid.uuid4().hex[:12])
     return seeds[0].patient_id
+
+
+@pytest.fixture
+def fhir_calls(stack, monkeypatch) -> Iterator[list[str]]:
+    """Every HTTP request sent to the FHIR base the app uses (method and path)."""
+    seen: list[str] = []
+    send = requests.Session.send
+    base = stack.fhir_base.rstrip("/")
+
+    def counting(self, request, **kwargs):
+        if str(request.url).startswith(base):
+            seen.append(f"{request.method} {urlsplit(str(request.url)).path} {describe(request.body)}")
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting)
+    return seen
+
+
+def describe(body: bytes | str | None) -> str:
+    """A transaction or batch by its entries' methods and types (to read a failure)."""
+    try:
+        bundle = json.loads(body or b"{}")
+    except ValueError:
+        return ""
+    entries = bundle.get("entry") or []
+    return f"{bundle.get('type', '')}: " + ", ".join(
+        f"{e['request']['method']} {e['request']['url'].split('?')[0]}" for e in entries if "request" in e
+    )

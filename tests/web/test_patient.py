@@ -264,22 +264,6 @@ def test_the_clinician_sees_adherence_and_patient_reported_pain(stack, backing):
     assert "5/10, reported by the patient" in page and "3/10, recorded in clinic" in page
 
 
-@pytest.fixture
-def fhir_calls(stack, monkeypatch) -> Iterator[list[str]]:
-    """Every HTTP request sent to the FHIR base the app uses."""
-    seen: list[str] = []
-    send = requests.Session.send
-    base = stack.fhir_base.rstrip("/")
-
-    def counting(self, request, **kwargs):
-        if str(request.url).startswith(base):
-            seen.append(f"{request.method} {request.url}")
-        return send(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", counting)
-    return seen
-
-
 def test_each_patient_action_is_one_round_trip_with_the_page_after(stack, backing, fhir_calls):
     me = Patient(stack, started(backing))
     me.open_app()

@@ -5,13 +5,9 @@ since the page (a hold, an open review)."""
 from __future__ import annotations
 
 import html
-import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 from fhir_rehab.fhir.client import FhirClient
@@ -24,37 +20,6 @@ from fhir_rehab.services.writes import utcnow
 from tests.web.conftest import CSRF, PATIENT, SUBMISSION
 
 ALL_ABSENT = {key: "absent" for key in RED_FLAG_KEYS}
-
-
-@pytest.fixture
-def fhir_calls(stack, monkeypatch) -> Iterator[list[str]]:
-    """Every HTTP request sent to the FHIR base the app uses (method and path)."""
-    seen: list[str] = []
-    send = requests.Session.send
-    base = stack.fhir_base.rstrip("/")
-
-    def counting(self, request, **kwargs):
-        if str(request.url).startswith(base):
-            seen.append(f"{request.method} {urlsplit(str(request.url)).path} {describe(request.body)}")
-        answer = send(self, request, **kwargs)
-        if answer.status_code == 403:
-            print("FORBIDDEN", describe(request.body), answer.text[:2000])
-        return answer
-
-    monkeypatch.setattr(requests.Session, "send", counting)
-    return seen
-
-
-def describe(body: bytes | str | None) -> str:
-    """A transaction or batch by its entries' methods and types (to read a failure)."""
-    try:
-        bundle = json.loads(body or b"{}")
-    except ValueError:
-        return ""
-    entries = bundle.get("entry") or []
-    return f"{bundle.get('type', '')}: " + ", ".join(
-        f"{e['request']['method']} {e['request']['url'].split('?')[0]}" for e in entries if "request" in e
-    )
 
 
 def form_of(browser, page: str) -> dict[str, str]:
