@@ -37,6 +37,7 @@ from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.words import priority_words, status_words
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.wire import ref_id
 from fhir_rehab.resources.worklist import (
     COUNTED,
     OPEN,
@@ -53,13 +54,21 @@ from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Done,
     Intent,
+    Seen,
     TaskConflict,
     WorklistRefused,
     change_task,
     practitioner_display,
 )
 from fhir_rehab.services.worklist_index import WorklistIndex, index_path
-from fhir_rehab.services.worklist_pages import Cursor, Prefetched, page_reads, read_timeline, read_worklist
+from fhir_rehab.services.worklist_pages import (
+    Cursor,
+    Prefetched,
+    WorklistPage,
+    page_reads,
+    read_timeline,
+    read_worklist,
+)
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
@@ -181,6 +190,7 @@ def worklist() -> Any:
     following = None
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))
+    _keep_rows(launch, page)
     return render_template(
         "coordinator/worklist.html",
         page=page,
@@ -262,6 +272,7 @@ def act(task_id: str) -> Any:
             actor,
             now,
             reads=reads,
+            seen=_seen(launch, task_id),
         )
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
@@ -280,6 +291,43 @@ def act(task_id: str) -> Any:
         flash(done.message, "info")
         _keep_page(launch, reads, done)
     return redirect(return_to)
+
+
+ROWS_KEPT = 200  # Tasks kept per session for actions on the rows shown (the latest pages')
+
+
+def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
+    """Keep the page's rows as the server returned them, their programs' statuses and the
+    practitioners listed (server side, per session), so an action on a row is decided on what
+    the user saw and costs no read (`_seen`). Added to what earlier pages kept (another tab)."""
+    key = session_key(launch, "worklist-rows")
+    if not key or not page.tasks:
+        return
+    kept = snapshots().recall(key) or {}
+    tasks = {**_dict(kept.get("tasks")), **page.tasks}
+    data: dict[str, object] = {
+        "tasks": dict(list(tasks.items())[-ROWS_KEPT:]),
+        "plans": {**_dict(kept.get("plans")), **page.plans},
+        "roster": {**_dict(kept.get("roster")), **dict(page.practitioners)},
+    }
+    snapshots().keep(key, data)
+
+
+def _seen(launch: LaunchContext, task_id: str) -> Seen | None:
+    """The row the user acts on, as the page showed it (`_keep_rows`); None when not kept."""
+    key = session_key(launch, "worklist-rows")
+    kept = snapshots().recall(key) if key else None
+    task = _dict((kept or {}).get("tasks")).get(task_id)
+    if not kept or not isinstance(task, dict):
+        return None
+    plan_id = next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None)
+    plan_status = _dict(kept.get("plans")).get(plan_id or "")
+    roster = {str(k): str(v) for k, v in _dict(kept.get("roster")).items()}
+    return Seen(task, plan_status if isinstance(plan_status, str) else None, roster)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _page_after(launch: LaunchContext, return_to: str, now: datetime) -> list[str]:
