@@ -293,7 +293,7 @@ def act(task_id: str) -> Any:
     return redirect(return_to)
 
 
-ROWS_KEPT = 200  # Tasks kept per session for actions on the rows shown (the latest pages')
+ROWS_KEPT = 75  # Tasks kept per session for actions on the rows shown (about the latest 3 pages)
 
 
 def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
@@ -304,10 +304,13 @@ def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
     if not key or not page.tasks:
         return
     kept = snapshots().recall(key) or {}
-    tasks = {**_dict(kept.get("tasks")), **page.tasks}
+    earlier = {k: v for k, v in _dict(kept.get("tasks")).items() if k not in page.tasks}
+    tasks = dict(list({**earlier, **page.tasks}.items())[-ROWS_KEPT:])  # the newest last
+    plans = {**_dict(kept.get("plans")), **page.plans}
+    wanted = {ref_id(b, "CarePlan") for t in tasks.values() for b in t.get("basedOn") or []}
     data: dict[str, object] = {
-        "tasks": dict(list(tasks.items())[-ROWS_KEPT:]),
-        "plans": {**_dict(kept.get("plans")), **page.plans},
+        "tasks": tasks,
+        "plans": {k: v for k, v in plans.items() if k in wanted},
         "roster": {**_dict(kept.get("roster")), **dict(page.practitioners)},
     }
     snapshots().keep(key, data)
