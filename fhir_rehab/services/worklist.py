@@ -171,32 +171,46 @@ def change_task(
     """
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
+    change = _Change(client, program, task_id, version, intent, actor, now, tuple(reads))
     if seen is not None and _usable(seen.task, task_id, version):
         try:
-            return _change_seen(client, program, task_id, version, intent, actor, now, seen, reads)
+            return _change_seen(change, seen)
         except _ReadFirst:
             pass
-    return _change_read_first(client, program, task_id, version, intent, actor, now, reads)
+    return _change_read_first(change)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One action as posted: what either way of deciding and writing it needs."""
+
+    client: FhirClient
+    program: Program
+    task_id: str
+    version: str
+    intent: Intent
+    actor: Actor
+    now: datetime
+    reads: tuple[str, ...]
+
+    def commit(self, tx: Transaction, targets: list[str], message: str) -> Done:
+        """Provenance of the change and the page's reads in `tx`, then the one round trip."""
+        key = f"{self.task_id}.{self.version}.{self.intent.action}"
+        add_provenance(tx, targets, self.actor, self.now, c.OPERATION_UPDATE, key)
+        for url in self.reads:
+            tx.read(url)
+        result = commit(self.client, tx)
+        return Done(message, reads=result.reads, server_date=self.client.server_date)
 
 
 def _usable(task: Resource, task_id: str, version: str) -> bool:
     return task.get("id") == task_id and bool(version) and version_of(task) == version and is_app_task(task)
 
 
-def _change_seen(
-    client: FhirClient,
-    program: Program,
-    task_id: str,
-    version: str,
-    intent: Intent,
-    actor: Actor,
-    now: datetime,
-    seen: Seen,
-    reads: Sequence[str],
-) -> Done:
+def _change_seen(change: _Change, seen: Seen) -> Done:
     """The action decided on the row the user saw, written in one round trip."""
     task = seen.task
-    _refuse_clinical(task, intent)
+    _refuse_clinical(task, change.intent)
 
     def name_of(owner: str) -> str:
         if owner not in seen.roster:
@@ -212,23 +226,19 @@ def _change_seen(
             raise _refuse(_NOT_RUNNING)
         guarded.append(True)
 
-    updated, message = _decide(task, intent, actor, now, name_of, running)
+    updated, message = _decide(task, change, name_of, running)
     patient_id = ref_id(task.get("for"), "Patient")
     tx = Transaction()
-    tx.patch("Task", task_id, patch_document(task, updated, version))
-    targets = [f"Task/{task_id}", *([f"Patient/{patient_id}"] if patient_id else [])]
-    add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{version}.{intent.action}")
+    tx.patch("Task", change.task_id, patch_document(task, updated, change.version))
     if guarded:
-        _guard_reviews(tx, program, task, str(patient_id))
-    for url in reads:
-        tx.read(url)
+        _guard_reviews(tx, change.program, task, str(patient_id))
+    targets = [f"Task/{change.task_id}", *([f"Patient/{patient_id}"] if patient_id else [])]
     try:
-        result = commit(client, tx)
+        return change.commit(tx, targets, message)
     except (StaleVersion, FhirInvalid, FhirNotFound):
         # The patch's version test (HAPI: 400, sekmet-fhir: 422), a review guard (412), an
         # unknown practitioner (HAPI: 400), a Task gone (404): nothing was written.
         raise _ReadFirst() from None
-    return Done(message, reads=result.reads, server_date=client.server_date)
 
 
 _GUARD_SLACK = timedelta(seconds=1)  # the stage surely matches its own `_lastUpdated=ge` bound
@@ -247,41 +257,25 @@ def _guard_reviews(tx: Transaction, program: Program, stage: Resource, patient_i
     add_review_guard(tx, stage, parsed.stage.code, patient_id, since=changed - _GUARD_SLACK)
 
 
-def _change_read_first(
-    client: FhirClient,
-    program: Program,
-    task_id: str,
-    version: str,
-    intent: Intent,
-    actor: Actor,
-    now: datetime,
-    reads: Sequence[str],
-) -> Done:
+def _change_read_first(change: _Change) -> Done:
     """The action decided on the Task read in full, written as an If-Match update."""
-    task = _read_app_task(client, task_id)
-    _refuse_clinical(task, intent)
-    if version_of(task) != version:
-        raise TaskConflict(read_current(client, program, task_id), intent)
+    client = change.client
+    task = _read_app_task(client, change.task_id)
+    _refuse_clinical(task, change.intent)
+    if version_of(task) != change.version:
+        raise TaskConflict(read_current(client, change.program, change.task_id), change.intent)
     updated, message = _decide(
         task,
-        intent,
-        actor,
-        now,
+        change,
         lambda owner: _practitioner_name(client, owner),
         lambda stage: _refuse_while_paused(client, stage),
     )
     tx = Transaction()
-    tx.update(updated, if_match=version)
-    add_provenance(
-        tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE, f"{task_id}.{version}.{intent.action}"
-    )
-    for url in reads:
-        tx.read(url)
+    tx.update(updated, if_match=change.version)
     try:
-        result = commit(client, tx)
+        return change.commit(tx, [f"Task/{change.task_id}"], message)
     except StaleVersion:
-        raise TaskConflict(read_current(client, program, task_id), intent) from None
-    return Done(message, reads=result.reads, server_date=client.server_date)
+        raise TaskConflict(read_current(client, change.program, change.task_id), change.intent) from None
 
 
 def _refuse_clinical(task: Resource, intent: Intent) -> None:
@@ -292,14 +286,12 @@ def _refuse_clinical(task: Resource, intent: Intent) -> None:
 
 def _decide(
     task: Resource,
-    intent: Intent,
-    actor: Actor,
-    now: datetime,
+    change: _Change,
     name_of: Callable[[str], str],
     running: Callable[[Resource], None],
 ) -> tuple[Resource, str]:
     try:
-        return _apply(task, intent, actor, now, name_of, running)
+        return _apply(task, change.intent, change.actor, change.now, name_of, running)
     except IllegalTransition as exc:
         raise _refuse(str(exc)) from None
 
