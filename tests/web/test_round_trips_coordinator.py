@@ -293,3 +293,29 @@ def test_a_stale_patch_fails_the_transaction_whole_as_hapi_does(backing, fhir_pr
             commit(backing, tx)
         assert "HAPI-0518" in " ".join(matched.value.diagnostics())
     assert backing.read("Task", task["id"])["meta"]["versionId"] == task["meta"]["versionId"]
+
+
+def test_the_patch_changes_only_what_the_action_changed():
+    """The document the one-request write sends: the version test first, then only the changed
+    elements (a note appended, never the array replaced; a dropped element removed), then the
+    generated narrative rebuilt behind its own test."""
+    before = {
+        "resourceType": "Task",
+        "id": "t1",
+        "meta": {"versionId": "4", "lastUpdated": "2026-11-26T10:00:00.000+00:00"},
+        "status": "on-hold",
+        "intent": "order",
+        "statusReason": {"text": "Patient away"},
+        "note": [{"text": "first"}],
+        "description": "Stage 1",
+    }
+    after = {**before, "status": "in-progress", "note": [{"text": "first"}, {"text": "second"}]}
+    del after["statusReason"]
+    ops = patch_document(before, after, "4")
+    assert ops[0] == {"op": "test", "path": "/meta/versionId", "value": "4"}
+    assert {"op": "add", "path": "/note/-", "value": {"text": "second"}} in ops
+    assert {"op": "add", "path": "/status", "value": "in-progress"} in ops
+    assert {"op": "remove", "path": "/statusReason"} in ops
+    assert not [op for op in ops if op["path"] in ("/description", "/intent", "/note", "/meta", "/id")]
+    assert ops[-2:][0] == {"op": "test", "path": "/text/status", "value": "generated"}
+    assert ops[-1]["path"] == "/text" and "under way" in ops[-1]["value"]["div"]
