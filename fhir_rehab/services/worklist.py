@@ -135,7 +135,9 @@ class Seen:
     decided on this and written as a patch of those elements: one round trip."""
 
     task: Resource
-    plan_status: str | None = None  # the stage's CarePlan status, read with the page
+    # The stage's CarePlan status, read in the same batch as `task` (never before a newer
+    # version of it): `_guard_reviews` relies on that.
+    plan_status: str | None = None
     roster: Mapping[str, str] = field(default_factory=dict)  # Practitioner reference -> name
 
 
@@ -241,14 +243,18 @@ def _change_seen(change: _Change, seen: Seen) -> Done:
         raise _ReadFirst() from None
 
 
-_GUARD_SLACK = timedelta(seconds=1)  # the stage surely matches its own `_lastUpdated=ge` bound
+# The stage surely matches its own `_lastUpdated=ge` bound, and a batch's reads (run in
+# parallel by HAPI) are well within this of each other.
+_GUARD_SLACK = timedelta(seconds=1)
 
 
 def _guard_reviews(tx: Transaction, program: Program, stage: Resource, patient_id: str) -> None:
     """A stage starts or resumes only with no review open, and none opened or closed since the
-    stage last changed: the program status the page read stays true until the write, since a
-    program is held, or ended, only with a review written or the stage changed (its version).
-    Both conditions are checked inside the transaction (resources.tasks.add_review_guard)."""
+    stage last changed. With the stage's version tested, that keeps the program status the page
+    read (active, in the batch that read this version) true until the write: a program is held
+    only with a review written (open, or closed since: both fail here), and stopped or completed
+    only with its open stages changed (the version test fails). Both conditions are checked
+    inside the transaction (resources.tasks.add_review_guard)."""
     parsed = parse_stage_task(program, stage)
     changed = parse_instant((stage.get("meta") or {}).get("lastUpdated"))
     if parsed is None or changed is None:

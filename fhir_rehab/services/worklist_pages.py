@@ -36,7 +36,7 @@ from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
 from fhir_rehab.resources import queries as q
-from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant
+from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant, ref_id
 from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
@@ -103,8 +103,9 @@ class WorklistPage:
     """One page: its rows in order, the counts per status, and how to go on (if there is more).
 
     `tasks`: each row's Task as the server returned it (the row's elements, at its version) and
-    `plans`: the status of the programs of the page's stage rows; what an action on a row is
-    decided on (services.worklist.Seen), so it needs no read of its own."""
+    `plans`: by Task id, the status of a stage row's program, read in the same batch after that
+    Task (so no later than the version shown: services.worklist relies on it); what an action on
+    a row is decided on (services.worklist.Seen), so it needs no read of its own."""
 
     rows: list[WorkRow]
     counts: dict[str, int]
@@ -338,7 +339,13 @@ def read_worklist(
         patients = _patients(answers[2])
         fresh, returned = _stamped(program, answers[1], patients)
         raw.update(_tasks(answers[1]))
-        plans = _statuses(answers[3]) if urls[3:4] and urls[3].startswith("CarePlan?") else {}
+        statuses = _statuses(answers[3]) if urls[3:4] and urls[3].startswith("CarePlan?") else {}
+        plans = {
+            task_id: statuses[plan]
+            for task_id, task in raw.items()
+            if (plan := next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None))
+            in statuses
+        }
     gone = [r.task_id for r in candidates if r.task_id not in returned]
     watermark = _watermark(since, changed, following is None, server_now)
     index.apply([*changed, *fresh], removed=gone, since=watermark)
@@ -358,7 +365,9 @@ def read_worklist(
             rows, returned = _stamped(program, extra[0], patients)
             index.apply(rows, removed=[t for t in missing if t not in returned])
             seen.update({row.task_id: row for row, _ in rows})
-            raw.update(_tasks(extra[0]))
+            late = _tasks(extra[0])  # read after the programs were: no program status for these
+            raw.update(late)
+            plans = {k: v for k, v in plans.items() if k not in late}
     shown = [_named(seen[r.task_id], patients) for r in page if r.task_id in seen]
     shown = _with_held_counts(index, shown)
     practitioners = cursor.practitioners if cursor else _practitioners(answers[-1])
@@ -380,7 +389,7 @@ def read_worklist(
         cursor.number if cursor else 1,
         next_cursor,
         {r.task_id: raw[r.task_id] for r in shown if r.task_id in raw},
-        plans,
+        {r.task_id: plans[r.task_id] for r in shown if r.task_id in plans},
     )
 
 

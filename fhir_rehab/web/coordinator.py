@@ -37,7 +37,6 @@ from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.words import priority_words, status_words
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.wire import ref_id
 from fhir_rehab.resources.worklist import (
     COUNTED,
     OPEN,
@@ -306,11 +305,11 @@ def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
     kept = snapshots().recall(key) or {}
     earlier = {k: v for k, v in _dict(kept.get("tasks")).items() if k not in page.tasks}
     tasks = dict(list({**earlier, **page.tasks}.items())[-ROWS_KEPT:])  # the newest last
-    plans = {**_dict(kept.get("plans")), **page.plans}
-    wanted = {ref_id(b, "CarePlan") for t in tasks.values() for b in t.get("basedOn") or []}
+    # A program status goes with the Task version it was read with (never a newer version).
+    plans = {k: v for k, v in _dict(kept.get("plans")).items() if k not in page.tasks} | page.plans
     data: dict[str, object] = {
         "tasks": tasks,
-        "plans": {k: v for k, v in plans.items() if k in wanted},
+        "plans": {k: v for k, v in plans.items() if k in tasks},
         "roster": {**_dict(kept.get("roster")), **dict(page.practitioners)},
     }
     snapshots().keep(key, data)
@@ -323,8 +322,7 @@ def _seen(launch: LaunchContext, task_id: str) -> Seen | None:
     task = _dict((kept or {}).get("tasks")).get(task_id)
     if not kept or not isinstance(task, dict):
         return None
-    plan_id = next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None)
-    plan_status = _dict(kept.get("plans")).get(plan_id or "")
+    plan_status = _dict(kept.get("plans")).get(task_id)
     roster = {str(k): str(v) for k, v in _dict(kept.get("roster")).items()}
     return Seen(task, plan_status if isinstance(plan_status, str) else None, roster)
 
