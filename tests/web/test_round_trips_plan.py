@@ -113,7 +113,10 @@ def documents(stack, patient: str) -> list[dict]:
 
 
 def test_assessment_plan_save_and_filing_are_one_round_trip_each(browser, stack, fresh_patient, fhir_calls):
-    browser.launch_id(fresh_patient)
+    fhir_calls.clear()
+    browser.launch_id(fresh_patient)  # the launch's first page: its one read finds the clinic too
+    record_reads = [call for call in fhir_calls if "GET Patient/" in call]
+    assert len(record_reads) == 1 and "GET Encounter" in record_reads[0], fhir_calls
     post(browser, stack, "/patient/screen", {**form_of(browser, "/patient/screen"), **ALL_ABSENT})
 
     form = form_of(browser, "/patient/assessment")
@@ -150,11 +153,11 @@ def test_assessment_plan_save_and_filing_are_one_round_trip_each(browser, stack,
     assert reassessed.url.endswith("/patient/program") and "Assessment recorded." in reassessed.text
     assert len(fhir_calls) == 1, fhir_calls
 
-    browser.get("/patient/program/sheet")  # the first sheet of a launch finds the clinic
+    # The launch's clinic (its encounter's serviceProvider) came with the launch's first read.
     fhir_calls.clear()
     sheet = browser.get("/patient/program/sheet").text
-    assert "Riverside Physiotherapy (sandbox)" in sheet and "9 repetitions" in sheet
-    assert len(fhir_calls) == 1, fhir_calls
+    assert "Riverside Physiotherapy (sandbox) · 020 7946 0123" in sheet and "9 repetitions" in sheet
+    assert len(fhir_calls) == 1 and "Encounter" not in fhir_calls[0], fhir_calls
     fhir_calls.clear()
     pdf = browser.get("/patient/program/handout.pdf")
     assert pdf.content.startswith(b"%PDF-")
