@@ -14,6 +14,7 @@ from flask import current_app, session
 
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext
+from fhir_rehab.launch.scopes import PATIENT_LEVELS, grants
 from fhir_rehab.services.clinic import ClinicContact, clinic_contact, clinic_in, clinic_searches
 
 # [the launch it was found for, name, phone]
@@ -44,11 +45,21 @@ def _keep(launch: LaunchContext, clinic: ClinicContact | None) -> None:
 
 
 def clinic_lookups(launch: LaunchContext) -> list[str]:
-    """The searches to add to a record read while this launch's clinic is not known yet."""
+    """The searches to add to a record read while this launch's clinic is not known yet; only
+    those the launch's scopes allow (an EHR may refuse a whole batch for one entry out of
+    scope, and the record read must never fail for the handout's contact line)."""
     if not _from_ehr() or _kept(launch) is not None:
         return []
-    return clinic_searches(
+    searches = clinic_searches(
         patient_id=launch.patient_id or "", encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
+    )
+    return [url for url in searches if _may_search(launch, url.split("?", 1)[0])]
+
+
+def _may_search(launch: LaunchContext, resource_type: str) -> bool:
+    """Whether the launch may search `resource_type` and read the Organization it includes."""
+    return grants(launch.scopes, resource_type, "s", PATIENT_LEVELS) and grants(
+        launch.scopes, "Organization", "r", PATIENT_LEVELS
     )
 
 

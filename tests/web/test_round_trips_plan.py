@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from fhir_rehab.fhir.client import FhirClient
@@ -272,3 +273,21 @@ def test_filing_a_sheet_shown_before_the_stage_completed_files_nothing(browser, 
     assert "The program changed since the sheet was shown" in text and "nothing was filed" in text
     assert "Stage 2" in text  # the sheet as it is now
     assert documents(stack, fresh_patient) == []
+
+
+def test_a_launch_without_the_encounter_scope_reads_its_record_without_the_clinic(
+    browser, stack, fresh_patient, fhir_calls
+):
+    original = stack.runtime.store.get_client(stack.client_id).registration
+    stack.register_client(replace(original, withheld_scopes=("patient/Encounter.rs",)))
+    try:
+        fhir_calls.clear()
+        launched = browser.launch_id(fresh_patient)
+        assert launched.status_code == 200 and launched.url.endswith("/patient"), launched.text[-2000:]
+        assert not any("GET Encounter" in call for call in fhir_calls), fhir_calls
+        assessed_and_started(browser, stack, fresh_patient)
+        sheet = browser.get("/patient/program/sheet")
+        assert sheet.status_code == 200 and "Your home exercises" in sheet.text
+        assert "Riverside Physiotherapy" not in sheet.text  # not readable: the line is left out
+    finally:
+        stack.register_client(original)
