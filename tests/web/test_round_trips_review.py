@@ -63,6 +63,22 @@ def program_now(stack, patient: str):
     return read_patient_record(FhirClient(stack.backing_fhir_base), patient).state(SCIATICA_PROGRAM)
 
 
+def another_positive_screen(stack, patient: str):
+    """Another clinician records a positive screen (a running program goes on hold; a held
+    one gets only the new screen and a new review Task, nothing the page's If-Match sees)."""
+    fhir = FhirClient(stack.backing_fhir_base)
+    answers = {**NO_FLAGS, "trauma": True}
+    return svc.record_screen(fhir, SCIATICA_PROGRAM, patient, answers, REVIEWER, str(uuid.uuid4()))
+
+
+def assert_still_held_as(stack, patient: str, before) -> None:
+    """Still on hold, and nothing was written to the plan or the stage since `before`."""
+    after = program_now(stack, patient)
+    assert after.careplan_status == "on-hold"
+    assert after.careplan_version == before.careplan_version
+    assert after.current.version == before.current.version
+
+
 # -- one round trip each ---------------------------------------------------------------------------
 def test_resume_is_one_round_trip(browser, stack, fresh_patient, fhir_calls):
     resumable(browser, stack, fresh_patient)
@@ -139,24 +155,12 @@ def test_resume_is_refused_when_a_positive_screen_was_recorded_after_the_page(br
     resumable(browser, stack, fresh_patient)
     form = form_of(browser, "/patient/program")
     before = program_now(stack, fresh_patient)
-    # Another clinician records a positive screen: the plan is already on hold, so only a new
-    # screen and a new review Task are written (nothing the page's If-Match would see).
-    svc.record_screen(
-        FhirClient(stack.backing_fhir_base),
-        SCIATICA_PROGRAM,
-        fresh_patient,
-        {**NO_FLAGS, "trauma": True},
-        REVIEWER,
-        str(uuid.uuid4()),
-    )
+    another_positive_screen(stack, fresh_patient)
     refused = post(browser, stack, "/patient/program/resume", form)
     assert "Someone else changed the program since you opened the page" in words(refused)
     assert "The program is running again." not in words(refused)
     assert "Stop: no exercises" in words(refused)  # the page as it is now
-    after = program_now(stack, fresh_patient)
-    assert after.careplan_status == "on-hold"
-    assert after.careplan_version == before.careplan_version  # nothing was written
-    assert after.current.version == before.current.version
+    assert_still_held_as(stack, fresh_patient, before)
 
 
 def test_resume_is_refused_when_a_review_opened_after_the_page(browser, stack, fresh_patient):
@@ -174,10 +178,7 @@ def test_resume_is_refused_when_a_review_opened_after_the_page(browser, stack, f
     fhir.create(review)
     refused = post(browser, stack, "/patient/program/resume", form)
     assert "Someone else changed the program since you opened the page" in words(refused)
-    after = program_now(stack, fresh_patient)
-    assert after.careplan_status == "on-hold"
-    assert after.careplan_version == before.careplan_version
-    assert after.current.version == before.current.version
+    assert_still_held_as(stack, fresh_patient, before)
 
 
 def test_a_resume_that_finds_a_newer_unclear_screen_holds_the_program_again(browser, stack, fresh_patient):
@@ -186,9 +187,7 @@ def test_a_resume_that_finds_a_newer_unclear_screen_holds_the_program_again(brow
     resumable(browser, stack, fresh_patient)
     form = form_of(browser, "/patient/program")
     fhir = FhirClient(stack.backing_fhir_base)
-    screened = svc.record_screen(
-        fhir, SCIATICA_PROGRAM, fresh_patient, {**NO_FLAGS, "trauma": True}, REVIEWER, str(uuid.uuid4())
-    )
+    screened = another_positive_screen(stack, fresh_patient)
     review = fhir.read(*screened.review_task.split("/"))
     fhir.update({**review, "status": "cancelled"})
     refused = post(browser, stack, "/patient/program/resume", form)
@@ -201,14 +200,7 @@ def test_a_resume_that_finds_a_newer_unclear_screen_holds_the_program_again(brow
 def test_a_stop_on_a_page_from_before_a_hold_is_refused_and_keeps_the_reason(browser, stack, fresh_patient):
     started_program(browser, stack, fresh_patient)
     form = form_of(browser, "/patient/program")
-    svc.record_screen(  # another clinician's positive screen holds the program
-        FhirClient(stack.backing_fhir_base),
-        SCIATICA_PROGRAM,
-        fresh_patient,
-        {**NO_FLAGS, "trauma": True},
-        REVIEWER,
-        str(uuid.uuid4()),
-    )
+    another_positive_screen(stack, fresh_patient)  # it holds the program
     refused = post(browser, stack, "/patient/program/stop", {**form, "reason": "Moving abroad & <gone>"})
     assert "Someone else changed the program since you opened the page" in words(refused)
     assert 'value="Moving abroad &amp; &lt;gone&gt;"' in refused.text  # typed, kept, escaped
