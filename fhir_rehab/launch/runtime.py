@@ -112,24 +112,43 @@ def save_sessions_only_when_changed(app: Flask, runtime: LaunchRuntime) -> None:
 
 
 def never_save_a_spent_token(app: Flask) -> None:
-    """A request's end-of-request save never puts back a token another request has replaced.
+    """A request's end-of-request save never puts back a token another request has replaced,
+    nor a session another request has ended.
 
     Each request holds its own copy of the session, read when it began, and saves it when it
-    changed something (the activity stamp, a CSRF token). A request that began before another
-    one refreshed the token would store the spent token again: the next page would refresh a
-    second time, and against a server that rotates refresh tokens it would present a spent one
-    and lose the session. So a changed session is saved with the store's token when the store
-    has a newer one, or none (launch/tokens.py `token_to_save`). A login's token is stored
-    under a new session id, which the store does not have yet: it is kept as it is.
+    changed something (the activity stamp, a CSRF token, a message). A request that began before
+    another one refreshed the token would store the spent token again: the next page would
+    refresh a second time, and against a server that rotates refresh tokens it would present a
+    spent one and lose the session. So a changed session is saved with the store's token when
+    the store has a newer one, or none (launch/tokens.py `token_to_save`).
+
+    A request that began before a sign-out (or a timeout) in another tab would likewise store
+    the ended session again, token included, and set its cookie again. So a session that was in
+    the store when the request began, under the same id, and is gone now is not saved: it
+    ended. A login's session is stored under a new id (launch/lifetime.py `rotate_session_id`),
+    which the store does not have yet: it is saved as it is.
     """
     interface = app.session_interface
-    save = interface.save_session
+    open_session, save = interface.open_session, interface.save_session
+
+    def open_noting_the_stored_id(app: Flask, request: Any) -> Any:
+        sess: Any = open_session(app, request)
+        if sess is not None:
+            # flask-session (0.8, no signer) keeps the cookie's id only when the store has that
+            # session; otherwise it starts a new one under a new id.
+            sid = getattr(sess, "sid", None)
+            cookie = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+            sess.stored_sid = sid if sid and cookie == sid else None
+        return sess
 
     def save_without_spent_token(app: Flask, sess: Any, response: Response) -> None:
         sid, ours = getattr(sess, "sid", None), dict.get(sess, TOKEN_KEY)
-        if sid and sess.modified and isinstance(ours, dict):
+        was_stored = sid is not None and getattr(sess, "stored_sid", None) == sid
+        if sid and sess.modified and sess and (was_stored or isinstance(ours, dict)):
             stored = get_session_store(app).load(sid)
-            if stored is not None:
+            if stored is None and was_stored:
+                return  # ended by another request meanwhile: not stored again, no cookie
+            if stored is not None and isinstance(ours, dict):
                 keep = token_to_save(ours, stored.get(TOKEN_KEY))
                 if keep is None:
                     sess.pop(TOKEN_KEY, None)
@@ -137,6 +156,7 @@ def never_save_a_spent_token(app: Flask) -> None:
                     sess[TOKEN_KEY] = dict(keep)
         save(app, sess, response)
 
+    interface.open_session = open_noting_the_stored_id  # type: ignore[method-assign]
     interface.save_session = save_without_spent_token  # type: ignore[method-assign,assignment]
 
 
