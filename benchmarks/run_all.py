@@ -30,6 +30,11 @@ PLAN = {
         ["worklist.py", "--tasks", "1000", "10000", "--repeat", "3"],
         3600,
     ),
+    "coordinator": (
+        ["coordinator.py", "--tasks", "1000", "--repeat", "7"],
+        ["coordinator.py", "--tasks", "1000", "--repeat", "3"],
+        900,
+    ),
     "load": (["load.py", "--seconds", "15"], ["load.py", "--seconds", "5", "--users", "1", "4"], 1200),
     "tailoring": (["tailoring_handout.py", "--runs", "10"], ["tailoring_handout.py", "--runs", "3"], 900),
 }

@@ -5,7 +5,9 @@ at 1k, 10k and 100k Tasks on sekmet-fhir, beside the naive server-sorted search 
 
 Per size it reports: building the app's index once (first visit to a server), then the first
 page, a filtered page and the next page (medians), and the naive baseline: one search of open
-stage Tasks sorted by the server (`_sort=authored-on`, what a page needs without an index).
+stage Tasks sorted by the server (`_sort=authored-on`, what a page needs without an index); up to
+`--naive-views-max` Tasks also its filtered search and its next page (cheap at 1,000 Tasks, a
+minute each at 10,000).
 It also measures a clinician's patient read on the same server, alone and while coordinators
 page through the worklist (does anything wait behind the worklist?).
 
@@ -205,20 +207,53 @@ def scan_page_seconds(base: str) -> float:
     return time.perf_counter() - t0
 
 
-def naive_first_page(http: requests.Session, base: str) -> None:
-    """What a page costs without the index: the server sorts every open stage Task."""
+def naive_first_page(http: requests.Session, base: str, statuses: tuple[str, ...] = OPEN) -> dict[str, Any]:
+    """What a page costs without the index: the server sorts every open stage Task (or those of
+    `statuses`: the filtered page's server-side part; its owner and overdue filters would be the
+    client's, so this is the baseline's lower bound)."""
     query = urlencode(
         [
             ("identifier", f"{c.TASK_IDENTIFIER}|"),
-            ("status", ",".join(OPEN)),
+            ("status", ",".join(statuses)),
             ("_sort", "authored-on"),
             ("_include", "Task:patient"),
             ("_count", "20"),
         ]
     )
-    http.get(
-        f"{base}/Task?{query}", headers={"Accept": "application/fhir+json"}, timeout=900
-    ).raise_for_status()
+    answer = http.get(f"{base}/Task?{query}", headers={"Accept": "application/fhir+json"}, timeout=900)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def naive_views(
+    recorder: TrafficRecorder, http: requests.Session, base: str, label: str, repeat: int
+) -> list[Row]:
+    """The naive baseline of the filtered page (its server-side part: the owner and overdue
+    filters would be the client's, so a lower bound) and of the next page (the first page's
+    `next` link: the server sorts again to page on)."""
+    first = naive_first_page(http, base)
+    following = next(link["url"] for link in first.get("link") or [] if link.get("relation") == "next")
+    accept = {"Accept": "application/fhir+json"}
+    return [
+        measure(
+            recorder,
+            lambda: naive_first_page(http, base, ("ready",)),
+            repeat,
+            benchmark="worklist",
+            action=f"{label}: filtered (ready, unassigned, overdue)",
+            who="naive sorted search",
+            note="the server-side part only (status=ready, sorted); owner and overdue left to the client",
+        ),
+        measure(
+            recorder,
+            lambda: http.get(following, headers=accept, timeout=900).raise_for_status(),
+            repeat,
+            benchmark="worklist",
+            action=f"{label}: next page",
+            who="naive sorted search",
+            note="the first page's next link",
+        ),
+    ]
 
 
 def patient_reads(base: str, seconds: float, busy: bool, coordinator: Coordinator | None) -> list[float]:
@@ -261,7 +296,9 @@ class Size:
     rows: list[Row]
 
 
-def open_size(stack: ExitStack, tasks: int, naive_repeat: int, naive_max: int, prefill_above: int) -> Size:
+def open_size(
+    stack: ExitStack, tasks: int, naive_repeat: int, naive_max: int, naive_views_max: int, prefill_above: int
+) -> Size:
     """Serve a copy of the seeded data, build the app's index (through FHIR unless prefilled),
     and measure what is measured once: the build, the naive sorted search, patient reads."""
     data = seeded_store(tasks)
@@ -358,6 +395,8 @@ def open_size(stack: ExitStack, tasks: int, naive_repeat: int, naive_max: int, p
                 note="one server-sorted search, no template",
             )
         )
+    if tasks <= naive_views_max:
+        rows += naive_views(recorder, http, server.base_url, label, naive_repeat)
     alone = patient_reads(server.base_url, 3, False, None)
     busy = patient_reads(server.base_url, 6, True, coordinator)
     rows.append(
@@ -402,6 +441,12 @@ def main() -> None:
     parser.add_argument("--naive-repeat", type=int, default=1, help="the sorted search is slow at scale")
     parser.add_argument("--naive-max", type=int, default=10000, help="no sorted search above this size")
     parser.add_argument(
+        "--naive-views-max",
+        type=int,
+        default=1000,
+        help="the naive filtered and next page (two more sorted searches) only up to this size",
+    )
+    parser.add_argument(
         "--prefill-above",
         type=int,
         default=10**9,
@@ -414,7 +459,11 @@ def main() -> None:
         sizes = []
         for tasks in args.tasks:
             print(f"{tasks:,} Tasks ...", flush=True)
-            sizes.append(open_size(stack, tasks, args.naive_repeat, args.naive_max, args.prefill_above))
+            sizes.append(
+                open_size(
+                    stack, tasks, args.naive_repeat, args.naive_max, args.naive_views_max, args.prefill_above
+                )
+            )
         views = measure_turn_about(sizes, args.repeat)
         for size in sizes:
             rows += [r for r in views if r.action.startswith(size.label + ":")] + size.rows

@@ -6,10 +6,12 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fhir_rehab import codes as c
-from fhir_rehab.program.lifecycle import check_transition, transition_path
+from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES, check_transition, transition_path
 from fhir_rehab.program.redflags import ESCALATIONS, Level, ScreenOutcome
+from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.observations import submission_identifier
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.wire import Resource, concept, fhir_instant, ref
@@ -270,3 +272,39 @@ def close_follow_up(task: Resource, done_by: str, now: datetime) -> Resource:
         {"type": concept(c.APP_RED_FLAG_PANEL), "valueReference": {"reference": done_by}},
     ]
     return out
+
+
+def add_review_guard(
+    tx: Transaction,
+    stage_task: Resource,
+    stage_code: c.Code,
+    patient_id: str,
+    *,
+    since: datetime | None = None,
+) -> None:
+    """A condition inside the transaction: no red-flag review of this patient is open (or, with
+    `since`, none was opened or changed since then).
+
+    FHIR has no "fail unless absent" entry, but a conditional create whose criteria match more
+    than one resource fails the transaction (R4 http.html#ccreate: 412; HAPI and sekmet-fhir
+    do so). The criteria match this patient's Tasks that are either the stage (`stage_task`,
+    with its id) or a medical review: open ones, or (with `since`) those last changed at or
+    after `since`. While all is well that is the stage alone, so the entry creates nothing (a
+    match answers 200); one review more, and the write fails whole. `since` must not be after
+    the stage's own last change (the stage must match). Should the stage itself have changed,
+    the transaction's guarded write of it (If-Match, or a patch testing its version) fails it
+    anyway, so the body (the stage as the caller knows it, under another identifier) is never
+    kept.
+    """
+    codes = f"{stage_code.system}|{stage_code.code},{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"
+    if since is None:
+        criteria = f"patient={patient_id}&status={','.join(ACTIONABLE_STATUSES)}&code={codes}"
+        suffix = "review-guard"
+    else:
+        criteria = urlencode(
+            [("patient", patient_id), ("code", codes), ("_lastUpdated", f"ge{fhir_instant(since)}")]
+        )
+        suffix = "review-guard-since"
+    body = {k: v for k, v in stage_task.items() if k not in ("id", "meta", "text")}
+    body["identifier"] = [{"system": c.TASK_IDENTIFIER, "value": f"{stage_task['id']}.{suffix}"}]
+    tx.create(body, if_none_exist=criteria)

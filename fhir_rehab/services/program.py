@@ -10,7 +10,6 @@ from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.fhir.ids import check_free_text
 from fhir_rehab.program.eligibility import Eligibility, assess_eligibility
-from fhir_rehab.program.lifecycle import ACTIONABLE_STATUSES
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import (
     ProgramState,
@@ -57,6 +56,7 @@ from fhir_rehab.resources.provenance import Actor, provenance_criteria
 from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.state import parse_program_state
 from fhir_rehab.resources.tasks import (
+    add_review_guard,
     advance_task,
     build_follow_up,
     build_review_task,
@@ -715,27 +715,11 @@ def complete_stage(
 
 
 def review_guard(tx: Transaction, record: PatientRecord, stage: StageState, patient_id: str) -> None:
-    """A condition inside the transaction: no red-flag review of this patient is open, when
-    `stage` is the one open stage of the program (the current one, under way or held).
-
-    FHIR has no "fail unless absent" entry, but a conditional create whose criteria match more
-    than one resource fails the transaction (R4 http.html#ccreate: 412; HAPI and sekmet-fhir
-    do so). The criteria match the open Tasks of this patient that are either `stage` or a
-    medical review: exactly the stage's Task while no review is open, so the entry creates
-    nothing (a match answers 200); one open review more, and the write fails whole.
-    The caller updates the stage's Task in the same transaction, If-Match guarded: should the
-    stage no longer be open, that fails the transaction, so the body (the stage Task as the
-    page showed it, under another identifier) is never kept.
-    """
-    stage_task = record.get(f"Task/{stage.task_id}")
-    code = stage.stage.code
-    criteria = (
-        f"patient={patient_id}&status={','.join(ACTIONABLE_STATUSES)}"
-        f"&code={code.system}|{code.code},{c.APP_MEDICAL_REVIEW.system}|{c.APP_MEDICAL_REVIEW.code}"
-    )
-    body = {k: v for k, v in stage_task.items() if k not in ("id", "meta", "text")}
-    body["identifier"] = [{"system": c.TASK_IDENTIFIER, "value": f"{stage.task_id}.review-guard"}]
-    tx.create(body, if_none_exist=criteria)
+    """No red-flag review of this patient is open, checked inside the transaction
+    (resources.tasks.add_review_guard), `stage` (the one open stage: current, under way or
+    held) the guard's anchor. The caller updates the stage's Task in the same transaction,
+    If-Match guarded."""
+    add_review_guard(tx, record.get(f"Task/{stage.task_id}"), stage.stage.code, patient_id)
 
 
 MAX_EARLY_REASON = 500

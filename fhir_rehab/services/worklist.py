@@ -5,22 +5,30 @@ Clinical acts (closing a review, completing or cancelling a stage) are refused (
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from fhir_rehab import codes as c
 from fhir_rehab.fhir.client import FhirClient
-from fhir_rehab.fhir.errors import FhirError, FhirNotFound, FhirUnavailable
+from fhir_rehab.fhir.errors import FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
 from fhir_rehab.program.lifecycle import IllegalTransition, resume_status
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.roles import coordinator_refusal
 from fhir_rehab.program.words import status_words
 from fhir_rehab.resources import queries as q
 from fhir_rehab.resources.bundle import Transaction
+from fhir_rehab.resources.patch import patch_document
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.tasks import add_note, change_task_status, is_red_flag_hold, set_owner
-from fhir_rehab.resources.wire import Resource, ref_id, version_of
+from fhir_rehab.resources.state import parse_stage_task
+from fhir_rehab.resources.tasks import (
+    add_note,
+    add_review_guard,
+    change_task_status,
+    is_red_flag_hold,
+    set_owner,
+)
+from fhir_rehab.resources.wire import Resource, parse_instant, ref_id, version_of
 from fhir_rehab.resources.worklist import (
     OPEN,
     WorkRow,
@@ -120,6 +128,23 @@ def _refuse(message: str) -> WorklistRefused:
     return WorklistRefused(message)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """The Task as the user's page showed it (the elements the worklist reads, at its version),
+    what the page knew of its program, and the practitioners the page listed. An action is
+    decided on this and written as a patch of those elements: one round trip."""
+
+    task: Resource
+    # The stage's CarePlan status, read in the same batch as `task` (never before a newer
+    # version of it): `_guard_reviews` relies on that.
+    plan_status: str | None = None
+    roster: Mapping[str, str] = field(default_factory=dict)  # Practitioner reference -> name
+
+
+class _ReadFirst(Exception):
+    """What the row shows cannot decide the action: read the Task and decide on it instead."""
+
+
 def change_task(
     client: FhirClient,
     program: Program,
@@ -129,8 +154,8 @@ def change_task(
     actor: Actor,
     now: datetime,
     *,
-    owner_name: str | None = None,
     reads: Sequence[str] = (),
+    seen: Seen | None = None,
 ) -> Done:
     """Apply one coordinator action to the Task the user saw at `version`.
 
@@ -138,38 +163,156 @@ def change_task(
     the current state and the user's intent come with it). `reads` (e.g. the worklist page's
     batch, services.worklist_pages.page_reads) are answered in the same transaction, after the
     write (`Done.reads`).
+
+    With `seen` (the row the page showed, at `version`) the action is one transaction: a patch
+    of the elements it changes that applies only to that version, Provenance, for a stage that
+    starts or resumes the open-review guards, and `reads`. Whatever the row could not know
+    (someone changed the Task, a review was opened, the practitioner is gone) fails it whole,
+    and the action is decided again on the Task read in full (`_change_read_first`): a conflict,
+    a refusal, or the change made on what is there now.
     """
     if intent.action not in ACTIONS:
         raise _refuse("Unknown action.")
-    task = _read_app_task(client, task_id)
-    kind = task_kind(task)
-    refused = coordinator_refusal(kind, intent.action, closes_itself=closes_itself(task))
+    change = _Change(client, program, task_id, version, intent, actor, now, tuple(reads))
+    if seen is not None and _usable(seen.task, task_id, version):
+        try:
+            return _change_seen(change, seen)
+        except _ReadFirst:
+            pass
+    return _change_read_first(change)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One action as posted: what either way of deciding and writing it needs."""
+
+    client: FhirClient
+    program: Program
+    task_id: str
+    version: str
+    intent: Intent
+    actor: Actor
+    now: datetime
+    reads: tuple[str, ...]
+
+    def commit(self, tx: Transaction, targets: list[str], message: str) -> Done:
+        """Provenance of the change and the page's reads in `tx`, then the one round trip."""
+        key = f"{self.task_id}.{self.version}.{self.intent.action}"
+        add_provenance(tx, targets, self.actor, self.now, c.OPERATION_UPDATE, key)
+        for url in self.reads:
+            tx.read(url)
+        result = commit(self.client, tx)
+        return Done(message, reads=result.reads, server_date=self.client.server_date)
+
+
+def _usable(task: Resource, task_id: str, version: str) -> bool:
+    return task.get("id") == task_id and bool(version) and version_of(task) == version and is_app_task(task)
+
+
+def _change_seen(change: _Change, seen: Seen) -> Done:
+    """The action decided on the row the user saw, written in one round trip."""
+    task = seen.task
+    _refuse_clinical(task, change.intent)
+
+    def name_of(owner: str) -> str:
+        if owner not in seen.roster:
+            raise _ReadFirst()  # not a practitioner the page listed: read it
+        return seen.roster[owner] or owner
+
+    guarded: list[bool] = []
+
+    def running(stage: Resource) -> None:
+        if seen.plan_status is None:
+            raise _ReadFirst()
+        if seen.plan_status != "active":
+            raise _refuse(_NOT_RUNNING)
+        guarded.append(True)
+
+    updated, message = _decide(task, change, name_of, running)
+    patient_id = ref_id(task.get("for"), "Patient")
+    tx = Transaction()
+    tx.patch("Task", change.task_id, patch_document(task, updated, change.version))
+    if guarded:
+        _guard_reviews(tx, change.program, task, str(patient_id))
+    targets = [f"Task/{change.task_id}", *([f"Patient/{patient_id}"] if patient_id else [])]
+    try:
+        return change.commit(tx, targets, message)
+    except (StaleVersion, FhirInvalid, FhirNotFound):
+        # The patch's version test (HAPI: 400, sekmet-fhir: 422), a review guard (412), an
+        # unknown practitioner (HAPI: 400), a Task gone (404): nothing was written.
+        raise _ReadFirst() from None
+
+
+# The stage surely matches its own `_lastUpdated=ge` bound, and a batch's reads (run in
+# parallel by HAPI) are well within this of each other.
+_GUARD_SLACK = timedelta(seconds=1)
+
+
+def _guard_reviews(tx: Transaction, program: Program, stage: Resource, patient_id: str) -> None:
+    """A stage starts or resumes only with no review open, and none opened or closed since the
+    stage last changed. With the stage's version tested, that keeps the program status the page
+    read (active, in the batch that read this version) true until the write: a program is held
+    only with a review written (open, or closed since: both fail here), and stopped or completed
+    only with its open stages changed (the version test fails). Both conditions are checked
+    inside the transaction (resources.tasks.add_review_guard)."""
+    parsed = parse_stage_task(program, stage)
+    changed = parse_instant((stage.get("meta") or {}).get("lastUpdated"))
+    if parsed is None or changed is None:
+        raise _ReadFirst()
+    add_review_guard(tx, stage, parsed.stage.code, patient_id)
+    add_review_guard(tx, stage, parsed.stage.code, patient_id, since=changed - _GUARD_SLACK)
+
+
+def _change_read_first(change: _Change) -> Done:
+    """The action decided on the Task read in full, written as an If-Match update."""
+    client = change.client
+    task = _read_app_task(client, change.task_id)
+    _refuse_clinical(task, change.intent)
+    if version_of(task) != change.version:
+        raise TaskConflict(read_current(client, change.program, change.task_id), change.intent)
+    updated, message = _decide(
+        task,
+        change,
+        lambda owner: _practitioner_name(client, owner),
+        lambda stage: _refuse_while_paused(client, stage),
+    )
+    tx = Transaction()
+    tx.update(updated, if_match=change.version)
+    try:
+        return change.commit(tx, [f"Task/{change.task_id}"], message)
+    except StaleVersion:
+        raise TaskConflict(read_current(client, change.program, change.task_id), change.intent) from None
+
+
+def _refuse_clinical(task: Resource, intent: Intent) -> None:
+    refused = coordinator_refusal(task_kind(task), intent.action, closes_itself=closes_itself(task))
     if refused:
         raise _refuse(refused)
-    if version_of(task) != version:
-        raise TaskConflict(read_current(client, program, task_id), intent)
+
+
+def _decide(
+    task: Resource,
+    change: _Change,
+    name_of: Callable[[str], str],
+    running: Callable[[Resource], None],
+) -> tuple[Resource, str]:
     try:
-        updated, message = _apply(client, task, intent, actor, now, owner_name)
+        return _apply(task, change.intent, change.actor, change.now, name_of, running)
     except IllegalTransition as exc:
         raise _refuse(str(exc)) from None
-    tx = Transaction()
-    tx.update(updated, if_match=version)
-    add_provenance(
-        tx, [f"Task/{task_id}"], actor, now, c.OPERATION_UPDATE, f"{task_id}.{version}.{intent.action}"
-    )
-    for url in reads:
-        tx.read(url)
-    try:
-        result = commit(client, tx)
-    except StaleVersion:
-        raise TaskConflict(read_current(client, program, task_id), intent) from None
-    return Done(message, reads=result.reads, server_date=client.server_date)
 
 
 def _apply(
-    client: FhirClient, task: Resource, intent: Intent, actor: Actor, now: datetime, owner_name: str | None
+    task: Resource,
+    intent: Intent,
+    actor: Actor,
+    now: datetime,
+    name_of: Callable[[str], str],
+    running: Callable[[Resource], None],
 ) -> tuple[Resource, str]:
-    """The Task after the action (checked against the R4 state machine) and what to say."""
+    """The Task after the action (checked against the R4 state machine) and what to say.
+    `name_of` names the assignee (refusing an unknown one); `running` refuses a stage whose
+    program is paused."""
     status = task["status"]
     if intent.action in ("claim", "assign"):
         if status == "draft":
@@ -191,7 +334,7 @@ def _apply(
                 f"{holder.get('display') or holder.get('reference')} has this task now. Confirm "
                 "that you want to take it from them before your change is applied."
             )
-        name = actor.display if intent.action == "claim" else _practitioner_name(client, owner, owner_name)
+        name = actor.display if intent.action == "claim" else name_of(owner)
         updated = set_owner(task, {"reference": owner, "display": name}, now)
         if intent.action == "claim" and status in ("requested", "received"):
             # R4: the owner agreeing to do a requested task is what "accepted" means.
@@ -219,7 +362,7 @@ def _apply(
     if intent.action in {"start", "resume", "complete", "hold"} and is_red_flag_hold(task):
         raise _refuse(_RED_FLAG_HOLD)
     if intent.action in {"start", "resume"} and _is_stage(task):
-        _refuse_while_paused(client, task)
+        running(task)
     started = bool((task.get("executionPeriod") or {}).get("start"))
     target = resume_status(started) if intent.action == "resume" else TARGETS[intent.action]
     if intent.action == "resume" and status != "on-hold":
@@ -253,11 +396,12 @@ def _refuse_while_paused(client: FhirClient, task: Resource) -> None:
         raise _refuse("This stage is not part of a program the app can check: nothing was changed.")
     plan, reviews = client.batch(q.program_guard(plan_id, patient_id), missing_ok=True)
     if plan is None or plan.get("status") != "active":
-        raise _refuse(
-            "The program is not running (on hold for a medical review, or ended): the stage cannot start."
-        )
+        raise _refuse(_NOT_RUNNING)
     if (reviews or {}).get("entry"):
         raise _refuse(_RED_FLAG_HOLD)
+
+
+_NOT_RUNNING = "The program is not running (on hold for a medical review, or ended): the stage cannot start."
 
 
 def practitioner_display(client: FhirClient, reference: str | None) -> str | None:
@@ -270,10 +414,10 @@ def practitioner_display(client: FhirClient, reference: str | None) -> str | Non
         return None
 
 
-def _practitioner_name(client: FhirClient, reference: str, given: str | None) -> str:
+def _practitioner_name(client: FhirClient, reference: str) -> str:
     """The assignee must exist; their name is read from the server."""
     try:
         practitioner = client.read("Practitioner", reference.split("/", 1)[1])
     except FhirNotFound:
         raise _refuse("There is no such practitioner.") from None
-    return patient_name(practitioner) or given or reference
+    return patient_name(practitioner) or reference

@@ -6,7 +6,9 @@ round trip:
 
 1. the Tasks changed since the index last looked (`_lastUpdated=gt`, a few seconds of overlap
    so a write committed late is not missed), whoever changed them;
-2. the page's candidate Tasks by `_id`, as they are now, read with the user's own token;
+2. the page's candidate Tasks by `_id`, as they are now, read with the user's own token, their
+   patients' names, and the status of the programs of the stage rows (`_elements`: only what
+   the rows show and what an action on a row is decided on, services.worklist);
 3. on the first page, the practitioners for the Assign list.
 
 The changes and the re-read Tasks go into the index; the page is chosen again from it, and every
@@ -34,7 +36,7 @@ from fhir_rehab.fhir.errors import FhirNotFound
 from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, ScreenSummary
 from fhir_rehab.resources import queries as q
-from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant
+from fhir_rehab.resources.wire import Resource, fhir_instant, parse_instant, ref_id
 from fhir_rehab.resources.worklist import (
     Filters,
     WorkRow,
@@ -44,6 +46,7 @@ from fhir_rehab.resources.worklist import (
     parse_screens,
     patient_name,
     patients_by_id_query,
+    plans_by_id_query,
     review_rows,
     scan_queries,
     tasks_by_id_query,
@@ -97,13 +100,20 @@ class Cursor:
 
 @dataclass(frozen=True)
 class WorklistPage:
-    """One page: its rows in order, the counts per status, and how to go on (if there is more)."""
+    """One page: its rows in order, the counts per status, and how to go on (if there is more).
+
+    `tasks`: each row's Task as the server returned it (the row's elements, at its version) and
+    `plans`: by Task id, the status of a stage row's program, read in the same batch after that
+    Task (so no later than the version shown: services.worklist relies on it); what an action on
+    a row is decided on (services.worklist.Seen), so it needs no read of its own."""
 
     rows: list[WorkRow]
     counts: dict[str, int]
     practitioners: list[tuple[str, str]]
     number: int
     following: Cursor | None
+    tasks: dict[str, Resource] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)
 
 
 # -- keeping the index in step -----------------------------------------------------------
@@ -250,6 +260,9 @@ def _plan(
     if candidates:
         urls.append(tasks_by_id_query(r.task_id for r in candidates))
         urls.append(patients_by_id_query(r.patient_id for r in candidates if r.patient_id))
+        plans = {r.careplan_id for r in candidates if r.kind == "stage" and r.careplan_id}
+        if plans:
+            urls.append(plans_by_id_query(plans))
     if cursor is None:
         urls.append(q.practitioners())
     return candidates, since, urls
@@ -320,9 +333,19 @@ def read_worklist(
     fresh: list[Stamped] = []
     returned: set[str] = set()
     patients: dict[str, Resource] = {}
+    raw = _tasks(answers[0])
+    plans: dict[str, str] = {}
     if candidates:
         patients = _patients(answers[2])
         fresh, returned = _stamped(program, answers[1], patients)
+        raw.update(_tasks(answers[1]))
+        statuses = _statuses(answers[3]) if urls[3:4] and urls[3].startswith("CarePlan?") else {}
+        plans = {
+            task_id: statuses[plan]
+            for task_id, task in raw.items()
+            if (plan := next(filter(None, (ref_id(b, "CarePlan") for b in task.get("basedOn") or [])), None))
+            in statuses
+        }
     gone = [r.task_id for r in candidates if r.task_id not in returned]
     watermark = _watermark(since, changed, following is None, server_now)
     index.apply([*changed, *fresh], removed=gone, since=watermark)
@@ -342,6 +365,9 @@ def read_worklist(
             rows, returned = _stamped(program, extra[0], patients)
             index.apply(rows, removed=[t for t in missing if t not in returned])
             seen.update({row.task_id: row for row, _ in rows})
+            late = _tasks(extra[0])  # read after the programs were: no program status for these
+            raw.update(late)
+            plans = {k: v for k, v in plans.items() if k not in late}
     shown = [_named(seen[r.task_id], patients) for r in page if r.task_id in seen]
     shown = _with_held_counts(index, shown)
     practitioners = cursor.practitioners if cursor else _practitioners(answers[-1])
@@ -356,15 +382,36 @@ def read_worklist(
             (cursor.number + 1) if cursor else 2,
             [*held, *(r.careplan_id or "" for r in shown if r.groups_by_program)],
         )
-    return WorklistPage(shown, counts, practitioners, cursor.number if cursor else 1, next_cursor)
+    return WorklistPage(
+        shown,
+        counts,
+        practitioners,
+        cursor.number if cursor else 1,
+        next_cursor,
+        {r.task_id: raw[r.task_id] for r in shown if r.task_id in raw},
+        {r.task_id: plans[r.task_id] for r in shown if r.task_id in plans},
+    )
 
 
-def _patients(bundle: Resource) -> dict[str, Resource]:
+def _tasks(bundle: Resource) -> dict[str, Resource]:
+    """The Tasks of a searchset by id (a later one of the same id wins)."""
+    return _by_id(bundle, "Task")
+
+
+def _statuses(bundle: Resource) -> dict[str, str]:
+    return {rid: str(r.get("status")) for rid, r in _by_id(bundle, "CarePlan").items()}
+
+
+def _by_id(bundle: Resource, resource_type: str) -> dict[str, Resource]:
     return {
         r["id"]: r
         for r in (e.get("resource") or {} for e in bundle.get("entry") or [])
-        if r.get("resourceType") == "Patient" and r.get("id")
+        if r.get("resourceType") == resource_type and r.get("id")
     }
+
+
+def _patients(bundle: Resource) -> dict[str, Resource]:
+    return _by_id(bundle, "Patient")
 
 
 def _named(row: WorkRow, patients: dict[str, Resource]) -> WorkRow:

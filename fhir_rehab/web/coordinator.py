@@ -53,13 +53,21 @@ from fhir_rehab.services.worklist import (
     NEEDS_REASON,
     Done,
     Intent,
+    Seen,
     TaskConflict,
     WorklistRefused,
     change_task,
     practitioner_display,
 )
 from fhir_rehab.services.worklist_index import WorklistIndex, index_path
-from fhir_rehab.services.worklist_pages import Cursor, Prefetched, page_reads, read_timeline, read_worklist
+from fhir_rehab.services.worklist_pages import (
+    Cursor,
+    Prefetched,
+    WorklistPage,
+    page_reads,
+    read_timeline,
+    read_worklist,
+)
 from fhir_rehab.services.writes import utcnow
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
@@ -181,6 +189,7 @@ def worklist() -> Any:
     following = None
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))
+    _keep_rows(launch, page)
     return render_template(
         "coordinator/worklist.html",
         page=page,
@@ -262,6 +271,7 @@ def act(task_id: str) -> Any:
             actor,
             now,
             reads=reads,
+            seen=_seen(launch, task_id),
         )
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
@@ -280,6 +290,45 @@ def act(task_id: str) -> Any:
         flash(done.message, "info")
         _keep_page(launch, reads, done)
     return redirect(return_to)
+
+
+ROWS_KEPT = 75  # Tasks kept per session for actions on the rows shown (about the latest 3 pages)
+
+
+def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
+    """Keep the page's rows as the server returned them, their programs' statuses and the
+    practitioners listed (server side, per session), so an action on a row is decided on what
+    the user saw and costs no read (`_seen`). Added to what earlier pages kept (another tab)."""
+    key = session_key(launch, "worklist-rows")
+    if not key or not page.tasks:
+        return
+    kept = snapshots().recall(key) or {}
+    earlier = {k: v for k, v in _dict(kept.get("tasks")).items() if k not in page.tasks}
+    tasks = dict(list({**earlier, **page.tasks}.items())[-ROWS_KEPT:])  # the newest last
+    # A program status goes with the Task version it was read with (never a newer version).
+    plans = {k: v for k, v in _dict(kept.get("plans")).items() if k not in page.tasks} | page.plans
+    data: dict[str, object] = {
+        "tasks": tasks,
+        "plans": {k: v for k, v in plans.items() if k in tasks},
+        "roster": {**_dict(kept.get("roster")), **dict(page.practitioners)},
+    }
+    snapshots().keep(key, data)
+
+
+def _seen(launch: LaunchContext, task_id: str) -> Seen | None:
+    """The row the user acts on, as the page showed it (`_keep_rows`); None when not kept."""
+    key = session_key(launch, "worklist-rows")
+    kept = snapshots().recall(key) if key else None
+    task = _dict((kept or {}).get("tasks")).get(task_id)
+    if not kept or not isinstance(task, dict):
+        return None
+    plan_status = _dict(kept.get("plans")).get(task_id)
+    roster = {str(k): str(v) for k, v in _dict(kept.get("roster")).items()}
+    return Seen(task, plan_status if isinstance(plan_status, str) else None, roster)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _page_after(launch: LaunchContext, return_to: str, now: datetime) -> list[str]:

@@ -92,25 +92,37 @@ class RecordSnapshots:
 
     def stash(self, key: str, data: dict[str, object]) -> None:
         """Keep `data` (JSON) for the next page of this session, once (`take`)."""
+        self._write(f"{key}.stash", data)
+
+    def take(self, key: str) -> dict[str, object] | None:
+        """What `stash` kept, if recent (FRESH_SECONDS); removed as it is read."""
+        return self._read(f"{key}.stash", FRESH_SECONDS, remove=True)
+
+    def keep(self, key: str, data: dict[str, object]) -> None:
+        """Keep `data` (JSON) for this session's later form posts (`recall`), replacing it."""
+        self._write(f"{key}.kept", data)
+
+    def recall(self, key: str) -> dict[str, object] | None:
+        """What `keep` kept, if younger than MAX_AGE_SECONDS (a form older than that re-reads)."""
+        return self._read(f"{key}.kept", MAX_AGE_SECONDS, remove=False)
+
+    def _write(self, name: str, data: dict[str, object]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".stash-")
         with os.fdopen(handle, "w") as out:
             out.write(json.dumps({"at": self.clock(), "data": data}, separators=(",", ":")))
-        os.replace(tmp, self.directory / f"{key}.stash")
+        os.replace(tmp, self.directory / name)
 
-    def take(self, key: str) -> dict[str, object] | None:
-        """What `stash` kept, if recent (FRESH_SECONDS); removed as it is read."""
-        path = self.directory / f"{key}.stash"
+    def _read(self, name: str, max_age: float, *, remove: bool) -> dict[str, object] | None:
+        path = self.directory / name
         try:
             text = path.read_text()
-            path.unlink()
+            if remove:
+                path.unlink()
             found = json.loads(text)
         except (OSError, ValueError):
             return None
-        if (
-            not isinstance(found, dict)
-            or not 0 <= self.clock() - float(found.get("at") or 0) <= FRESH_SECONDS
-        ):
+        if not isinstance(found, dict) or not 0 <= self.clock() - float(found.get("at") or 0) <= max_age:
             return None
         data = found.get("data")
         return data if isinstance(data, dict) else None

@@ -15,7 +15,10 @@ sources (hapifhir/hapi-fhir, cited per method below):
 - unknown search parameters are refused with 400 and `:missing` with 405;
 - a write that references a resource that does not exist is refused with 400;
 - deleting a resource that another resource references is refused with 409;
-- a conditional create whose criteria match more than one resource is refused with 412.
+- a conditional create whose criteria match more than one resource is refused with 412;
+- a PATCH entry of a transaction (JSON Patch in a Binary) that cannot be applied, a failed
+  `test` operation included, is refused with 400, one whose result references a resource that
+  does not exist with 400, and one with `ifMatch` with 400 (read as a match URL).
 
 It is a test double: it checks on the backing server (reads and searches) before forwarding,
 so a write racing another can slip between check and write, which HAPI's database prevents.
@@ -23,6 +26,7 @@ so a write racing another can slip between check and write, which HAPI's databas
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import jsonpatch
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -432,8 +437,45 @@ class StrictFhirProxy:
             self._check_single_match(url.split("?")[0], str(request["ifNoneExist"]))
         if method == "PUT" and request.get("ifMatch"):
             self._check_version(url, str(request["ifMatch"]))
+        if method == "PATCH":
+            self._check_patch(url, request, resource, targets)
         if method == "DELETE":
             self._check_unreferenced(url)
+
+    def _check_patch(self, url: str, request: Resource, body: Any, targets: frozenset[str]) -> None:
+        """A transaction's PATCH entry as HAPI processes it (BaseTransactionProcessor, case
+        "PATCH"): the body is a Binary whose contentType names the patch type; the JSON Patch is
+        applied to the current resource (JsonPatchUtils.apply) and the result saved as an update,
+        with referential integrity.
+
+        - A patch that cannot be applied, a failed `test` operation included: InvalidRequestException,
+          HTTP 400, Msg.code(1272) (JsonPatchUtils; sekmet-fhir answers 422).
+        - `request.ifMatch` on a PATCH entry: HAPI 5.x-6.x pass it to the DAO as the conditional
+          match URL (BaseTransactionProcessor.toMatchUrl returns getEntryRequestIfMatch for
+          PATCH), so it fails with 400 HAPI-0518 "Invalid match URL[Task?W/"1"] - URL has no
+          search parameters" (hapi-fhir issue 3575). The app tests the version in the patch
+          document instead.
+        """
+        if request.get("ifMatch"):
+            raise Refused(
+                400,
+                f"HAPI-0518: Invalid match URL[{url.split('/')[0]}?{request['ifMatch']}] - "
+                "URL has no search parameters",
+            )
+        if not isinstance(body, dict) or body.get("resourceType") != "Binary":
+            return  # FHIRPath Patch (Parameters): forwarded as it is
+        try:
+            operations = json.loads(base64.b64decode(str(body.get("data") or "")))
+        except ValueError:
+            raise Refused(400, "HAPI-1272: the patch body is not JSON") from None
+        current = self.http.get(f"{self.backend}/{url}", timeout=30)
+        if current.status_code != 200:
+            raise Refused(404, f"HAPI-2001: Resource {url} is not known")
+        try:
+            patched = jsonpatch.apply_patch(current.json(), operations)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+            raise Refused(400, f"HAPI-1272: {exc}") from None
+        self._check_references(patched, targets | {url})
 
     # -- write checks ----------------------------------------------------------------------
     def _check_version(self, path: str, if_match: str) -> None:
