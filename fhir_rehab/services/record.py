@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fhir_rehab.fhir.client import FhirClient
@@ -19,7 +19,7 @@ from fhir_rehab.resources.queries import RecordView
 from fhir_rehab.resources.state import parse_conditions, parse_program_state
 from fhir_rehab.resources.wire import ref_id
 from fhir_rehab.services.errors import PatientNotFound
-from fhir_rehab.services.writes import WriteResult
+from fhir_rehab.services.writes import WriteResult, commit
 
 Resource = dict[str, Any]
 MAX_PAGES = 50  # per search: 50 pages of even 20 is more than any one patient's program holds
@@ -127,6 +127,18 @@ def record_after(
     written = [w.resource for w in write.written if w.resource]
     add_goals(record, [*written, *(known.resources if known else [])])
     return record
+
+
+def commit_reading_back(
+    client: FhirClient, tx: Transaction, known: PatientRecord, patient_id: str, view: RecordView | None
+) -> WriteResult:
+    """Commit `tx`; with `view`, the patient record is read back in the same transaction
+    (`.after`, `known`: the record the write was built on, see `record_after`)."""
+    if view is None:
+        return commit(client, tx)
+    reads = read_record_after(tx, patient_id, view)
+    write = commit(client, tx)
+    return replace(write, after=record_after(client, reads, write, known))
 
 
 def add_goals(record: PatientRecord, candidates: Sequence[Resource | None]) -> None:

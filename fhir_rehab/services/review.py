@@ -3,7 +3,7 @@ program on hold, or stop it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from fhir_rehab import codes as c
@@ -26,9 +26,9 @@ from fhir_rehab.services.program import (
     review_guard,
     still_clear_after,
 )
-from fhir_rehab.services.record import PatientRecord, read_patient_record, read_record_after, record_after
+from fhir_rehab.services.record import PatientRecord, commit_reading_back, read_patient_record
 from fhir_rehab.services.tailoring import follow_stage
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
 
 def _on_hold(state: ProgramState) -> None:
@@ -93,7 +93,7 @@ def resume_program(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
     )
     review_guard(tx, record, state.current, patient_id)
-    write = _commit_reading_back(client, tx, record, patient_id, read_after)
+    write = commit_reading_back(client, tx, record, patient_id, read_after)
     if read_after is not None:
         still_clear_after(client, program, write, read_after, actor, max_screen_age_days, now, "resume")
     return write
@@ -133,18 +133,7 @@ def stop_program(
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
     )
-    return _commit_reading_back(client, tx, record, patient_id, read_after)
-
-
-def _commit_reading_back(
-    client: FhirClient, tx: Transaction, record: PatientRecord, patient_id: str, view: RecordView | None
-) -> WriteResult:
-    """Commit; with `view`, the patient record is read back in the same transaction (`.after`)."""
-    if view is None:
-        return commit(client, tx)
-    reads = read_record_after(tx, patient_id, view)
-    write = commit(client, tx)
-    return replace(write, after=record_after(client, reads, write, record))
+    return commit_reading_back(client, tx, record, patient_id, read_after)
 
 
 # -- the review itself ---------------------------------------------------------------------------
@@ -216,7 +205,7 @@ def record_review(
     if stopped:
         targets += _end_program(tx, client, record, state, f"Medical review: {rule.label}. {note}", now)
     add_provenance(tx, targets, reviewer, now, c.OPERATION_UPDATE, f"{key}.provenance")
-    write = _commit_reading_back(client, tx, record, patient_id, read_after)
+    write = commit_reading_back(client, tx, record, patient_id, read_after)
     return ReviewResult(write, review, outcome, rule.closes, stopped)
 
 
