@@ -208,13 +208,28 @@ def end_care_plan(plan: Resource, status: str, now: datetime, note: str | None =
     return out
 
 
-def note_stage_progress(plan: Resource, task_ref: str, text: str, now: datetime) -> Resource:
-    """Record progress on the activity that points to the stage's Task."""
+def note_stage_progress(
+    plan: Resource, task_ref: str, text: str, now: datetime, note_id: str | None = None
+) -> Resource:
+    """Record progress on the activity that points to the stage's Task (`note_id`: the
+    Annotation's element id, to find this note again)."""
     out = copy.deepcopy(plan)
+    note: Resource = {"time": fhir_instant(now), "text": text}
+    if note_id:
+        note = {"id": note_id, **note}
     for activity in out.get("activity") or []:
         if (activity.get("reference") or {}).get("reference") == task_ref:
-            activity.setdefault("progress", []).append({"time": fhir_instant(now), "text": text})
+            activity.setdefault("progress", []).append(note)
     return out
+
+
+def has_progress_note(plan: Resource | None, note_id: str) -> bool:
+    """Whether a progress note with this element id is on one of the plan's activities."""
+    return any(
+        note.get("id") == note_id
+        for activity in (plan or {}).get("activity") or []
+        for note in activity.get("progress") or []
+    )
 
 
 def goal_stage_number(goal: Resource) -> int | None:

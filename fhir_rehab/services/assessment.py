@@ -10,8 +10,10 @@ from fhir_rehab.program.assessment import Assessment
 from fhir_rehab.resources.assessment import build_assessment, build_assessment_panel, build_odi_panel
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import RecordView
 from fhir_rehab.resources.wire import Resource
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.record import commit_reading_back
+from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
 
 def _create(tx: Transaction, resource: Resource) -> str:
@@ -26,11 +28,14 @@ def record_assessment(
     actor: Actor,
     submission_id: str,
     now: datetime | None = None,
+    *,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """Members, the Oswestry panel over its sections, the assessment panel and Provenance.
 
     Every entry is created only if its submission identifier is new, so a double submit
-    writes nothing twice.
+    writes nothing twice. Nothing here depends on the record (it only adds), so nothing is
+    read first; `read_after` reads the record back in the same transaction (`.after`).
     """
     now = now or utcnow()
     members, sections = build_assessment(assessment, patient_id, actor, now, submission_id)
@@ -56,4 +61,4 @@ def record_assessment(
         c.OPERATION_CREATE,
         f"{submission_id}.provenance",
     )
-    return commit(client, tx)
+    return commit_reading_back(client, tx, patient_id, read_after)

@@ -717,8 +717,8 @@ def complete_stage(
 def review_guard(tx: Transaction, record: PatientRecord, stage: StageState, patient_id: str) -> None:
     """No red-flag review of this patient is open, checked inside the transaction
     (resources.tasks.add_review_guard), `stage` (the one open stage: current, under way or
-    held) the guard's anchor. The caller updates the stage's Task in the same transaction,
-    If-Match guarded."""
+    held) the guard's anchor. The same transaction must hold a guarded write that a change
+    of the stage fails (If-Match on its Task, or on the CarePlan every stage change notes)."""
     add_review_guard(tx, record.get(f"Task/{stage.task_id}"), stage.stage.code, patient_id)
 
 

@@ -130,10 +130,14 @@ def record_after(
 
 
 def commit_reading_back(
-    client: FhirClient, tx: Transaction, known: PatientRecord, patient_id: str, view: RecordView | None
+    client: FhirClient,
+    tx: Transaction,
+    patient_id: str,
+    view: RecordView | None,
+    known: PatientRecord | None = None,
 ) -> WriteResult:
-    """Commit `tx`; with `view`, the patient record is read back in the same transaction
-    (`.after`, `known`: the record the write was built on, see `record_after`)."""
+    """Commit `tx`; with a `view`, the patient record is read back in the same transaction
+    (`.after`, see record_after), so the page shown after the write needs no request."""
     if view is None:
         return commit(client, tx)
     reads = read_record_after(tx, patient_id, view)

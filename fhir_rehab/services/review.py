@@ -93,7 +93,7 @@ def resume_program(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
     )
     review_guard(tx, record, state.current, patient_id)
-    write = commit_reading_back(client, tx, record, patient_id, read_after)
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
     if read_after is not None:
         still_clear_after(client, program, write, read_after, actor, max_screen_age_days, now, "resume")
     return write
@@ -133,7 +133,7 @@ def stop_program(
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
     )
-    return commit_reading_back(client, tx, record, patient_id, read_after)
+    return commit_reading_back(client, tx, patient_id, read_after, record)
 
 
 # -- the review itself ---------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def record_review(
     if stopped:
         targets += _end_program(tx, client, record, state, f"Medical review: {rule.label}. {note}", now)
     add_provenance(tx, targets, reviewer, now, c.OPERATION_UPDATE, f"{key}.provenance")
-    write = commit_reading_back(client, tx, record, patient_id, read_after)
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
     return ReviewResult(write, review, outcome, rule.closes, stopped)
 
 

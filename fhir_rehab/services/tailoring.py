@@ -17,6 +17,7 @@ from fhir_rehab.program.model import Program
 from fhir_rehab.program.progression import ProgramState, StageState
 from fhir_rehab.program.tailoring import Prescribed, Profile, Proposal, propose_stage, unconfirmed
 from fhir_rehab.resources.bundle import Transaction, identifier_criteria
+from fhir_rehab.resources.careplan import note_stage_progress
 from fhir_rehab.resources.prescriptions import (
     build_prescription,
     prescription_key,
@@ -25,10 +26,11 @@ from fhir_rehab.resources.prescriptions import (
     set_task_prescriptions,
 )
 from fhir_rehab.resources.provenance import Actor
-from fhir_rehab.resources.wire import identifier_value
+from fhir_rehab.resources.queries import RecordView
+from fhir_rehab.resources.wire import Resource, identifier_value
 from fhir_rehab.services.errors import ProgramRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_patient_record
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.record import PatientRecord, commit_reading_back, read_patient_record
+from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
 Plan = Mapping[int, Sequence[Prescribed]]
 STATUS_FOR_TASK = {
@@ -84,16 +86,25 @@ def update_plan(
     *,
     seen: Mapping[int, str | None] | None = None,
     now: datetime | None = None,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """Apply the clinician's changes to the stages still to come or under way, in one transaction.
 
     Removed exercises are revoked, changed ones revised, new ones created; each stage Task then
-    references its current list. Every update carries the version the clinician saw (If-Match),
-    and `seen` holds each stage Task's version as shown: a change by someone else since (or the
-    same form sent twice) fails the whole save with StaleVersion.
+    references its current list, and the change is noted on the stage's CarePlan activity.
+    Every update carries the version the clinician saw (If-Match), and `seen` holds each stage
+    Task's version as shown: a change by someone else since (or the same form sent twice) fails
+    the whole save with StaleVersion. The CarePlan's If-Match makes that true of the program as
+    a whole: a red-flag hold, a stage completed or a stop since the page fails the save even
+    when it changes another stage.
+
+    One round trip: with `record` (what the clinician's page showed) nothing is read first, and
+    `read_after` reads the record back in the same transaction (`.after`).
     """
     now = now or utcnow()
-    record = read_patient_record(client, patient_id)
+    known = record
+    record = record or read_patient_record(client, patient_id)
     state = record.state(program)
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to change.")
@@ -107,13 +118,24 @@ def update_plan(
             continue
         if seen and seen.get(stage.stage.number) not in (None, stage.version):
             raise StaleVersion()
-        targets += _update_stage(
+        changed = _update_stage(
             tx, program, record, state, stage, plan[stage.stage.number], episode, actor, now, submission_id
         )
+        if changed:
+            care_plan = _note_change(care_plan, stage, now)
+        targets += changed
     if not targets:
         return WriteResult(())
+    targets.append(tx.update(care_plan, if_match=state.careplan_version))
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{submission_id}.plan")
-    return commit(client, tx)
+    return commit_reading_back(client, tx, patient_id, read_after, known)
+
+
+def _note_change(care_plan: Resource, stage: StageState, now: datetime) -> Resource:
+    """The plan says, on the stage's activity, that its exercises were changed (and when)."""
+    return note_stage_progress(
+        care_plan, f"Task/{stage.task_id}", f"Stage {stage.stage.number} exercises changed", now
+    )
 
 
 def _update_stage(

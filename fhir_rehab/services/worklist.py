@@ -73,6 +73,7 @@ class Current:
     row: WorkRow
     changed_by: str | None
     changed_at: str | None
+    task: Resource | None = None  # the Task as read (whole): what "apply my change" is decided on
 
 
 class TaskConflict(StaleVersion):
@@ -112,7 +113,11 @@ def read_current(client: FhirClient, program: Program, task_id: str) -> Current:
         author = next((a.get("who") or {} for a in prov.get("agent") or []), {})
         by = author.get("display") or author.get("reference")
         at = prov.get("recorded")
-    return Current(rows[0], by, at)
+    task = next(
+        (e["resource"] for e in bundle.get("entry") or [] if (e.get("resource") or {}).get("id") == task_id),
+        None,
+    )
+    return Current(rows[0], by, at, task)
 
 
 def _read_app_task(client: FhirClient, task_id: str) -> Resource:

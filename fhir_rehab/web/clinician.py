@@ -28,9 +28,9 @@ from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScr
 from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.resources.queries import CLINICIAN_VIEW
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.clinic import clinic_contact
+from fhir_rehab.services.clinic import ClinicContact, clinic_contact
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
-from fhir_rehab.services.handout import file_handout
+from fhir_rehab.services.handout import file_handout, was_filed
 from fhir_rehab.services.review import resume_program, stop_program
 from fhir_rehab.services.writes import WriteResult, utcnow
 from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
@@ -351,18 +351,18 @@ def stop() -> Response:
 def sheet() -> Any:
     """The printable handout (one A4 page) for the current stage; while a red flag holds the
     program, the stop banner instead (409 Conflict), never a printable sheet."""
-    stopped = _stop_page()
+    launch, client, record = _record()
+    stopped = _stop_page(record)
     if stopped is not None:
         return stopped
-    _, client, record, context = _handout()
+    context = _handout(launch, client, record)
     if context is None:
         return redirect(url_for("clinician.overview"))
     return render_template("clinician/handout.html", **context)
 
 
-def _stop_page() -> Any:
+def _stop_page(record: Any) -> Any:
     """The stop banner page (409) while a red flag holds the program, else None."""
-    _, _, record = _record()
     state = record.state(PROGRAM)
     hold = hold_of(state)
     if hold is None:
@@ -370,17 +370,37 @@ def _stop_page() -> Any:
     return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
 
 
-def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
-    launch, client, record = _record()
+# The clinic the handout names, found once per launch (reading the EHR's Encounter and
+# Organization): [launch it was found for, name, phone], kept with the session.
+CLINIC_KEY = "handout_clinic"
+
+
+def _clinic(launch: Any, client: Any) -> ClinicContact | None:
+    """The clinic's contact for this launch: the session's when found before, else looked up
+    (services.clinic) and kept when found, so the handout pages after the first need no read."""
+    settings = current_app.config
+    from_ehr = not (settings.get("CLINIC_NAME") or settings.get("CLINIC_PHONE"))
+    whose = f"{launch.iss}|{launch.encounter_id}|{launch.fhir_user}"
+    kept = session.get(CLINIC_KEY)
+    if from_ehr and isinstance(kept, list) and len(kept) == 3 and kept[0] == whose:
+        return ClinicContact(str(kept[1]), str(kept[2]))
+    clinic = clinic_contact(
+        client, settings=settings, encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
+    )
+    if from_ehr and clinic is not None:  # nothing found (or not readable) is looked up again
+        session[CLINIC_KEY] = [whose, clinic.name, clinic.phone]
+    return clinic
+
+
+def _handout(launch: Any, client: Any, record: Any) -> dict[str, Any] | None:
+    """What the handout shows, from `record`; None (with a message) without a current stage."""
     state = record.state(PROGRAM)
     if state.current is None:
         flash("There is no current stage to print.", "info")
-        return launch, client, record, None
+        return None
     actor = actor_for_launch(launch, client)
     remember_form_patient(record.patient)
-    clinic = clinic_contact(
-        client, settings=current_app.config, encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
-    )
+    clinic = _clinic(launch, client)
     settings = {
         "CLINIC_NAME": clinic.name if clinic else "",
         "CLINIC_PHONE": clinic.phone if clinic else "",
@@ -394,7 +414,7 @@ def _handout() -> tuple[Any, Any, Any, dict[str, Any] | None]:
         careplan_id=state.careplan_id,
         submission_id=str(uuid.uuid4()),  # one filing per page shown: a double click files once
     )
-    return launch, client, record, context
+    return context
 
 
 def _pdf(context: dict[str, Any]) -> bytes:
@@ -404,10 +424,11 @@ def _pdf(context: dict[str, Any]) -> bytes:
 @bp.get("/program/handout.pdf")
 @require_launch
 def handout_pdf() -> Any:
-    stopped = _stop_page()
+    launch, client, record = _record()
+    stopped = _stop_page(record)
     if stopped is not None:  # no printable sheet while a red flag holds the program
         return stopped
-    _, _, _, context = _handout()
+    context = _handout(launch, client, record)
     if context is None:
         return redirect(url_for("clinician.overview"))
     response = make_response(_pdf(context))
@@ -419,10 +440,14 @@ def handout_pdf() -> Any:
 @bp.post("/program/handout/file")
 @require_launch
 def handout_file() -> Any:
-    stopped = _stop_page()
+    """File the sheet the page showed, built on that page's record: one transaction that also
+    reads the record back for the program page after. It fails closed when the program
+    changed since the page (services.handout)."""
+    launch, client, record = _known()
+    stopped = _stop_page(record)
     if stopped is not None:
         return stopped
-    launch, client, _, context = _handout()
+    context = _handout(launch, client, record)
     if context is None:
         return redirect(url_for("clinician.overview"))
     if not context["can_file"]:
@@ -435,16 +460,22 @@ def handout_file() -> Any:
     if submission_id is None:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.sheet"))
-    actor = actor_for_launch(launch, client, for_write=True)
-    result = file_handout(
-        client,
-        _pdf(context),
-        patient_id=launch.patient_id or "",
-        care_plan_id=context["careplan_id"],
-        stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
-        actor=actor,
-        key=f"handout-{submission_id}",
-    )
+    key = f"handout-{submission_id}"
+    try:
+        result = file_handout(
+            client,
+            _pdf(context),
+            patient_id=launch.patient_id or "",
+            care_plan_id=context["careplan_id"],
+            stage_title=f"Stage {context['stage'].number}: {context['stage'].title}",
+            actor=actor_for_launch(launch, client, for_write=True),
+            key=key,
+            shown=(PROGRAM, record),
+            read_after=CLINICIAN_VIEW,
+        )
+    except StaleVersion:
+        return _not_filed(launch, key)
+    _after_write(launch, result.after, record)
     flash(
         "The handout was filed in the patient's documents."
         if result.created
@@ -452,3 +483,24 @@ def handout_file() -> Any:
         "info",
     )
     return redirect(url_for("clinician.program"))
+
+
+def _not_filed(launch: Any, key: str) -> Any:
+    """The program changed since the sheet was shown, so nothing was filed: read the record
+    afresh and say so, unless it shows this filing made after all (the same form sent twice at
+    once); while a red flag holds the program, the stop banner."""
+    _after_write(launch, None)
+    _, _, record = _record()
+    _after_write(launch, record)  # the page after shows what was just read
+    if was_filed(record, record.state(PROGRAM).careplan_id, key):
+        flash("This handout was already filed in the patient's documents.", "info")
+        return redirect(url_for("clinician.program"))
+    stopped = _stop_page(record)
+    if stopped is not None:
+        return stopped
+    flash(
+        "The program changed since the sheet was shown (a stage was completed, or the plan "
+        "changed), so nothing was filed. This is the sheet as it is now: file it again if it is right.",
+        "error",
+    )
+    return redirect(url_for("clinician.sheet"))

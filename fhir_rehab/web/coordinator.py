@@ -63,7 +63,6 @@ from fhir_rehab.services.worklist_index import WorklistIndex, index_path
 from fhir_rehab.services.worklist_pages import (
     Cursor,
     Prefetched,
-    WorklistPage,
     page_reads,
     read_timeline,
     read_worklist,
@@ -189,7 +188,7 @@ def worklist() -> Any:
     following = None
     if page.following is not None:
         following = _worklist_url(filters, page=_save_cursor(page.following))
-    _keep_rows(launch, page)
+    _keep_rows(launch, page.tasks, page.plans, page.practitioners)
     return render_template(
         "coordinator/worklist.html",
         page=page,
@@ -276,6 +275,7 @@ def act(task_id: str) -> Any:
     except WorklistRefused as exc:
         flash(f"Not changed: {exc}", "error")
     except TaskConflict as conflict:
+        _keep_rows(launch, {task_id: conflict.current.task} if conflict.current.task else {}, {}, [])
         return render_template(
             "coordinator/conflict.html",
             conflict=conflict,
@@ -295,22 +295,28 @@ def act(task_id: str) -> Any:
 ROWS_KEPT = 75  # Tasks kept per session for actions on the rows shown (about the latest 3 pages)
 
 
-def _keep_rows(launch: LaunchContext, page: WorklistPage) -> None:
-    """Keep the page's rows as the server returned them, their programs' statuses and the
-    practitioners listed (server side, per session), so an action on a row is decided on what
-    the user saw and costs no read (`_seen`). Added to what earlier pages kept (another tab)."""
+def _keep_rows(
+    launch: LaunchContext,
+    shown: dict[str, Any],
+    plans: dict[str, str],
+    practitioners: list[tuple[str, str]],
+) -> None:
+    """Keep the Tasks a page showed as the server returned them (`shown`; or the conflict
+    page's), their programs' statuses and the practitioners listed (server side, per session),
+    so an action on a row is decided on what the user saw and costs no read (`_seen`). Added to
+    what earlier pages kept (another tab)."""
     key = session_key(launch, "worklist-rows")
-    if not key or not page.tasks:
+    if not key or not shown:
         return
     kept = snapshots().recall(key) or {}
-    earlier = {k: v for k, v in _dict(kept.get("tasks")).items() if k not in page.tasks}
-    tasks = dict(list({**earlier, **page.tasks}.items())[-ROWS_KEPT:])  # the newest last
+    earlier = {k: v for k, v in _dict(kept.get("tasks")).items() if k not in shown}
+    tasks = dict(list({**earlier, **shown}.items())[-ROWS_KEPT:])  # the newest last
     # A program status goes with the Task version it was read with (never a newer version).
-    plans = {k: v for k, v in _dict(kept.get("plans")).items() if k not in page.tasks} | page.plans
+    statuses = {k: v for k, v in _dict(kept.get("plans")).items() if k not in shown} | plans
     data: dict[str, object] = {
         "tasks": tasks,
-        "plans": {k: v for k, v in plans.items() if k in tasks},
-        "roster": {**_dict(kept.get("roster")), **dict(page.practitioners)},
+        "plans": {k: v for k, v in statuses.items() if k in tasks},
+        "roster": {**_dict(kept.get("roster")), **dict(practitioners)},
     }
     snapshots().keep(key, data)
 

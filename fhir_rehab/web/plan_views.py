@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
@@ -62,7 +63,7 @@ def assessment_submit() -> Any:
     if submission is None:
         flash(DAMAGED_FORM, "error")
         return redirect(url_for("clinician.assessment_form"))
-    launch, client, record = _record()
+    launch, client, record = _known()
     assessment, errors = parse_assessment(request.form)
     if assessment is None:
         return _assessment_page(record, request.form, errors, 400)
@@ -72,9 +73,11 @@ def assessment_submit() -> Any:
         assessment,
         actor_for_launch(launch, client, for_write=True),
         submission,
+        read_after=CLINICIAN_VIEW,
     )
+    _after_write(launch, result.after, record)
     flash("Assessment recorded." if result.created else "This assessment was already recorded.", "info")
-    started = record.state(PROGRAM).careplan_status in {"active", "on-hold"}
+    started = result.after.state(PROGRAM).careplan_status in {"active", "on-hold"}
     return redirect(url_for("clinician.program" if started else "clinician.plan"))
 
 
@@ -163,7 +166,18 @@ def plan_submit() -> Any:
     try:
         if running:
             seen = {p.number: p.seen_version for p in plans if p.editable}
-            update_plan(client, PROGRAM, launch.patient_id or "", chosen, actor, submission, seen=seen)
+            saved = update_plan(
+                client,
+                PROGRAM,
+                launch.patient_id or "",
+                chosen,
+                actor,
+                submission,
+                seen=seen,
+                record=record,
+                read_after=CLINICIAN_VIEW,
+            )
+            _after_write(launch, saved.after, record)
             flash("The plan was saved.", "info")
         else:
             result = svc.start_program(
@@ -187,11 +201,47 @@ def plan_submit() -> Any:
         _after_write(launch, None)
         return _plan_page(record, state, plans, [("plan", str(exc))], 400)
     except StaleVersion:
-        _after_write(launch, None)
-        flash(
-            "Someone else changed this plan since you opened the page (or the form was sent twice). "
-            "This is the plan as it is now; enter your changes again.",
-            "error",
-        )
-        return redirect(url_for("clinician.plan"))
+        _after_write(launch, None)  # the plan as it is now is read afresh
+        return _stale_plan_page(plans)
     return redirect(url_for("clinician.program"))
+
+
+STALE_PLAN = (
+    "Someone else changed this plan since you opened the page (or the form was sent twice), so "
+    "nothing was saved. This is the plan as it is now, with your entries kept where the stage "
+    "can still change: check them and save again."
+)
+
+
+def _stale_plan_page(posted: list[StagePlan]) -> Any:
+    """Nothing saved: the plan as it is now (one read), the clinician's entries kept for every
+    stage that is still open, each row on the versions now current; a stage finished since
+    shows as it is, saying its changes were not saved."""
+    _, _, record = _record()
+    state = record.state(PROGRAM)
+    now = {p.number: p for p in _current_plans(state)}
+    running = state.careplan_status in {"active", "on-hold"}
+    plans = [_rebased(p, now[p.number]) if p.editable and running else now[p.number] for p in posted]
+    message = STALE_PLAN
+    if state.careplan_status == "on-hold":
+        message += " The program is now paused for a medical review."
+    elif not running:
+        message += " The program is no longer running."
+    return _plan_page(record, state, plans, [("plan", message)], 409)
+
+
+def _rebased(posted: StagePlan, current: StagePlan) -> StagePlan:
+    """The clinician's rows for a stage on the versions the server has now (its exercises
+    matched by id), or the stage as it is now when it can no longer change."""
+    if not current.editable:
+        current.notices.append(
+            f"Stage {current.number} was finished since you opened the page: your changes to it "
+            "were not saved."
+        )
+        return current
+    versions = {row.item.request_id: row.item.version for row in current.rows if row.item.request_id}
+    for row in posted.rows:
+        if row.item.request_id:
+            row.item = replace(row.item, version=versions.get(row.item.request_id))
+    posted.seen_version = current.seen_version
+    return posted

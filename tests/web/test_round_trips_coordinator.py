@@ -27,6 +27,7 @@ from fhir_rehab.resources.tasks import build_follow_up
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.writes import commit
 from tests.support.profiles import profile_server
+from tests.web.conftest import CSRF
 from tests.web.test_worklist import Coordinator, start_program, text
 
 POSITIVE = {**{key: False for key in RED_FLAG_KEYS}, "rectal-fullness": True}
@@ -161,7 +162,7 @@ def test_a_task_without_the_apps_narrative_is_changed_whole_and_gets_one(coordin
     assert task["status"] == "accepted" and "accepted" in task["text"]["div"]
 
 
-def test_a_task_changed_after_the_page_gets_the_conflict_page(coordinator, backing):
+def test_a_task_changed_after_the_page_gets_the_conflict_page(coordinator, backing, fhir_calls):
     """The patch tests the version the row showed: someone else's change fails it whole, and the
     coordinator sees who changed what, their own change kept to re-apply."""
     patient, _ = start_program(backing)
@@ -175,6 +176,22 @@ def test_a_task_changed_after_the_page_gets_the_conflict_page(coordinator, backi
     assert "Waiting for the MRI report" in text(lost)
     now = backing.read("Task", row.task_id)
     assert int(now["meta"]["versionId"]) == int(row.version) + 1 and not now.get("note")
+
+    # "Apply my change" to the Task as the conflict page showed it: one request again.
+    data = {
+        "csrf_token": CSRF.search(lost.text).group(1),
+        "version": re.search(r'name="version" value="([^"]+)"', lost.text).group(1),
+        "action": "note",
+        "reason": "Waiting for the MRI report",
+        "return_to": "/worklist",
+    }
+    fhir_calls.clear()
+    again = coordinator.http.post(
+        f"{coordinator.stack.app_url}/worklist/task/{row.task_id}", data=data, timeout=30
+    )
+    one_request(fhir_calls, again, "Note added.")
+    now = backing.read("Task", row.task_id)
+    assert now["priority"] == "urgent" and [n["text"] for n in now["note"]] == ["Waiting for the MRI report"]
 
 
 def test_start_is_refused_when_a_red_flag_held_the_program_after_the_page(coordinator, backing):
