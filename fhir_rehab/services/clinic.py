@@ -12,7 +12,7 @@ handout prints no contact line (the settings are the way to set one).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +99,43 @@ def clinic_contact(
     except FhirError as exc:
         log.info("no clinic contact from the EHR (%s)", type(exc).__name__)
         return None
+
+
+def clinic_searches(*, patient_id: str, encounter_id: str | None, fhir_user: str | None) -> list[str]:
+    """The searches that find the clinic with its Organization included (`_include`), in the
+    order clinic_contact tries them, to go into a batch the page makes anyway (clinic_in).
+    The encounter's names the patient: a patient-level scope searches only their compartment."""
+    searches = []
+    if encounter_id and is_fhir_id(encounter_id) and is_fhir_id(patient_id):
+        searches.append(
+            f"Encounter?_id={encounter_id}&patient={patient_id}&_include=Encounter:service-provider"
+        )
+    role_id = fhir_user.split("/", 1)[1] if fhir_user and fhir_user.startswith("PractitionerRole/") else ""
+    if is_fhir_id(role_id):
+        searches.append(f"PractitionerRole?_id={role_id}&_include=PractitionerRole:organization")
+    return searches
+
+
+def clinic_in(answers: Sequence[Mapping[str, Any] | None]) -> ClinicContact | None:
+    """The clinic from the answers to clinic_searches: the first that names an Organization
+    that came with it. None when none does (a server without `_include`, a search refused):
+    clinic_contact then reads them one by one.
+
+    >>> visit = {"resourceType": "Encounter", "serviceProvider": {"reference": "Organization/o"}}
+    >>> clinic = {"resourceType": "Organization", "id": "o", "name": "Riverside"}
+    >>> clinic_in([None, {"entry": [{"resource": visit}, {"resource": clinic}]}])
+    ClinicContact(name='Riverside', phone='')
+    >>> clinic_in([{"entry": [{"resource": visit}]}]) is None  # not included: read it instead
+    True
+    """
+    for bundle in answers:
+        found = [e.get("resource") or {} for e in (bundle or {}).get("entry") or []]
+        for named in (r for r in found if r.get("resourceType") in ("Encounter", "PractitionerRole")):
+            element = "serviceProvider" if named["resourceType"] == "Encounter" else "organization"
+            org_id = _local_id(named.get(element), "Organization")
+            organization = next(
+                (r for r in found if r.get("resourceType") == "Organization" and r.get("id") == org_id), None
+            )
+            if org_id and organization is not None:
+                return contact_of(organization)
+    return None

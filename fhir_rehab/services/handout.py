@@ -12,8 +12,8 @@ from fhir_rehab.resources.careplan import has_progress_note, note_stage_progress
 from fhir_rehab.resources.handout import build_handout_document
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.queries import RecordView
+from fhir_rehab.resources.tasks import add_review_guard
 from fhir_rehab.services.errors import ProgramRefused
-from fhir_rehab.services.program import review_guard
 from fhir_rehab.services.record import PatientRecord, commit_reading_back
 from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
@@ -72,8 +72,9 @@ def _as_shown(
     saw: a red-flag hold, a stage completed or a stop since the page changed the CarePlan, so
     the whole filing fails (StaleVersion) and nothing is filed. A review opened without
     touching the plan (a patient's self-check) makes the open-review guard match twice
-    (services.program). A filing already noted on the plan (the same form sent again) adds
-    nothing: its document's conditional create finds the first one.
+    (resources.tasks.add_review_guard, the current stage as its anchor). A filing already
+    noted on the plan (the same form sent again) adds nothing: its document's conditional
+    create finds the first one.
     """
     state = record.state(program)
     current = state.current
@@ -84,7 +85,7 @@ def _as_shown(
         return []
     text = f"Home exercise sheet ({stage_title}) filed in the patient's documents"
     noted = note_stage_progress(plan, f"Task/{current.task_id}", text, now, note_id=key)
-    review_guard(tx, record, current, patient_id)
+    add_review_guard(tx, record.get(f"Task/{current.task_id}"), current.stage.code, patient_id)
     return [tx.update(noted, if_match=state.careplan_version)]
 
 

@@ -28,7 +28,6 @@ from fhir_rehab.program.redflags import CURRENT_SCREEN, RED_FLAGS, IncompleteScr
 from fhir_rehab.program.triggers import rescreen_needed
 from fhir_rehab.resources.queries import CLINICIAN_VIEW
 from fhir_rehab.services import program as svc
-from fhir_rehab.services.clinic import ClinicContact, clinic_contact
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout, was_filed
 from fhir_rehab.services.review import resume_program, stop_program
@@ -36,6 +35,7 @@ from fhir_rehab.services.writes import WriteResult, utcnow
 from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
+from fhir_rehab.web.clinic import clinic_for
 from fhir_rehab.web.clinician_base import (
     DAMAGED_FORM,
     PROGRAM,
@@ -370,28 +370,6 @@ def _stop_page(record: Any) -> Any:
     return _page("clinician/stopped.html", record, status=409, state=state, hold=hold)
 
 
-# The clinic the handout names, found once per launch (reading the EHR's Encounter and
-# Organization): [launch it was found for, name, phone], kept with the session.
-CLINIC_KEY = "handout_clinic"
-
-
-def _clinic(launch: Any, client: Any) -> ClinicContact | None:
-    """The clinic's contact for this launch: the session's when found before, else looked up
-    (services.clinic) and kept when found, so the handout pages after the first need no read."""
-    settings = current_app.config
-    from_ehr = not (settings.get("CLINIC_NAME") or settings.get("CLINIC_PHONE"))
-    whose = f"{launch.iss}|{launch.encounter_id}|{launch.fhir_user}"
-    kept = session.get(CLINIC_KEY)
-    if from_ehr and isinstance(kept, list) and len(kept) == 3 and kept[0] == whose:
-        return ClinicContact(str(kept[1]), str(kept[2]))
-    clinic = clinic_contact(
-        client, settings=settings, encounter_id=launch.encounter_id, fhir_user=launch.fhir_user
-    )
-    if from_ehr and clinic is not None:  # nothing found (or not readable) is looked up again
-        session[CLINIC_KEY] = [whose, clinic.name, clinic.phone]
-    return clinic
-
-
 def _handout(launch: Any, client: Any, record: Any) -> dict[str, Any] | None:
     """What the handout shows, from `record`; None (with a message) without a current stage."""
     state = record.state(PROGRAM)
@@ -400,7 +378,7 @@ def _handout(launch: Any, client: Any, record: Any) -> dict[str, Any] | None:
         return None
     actor = actor_for_launch(launch, client)
     remember_form_patient(record.patient)
-    clinic = _clinic(launch, client)
+    clinic = clinic_for(launch, client)
     settings = {
         "CLINIC_NAME": clinic.name if clinic else "",
         "CLINIC_PHONE": clinic.phone if clinic else "",

@@ -17,6 +17,7 @@ from fhir_rehab.program.words import STATUS_WORDS as DOMAIN_STATUS_WORDS
 from fhir_rehab.program.words import condition_words
 from fhir_rehab.services.record import PatientRecord, add_goals, read_patient_record
 from fhir_rehab.web.actor import actor_to_read, remember_actor
+from fhir_rehab.web.clinic import clinic_lookups, remember_clinic
 from fhir_rehab.web.dates import day
 from fhir_rehab.web.naming import patient_label, patient_name
 from fhir_rehab.web.pictures import exercise_picture
@@ -93,10 +94,12 @@ def _read(launch: LaunchContext, client: FhirClient, key: str | None) -> Patient
     goals = [
         f"Goal/{r['id']}" for r in (before.resources if before else []) if r.get("resourceType") == "Goal"
     ]
-    also = [*([user] if user else []), *goals]
+    clinic = clinic_lookups(launch)  # the handout's clinic, the first time in a launch
+    also = [*([user] if user else []), *goals, *clinic]
     record = read_patient_record(client, launch.patient_id or "", also=also)
     if user:
         remember_actor(launch, user, record.also.get(user))
+    remember_clinic(launch, record.also, clinic)
     add_goals(record, [record.also.get(g) for g in goals])
     return record
 

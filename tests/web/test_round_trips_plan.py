@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from fhir_rehab.fhir.client import FhirClient
@@ -113,7 +114,10 @@ def documents(stack, patient: str) -> list[dict]:
 
 
 def test_assessment_plan_save_and_filing_are_one_round_trip_each(browser, stack, fresh_patient, fhir_calls):
-    browser.launch_id(fresh_patient)
+    fhir_calls.clear()
+    browser.launch_id(fresh_patient)  # the launch's first page: its one read finds the clinic too
+    record_reads = [call for call in fhir_calls if "GET Patient/" in call]
+    assert len(record_reads) == 1 and "GET Encounter" in record_reads[0], fhir_calls
     post(browser, stack, "/patient/screen", {**form_of(browser, "/patient/screen"), **ALL_ABSENT})
 
     form = form_of(browser, "/patient/assessment")
@@ -150,11 +154,11 @@ def test_assessment_plan_save_and_filing_are_one_round_trip_each(browser, stack,
     assert reassessed.url.endswith("/patient/program") and "Assessment recorded." in reassessed.text
     assert len(fhir_calls) == 1, fhir_calls
 
-    browser.get("/patient/program/sheet")  # the first sheet of a launch finds the clinic
+    # The launch's clinic (its encounter's serviceProvider) came with the launch's first read.
     fhir_calls.clear()
     sheet = browser.get("/patient/program/sheet").text
-    assert "Riverside Physiotherapy (sandbox)" in sheet and "9 repetitions" in sheet
-    assert len(fhir_calls) == 1, fhir_calls
+    assert "Riverside Physiotherapy (sandbox) · 020 7946 0123" in sheet and "9 repetitions" in sheet
+    assert len(fhir_calls) == 1 and "Encounter" not in fhir_calls[0], fhir_calls
     fhir_calls.clear()
     pdf = browser.get("/patient/program/handout.pdf")
     assert pdf.content.startswith(b"%PDF-")
@@ -269,3 +273,21 @@ def test_filing_a_sheet_shown_before_the_stage_completed_files_nothing(browser, 
     assert "The program changed since the sheet was shown" in text and "nothing was filed" in text
     assert "Stage 2" in text  # the sheet as it is now
     assert documents(stack, fresh_patient) == []
+
+
+def test_a_launch_without_the_encounter_scope_reads_its_record_without_the_clinic(
+    browser, stack, fresh_patient, fhir_calls
+):
+    original = stack.runtime.store.get_client(stack.client_id).registration
+    stack.register_client(replace(original, withheld_scopes=("patient/Encounter.rs",)))
+    try:
+        fhir_calls.clear()
+        launched = browser.launch_id(fresh_patient)
+        assert launched.status_code == 200 and launched.url.endswith("/patient"), launched.text[-2000:]
+        assert not any("GET Encounter" in call for call in fhir_calls), fhir_calls
+        assessed_and_started(browser, stack, fresh_patient)
+        sheet = browser.get("/patient/program/sheet")
+        assert sheet.status_code == 200 and "Your home exercises" in sheet.text
+        assert "Riverside Physiotherapy" not in sheet.text  # not readable: the line is left out
+    finally:
+        stack.register_client(original)
