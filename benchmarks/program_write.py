@@ -1,6 +1,7 @@
-"""Benchmark: the clinician's actions (screen, start, show, pain, complete stage) as the clinician
-does them: the form POSTed to the app through Flask (view, template, session, CSRF) and the page
-it redirects to, beside a naive client that writes the SAME linked resources one request each.
+"""Benchmark: the clinician's actions (screen, start, show, pain, complete stage, then a medical
+review recorded, resume and stop after a positive screen) as the clinician does them: the form
+POSTed to the app through Flask (view, template, session, CSRF) and the page it redirects to,
+beside a naive client that writes the SAME linked resources one request each.
 
     python benchmarks/program_write.py [--patients 9]
 
@@ -14,6 +15,10 @@ with the same `If-Match`; a reference to a resource not created yet (the CarePla
 and its Tasks' `basedOn` point at each other) is left out at first and written by a second PUT
 once its target exists, so the naive program has every link the app's has. Its reads are one
 search per resource type for the patient.
+
+Between actions, what the clinician did not do on this page is written straight to the server
+for both patients, unmeasured: a positive screen before the review (the program on hold), a
+clear screen before the resume.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from fhir_rehab.fhir.client import FhirClient
 from fhir_rehab.launch.context import LaunchContext
 from fhir_rehab.launch.store import LAUNCH_KEY, TOKEN_KEY
 from fhir_rehab.program.redflags import RED_FLAG_KEYS
+from fhir_rehab.program.review import Outcome
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services import program as svc
 from fhir_rehab.services.record import read_patient_record
+from fhir_rehab.services.review import record_review, resume_program, stop_program
 from fhir_rehab.services.seed import seed_demo_patients
 
 ALL_ABSENT = dict.fromkeys(RED_FLAG_KEYS, False)
@@ -112,6 +119,8 @@ class CapturingClient(FhirClient):
 
 
 FIELD = re.compile(r'name="(csrf_token|submission_id|patient|task_id|version)" value="([^"]+)"')
+REVIEW_LINK = re.compile(r'href="(/patient/review/[^"]+)"')
+REVIEW_NOTE = "Power and reflexes normal: cleared to continue."
 
 
 class Clinician:
@@ -141,16 +150,29 @@ class Clinician:
         return answer.get_data(as_text=True)
 
 
+ACTIONS = ("screen", "start", "show", "pain", "complete stage", "review record", "resume", "stop")
 FORM_PAGE = {
     "screen": "/patient/screen",
     "start": "/patient",
     "pain": "/patient/program",
     "complete stage": "/patient/program",
+    "resume": "/patient/program",
+    "stop": "/patient/program",
 }
 
 
-def app_action(clinician: Clinician, action: str, form: dict[str, str]) -> object:
-    """What the clinician's browser sends for `action`, from the fields of its form page."""
+def form_page(clinician: Clinician, action: str) -> str:
+    """The page whose form sends `action` (the review's own form, linked from the program page)."""
+    if action == "review record":
+        found = REVIEW_LINK.search(clinician.client.get("/patient/program").get_data(as_text=True))
+        if found is None:
+            raise RuntimeError("no open review on the program page")
+        return found.group(1)
+    return FORM_PAGE[action]
+
+
+def app_action(clinician: Clinician, action: str, form: dict[str, str], page: str) -> object:
+    """What the clinician's browser sends for `action`, from the fields of its form `page`."""
     if action == "show":
         return clinician.page("/patient/program")
     if action == "screen":
@@ -159,7 +181,21 @@ def app_action(clinician: Clinician, action: str, form: dict[str, str]) -> objec
         return clinician.post("/patient/start", form)
     if action == "pain":
         return clinician.post("/patient/score/pain", {**form, "score": "3"})
+    if action == "review record":
+        return clinician.post(page, {**form, "outcome": "cleared", "note": REVIEW_NOTE})
+    if action == "resume":
+        return clinician.post("/patient/program/resume", form)
+    if action == "stop":
+        return clinician.post("/patient/program/stop", {**form, "reason": "benchmark"})
     return clinician.post("/patient/stage/complete", {**form, "early": "yes", "early_reason": "benchmark"})
+
+
+def before(client: FhirClient, action: str, patients: tuple[str, ...]) -> None:
+    """What happens to both patients before `action`, outside the clinician's page: a positive
+    screen holds the program before the review; a new clear screen comes before the resume."""
+    answers = {"review record": {**ALL_ABSENT, "leg-weakness": True}, "resume": ALL_ABSENT}.get(action)
+    for patient in patients if answers is not None else ():
+        svc.record_screen(client, SCIATICA_PROGRAM, patient, answers, Actor(), str(uuid.uuid4()))
 
 
 def captured(base: str, call: Callable[[FhirClient], object]) -> dict[str, Any]:
@@ -201,8 +237,9 @@ def run(patients: int) -> list[Row]:
 
         def app_cycle(action: str) -> Callable[[], object]:
             clinician = browsers[current["app"]]
-            form = clinician.page(FORM_PAGE[action]) if action in FORM_PAGE else {}
-            return lambda: app_action(clinician, action, form)
+            page = form_page(clinician, action) if action != "show" else ""
+            form = clinician.page(page) if page else {}
+            return lambda: app_action(clinician, action, form, page)
 
         def naive_cycle(action: str) -> Callable[[], object]:
             def go() -> object:
@@ -217,14 +254,15 @@ def run(patients: int) -> list[Row]:
             return go
 
         browsers = {p: Clinician(app, base, p, f"Practitioner/{user.get('id')}") for p in app_ps}
+        reviewer = Actor(f"Practitioner/{user.get('id')}", "Bench")
 
         current: dict[str, str] = {}
         prepared: dict[str, dict[str, Any]] = {}
-        actions = ("screen", "start", "show", "pain", "complete stage")
         samples: dict[tuple[str, str], list[Row]] = {}
         for app_p, naive_p in zip(app_ps, naive_ps, strict=True):
             current.update(app=app_p, naive=naive_p)
-            for action in actions:
+            for action in ACTIONS:
+                before(client, action, (app_p, naive_p))
                 # The naive client writes exactly what the app would write for its patient.
                 if action == "screen":
                     prepared[action] = captured(
@@ -264,6 +302,25 @@ def run(patients: int) -> list[Row]:
                             early_reason="benchmark",
                         ),
                     )
+                elif action == "review record":
+                    review = next(r for r in read_state(client, naive_p).reviews if r.is_open)
+                    prepared[action] = captured(
+                        base,
+                        lambda c, t=review.task_id, naive_p=naive_p: record_review(
+                            c, SCIATICA_PROGRAM, naive_p, t, Outcome.CLEARED, REVIEW_NOTE, reviewer
+                        ),
+                    )
+                elif action == "resume":
+                    prepared[action] = captured(
+                        base, lambda c, naive_p=naive_p: resume_program(c, SCIATICA_PROGRAM, naive_p, Actor())
+                    )
+                elif action == "stop":
+                    prepared[action] = captured(
+                        base,
+                        lambda c, naive_p=naive_p: stop_program(
+                            c, SCIATICA_PROGRAM, naive_p, Actor(), "benchmark"
+                        ),
+                    )
                 recorder.reset()
                 for who, fn in (("fhir-rehab", app_cycle(action)), (NAIVE, naive_cycle(action))):
                     samples.setdefault((action, who), []).append(
@@ -273,9 +330,13 @@ def run(patients: int) -> list[Row]:
             got.sort(key=lambda r: r.total_ms)
             mid = got[len(got) // 2]
             rows.append(mid)
-    order = {a: i for i, a in enumerate(("screen", "start", "show", "pain", "complete stage"))}
+    order = {a: i for i, a in enumerate(ACTIONS)}
     rows.sort(key=lambda r: (order[r.action], r.who != "fhir-rehab"))
     return with_ratios(rows, NAIVE)
+
+
+def read_state(client: FhirClient, patient: str) -> Any:
+    return read_patient_record(client, patient).state(SCIATICA_PROGRAM)
 
 
 def main() -> None:

@@ -385,21 +385,41 @@ def start_program(
     write = commit(client, tx)
     if reads is not None:
         write = replace(write, after=record_after(client, reads, write, record))
-        assert write.after is not None  # noqa: S101 (just set)
-        try:
-            refuse_without_clear_screen(write.after.state(program), max_screen_age_days, now)
-        except ProgramRefused as refused:
-            _hold_what_was_missed(client, program, write, str(refused), actor, now, reads.view)
-            raise ProgramRefused(
-                f"{refused} The record changed while the program was being started: it is on hold."
-            ) from None
-        return StartResult(write.after.state(program), write, eligibility, already_started=not write.created)
+        after = still_clear_after(client, program, write, reads.view, actor, max_screen_age_days, now)
+        return StartResult(after, write, eligibility, already_started=not write.created)
     returned = [w.resource for w in write.written if w.resource]
     if len(returned) == len(write.written):  # the server sent every resource back
         after = parse_program_state(program, patient_id, record.resources + returned)
     else:  # Prefer: return=representation was not honoured: read the program back
         after = read_patient_record(client, patient_id).state(program)
     return StartResult(after, write, eligibility, already_started=not write.created)
+
+
+def still_clear_after(
+    client: FhirClient,
+    program: Program,
+    write: WriteResult,
+    view: RecordView,
+    actor: Actor,
+    max_age_days: int,
+    now: datetime,
+    action: str = "start",
+) -> ProgramState:
+    """The program as a start or resume built on the page's record left it, checked again.
+
+    The review guard and If-Match catch what changes the plan or opens a review; this catches
+    the rest the page could not show (a newer screen that is not clear, a pain flare): the
+    program is put on hold at once and the action refused (fails closed)."""
+    after = write.after.state(program)
+    try:
+        refuse_without_clear_screen(after, max_age_days, now, action)
+    except ProgramRefused as refused:
+        _hold_what_was_missed(client, program, write, str(refused), actor, now, view)
+        done = {"start": "started", "resume": "resumed"}.get(action, action)
+        raise ProgramRefused(
+            f"{refused} The record changed while the program was being {done}: it is on hold."
+        ) from None
+    return after
 
 
 def refuse_without_clear_screen(
@@ -617,7 +637,7 @@ def complete_stage(
     One round trip with `record` (the page's) and `read_after` (the record read back in the
     same transaction). The checks above use `record`; what may have changed since is caught
     inside the transaction: a hold or a newer positive screen changed the CarePlan or the Task
-    (If-Match), and an open review makes the review guard match twice (`_review_guard`).
+    (If-Match), and an open review makes the review guard match twice (`review_guard`).
     Either fails the whole write with StaleVersion: nothing is completed.
     """
     now = now or utcnow()
@@ -685,7 +705,7 @@ def complete_stage(
     moved = {s.stage.number: windows[s.task_id] for s in state.stages if s.task_id in windows}
     targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
-    _review_guard(tx, record, current, patient_id)
+    review_guard(tx, record, current, patient_id)
     reads = read_record_after(tx, patient_id, read_after) if read_after else None
     write = commit(client, tx)
     if reads is not None:
@@ -694,10 +714,12 @@ def complete_stage(
     return StageResult(write, check, f"Task/{following.task_id}" if following else None, moved_end)
 
 
-def _review_guard(tx: Transaction, record: PatientRecord, current: StageState, patient_id: str) -> None:
+def review_guard(tx: Transaction, record: PatientRecord, stage: StageState, patient_id: str) -> None:
     """No red-flag review of this patient is open, checked inside the transaction
-    (resources.tasks.add_review_guard): the current stage is the guard's anchor."""
-    add_review_guard(tx, record.get(f"Task/{current.task_id}"), current.stage.code, patient_id)
+    (resources.tasks.add_review_guard), `stage` (the one open stage: current, under way or
+    held) the guard's anchor. The same transaction must hold a guarded write that a change
+    of the stage fails (If-Match on its Task, or on the CarePlan every stage change notes)."""
+    add_review_guard(tx, record.get(f"Task/{stage.task_id}"), stage.stage.code, patient_id)
 
 
 MAX_EARLY_REASON = 500

@@ -15,14 +15,20 @@ from fhir_rehab.program.review import OUTCOMES, Outcome, ReviewState
 from fhir_rehab.resources.bundle import Transaction
 from fhir_rehab.resources.careplan import end_care_plan, reactivate_care_plan
 from fhir_rehab.resources.provenance import Actor
+from fhir_rehab.resources.queries import CLINICIAN_VIEW, RecordView
 from fhir_rehab.resources.review import MAX_NOTE, build_review_outcome, record_review_on_task
 from fhir_rehab.resources.tasks import change_task_status, lift_red_flag_hold
-from fhir_rehab.resources.wire import ref_id
+from fhir_rehab.resources.wire import fhir_instant, ref_id
 from fhir_rehab.services.errors import ProgramRefused, ReviewRefused, StaleVersion
-from fhir_rehab.services.program import goals_follow_plan, refuse_without_clear_screen
-from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.program import (
+    goals_follow_plan,
+    refuse_without_clear_screen,
+    review_guard,
+    still_clear_after,
+)
+from fhir_rehab.services.record import PatientRecord, commit_reading_back, read_patient_record
 from fhir_rehab.services.tailoring import follow_stage
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
 
 def _on_hold(state: ProgramState) -> None:
@@ -39,6 +45,8 @@ def resume_program(
     *,
     max_screen_age_days: int = 7,
     now: datetime | None = None,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """Lift the hold after medical review: needs every red-flag review closed by a recorded
     review, and a new complete, clear screen.
@@ -46,12 +54,23 @@ def resume_program(
     The CarePlan becomes active again and each held stage goes back to where it was
     (in-progress if work had started, ready if it is the current stage, else draft). Nothing
     here closes a review Task: only a recorded review does.
+
+    One round trip with `record` (the page's; the record is then read back in the same
+    transaction, `.after`). The checks above use `record`; what may have changed since is
+    caught inside the transaction (If-Match on all it changes; a review opened since makes the
+    review guard match twice: StaleVersion, nothing written) or on the record read back (a
+    newer screen that is not clear: the program is held again at once, ProgramRefused).
     """
     now = now or utcnow()
-    record = read_patient_record(client, patient_id)
+    known = record
+    if known is not None:
+        read_after = read_after or CLINICIAN_VIEW
+    record = known or read_patient_record(client, patient_id)
     state = record.state(program)
     _on_hold(state)
     refuse_without_clear_screen(state, max_screen_age_days, now, "resume")
+    if state.current is None:
+        raise ProgramRefused("The program has no open stage to resume: stop it and start a new one.")
     tx = Transaction()
     plan = reactivate_care_plan(
         record.get(f"CarePlan/{state.careplan_id}"), "Resumed after medical review; screen clear.", now
@@ -61,7 +80,10 @@ def resume_program(
     for stage in state.stages:
         if not stage.is_open:
             continue
-        lifted = lift_red_flag_hold(record.get(f"Task/{stage.task_id}"), now, first_open=first_open)
+        task = record.get(f"Task/{stage.task_id}")
+        lifted = lift_red_flag_hold(task, now, first_open=first_open)
+        if lifted is None and stage is state.current:  # the guard below needs its If-Match
+            lifted = {**task, "lastModified": fhir_instant(now)}
         if lifted is not None:
             targets.append(tx.update(lifted, if_match=stage.version))
             targets += follow_stage(tx, record, stage, str(lifted["status"]))
@@ -70,7 +92,11 @@ def resume_program(
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.resume"
     )
-    return commit(client, tx)
+    review_guard(tx, record, state.current, patient_id)
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
+    if read_after is not None:
+        still_clear_after(client, program, write, read_after, actor, max_screen_age_days, now, "resume")
+    return write
 
 
 def stop_program(
@@ -81,9 +107,14 @@ def stop_program(
     reason: str,
     *,
     now: datetime | None = None,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> WriteResult:
     """End the program (CarePlan revoked, open stages cancelled with the reason), for example
-    when the medical review finds a cause that rules out exercise therapy."""
+    when the medical review finds a cause that rules out exercise therapy.
+
+    With `record` (the page's) nothing is read first: every update is If-Match guarded on its
+    versions, and the record is read back in the same transaction (`.after`)."""
     now = now or utcnow()
     if not reason.strip():
         raise ProgramRefused("Give a reason for stopping the program.")
@@ -91,7 +122,9 @@ def stop_program(
         reason = check_free_text(reason, what="The reason")
     except ValueError as exc:
         raise ProgramRefused(str(exc)) from None
-    record = read_patient_record(client, patient_id)
+    if record is not None:
+        read_after = read_after or CLINICIAN_VIEW
+    record = record or read_patient_record(client, patient_id)
     state = record.state(program)
     if state.careplan_id is None or state.careplan_status not in {"active", "on-hold"}:
         raise ProgramRefused("There is no running program to stop.")
@@ -100,7 +133,7 @@ def stop_program(
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.stop"
     )
-    return commit(client, tx)
+    return commit_reading_back(client, tx, patient_id, read_after, record)
 
 
 # -- the review itself ---------------------------------------------------------------------------
@@ -124,11 +157,18 @@ def record_review(
     *,
     expected_version: str | None = None,
     now: datetime | None = None,
+    record: PatientRecord | None = None,
+    read_after: RecordView | None = None,
 ) -> ReviewResult:
     """Record a clinician's medical review of an open red-flag review Task, in one transaction:
     the outcome Observation (performer: the reviewer), the Task's output, status and reason,
     Provenance naming the reviewer, and, for "stopped", the plan revoked and its stages
     cancelled. Only a Practitioner can record it; the Task's version guards against a race.
+
+    With `record` (the review form's) nothing is read first: the Task and everything a stop
+    changes are If-Match guarded on its versions, and the record is read back in the same
+    transaction (`.write.after`). Sent twice, the outcome is created once (conditional create
+    on its identifier) and the second write fails on the Task's If-Match (StaleVersion).
     """
     now = now or utcnow()
     if not (reviewer.reference or "").startswith("Practitioner/"):
@@ -140,7 +180,9 @@ def record_review(
     if not note:
         raise ReviewRefused("Write a note: what you found and what you advised.")
     rule = OUTCOMES[outcome]
-    record = read_patient_record(client, patient_id)
+    if record is not None:
+        read_after = read_after or CLINICIAN_VIEW
+    record = record or read_patient_record(client, patient_id)
     state = record.state(program)
     review = next((r for r in state.reviews if r.task_id == task_id and r.is_open), None)
     if review is None:
@@ -163,7 +205,7 @@ def record_review(
     if stopped:
         targets += _end_program(tx, client, record, state, f"Medical review: {rule.label}. {note}", now)
     add_provenance(tx, targets, reviewer, now, c.OPERATION_UPDATE, f"{key}.provenance")
-    write = commit(client, tx)
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
     return ReviewResult(write, review, outcome, rule.closes, stopped)
 
 

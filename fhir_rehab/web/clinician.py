@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -30,7 +31,7 @@ from fhir_rehab.services import program as svc
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.handout import file_handout, was_filed
 from fhir_rehab.services.review import resume_program, stop_program
-from fhir_rehab.services.writes import utcnow
+from fhir_rehab.services.writes import WriteResult, utcnow
 from fhir_rehab.web import plan_views, review_views  # noqa: F401  (routes on the same blueprint)
 from fhir_rehab.web.actor import actor_for_launch
 from fhir_rehab.web.charts import pain_chart_svg
@@ -38,7 +39,6 @@ from fhir_rehab.web.clinic import clinic_for
 from fhir_rehab.web.clinician_base import (
     DAMAGED_FORM,
     PROGRAM,
-    _acting,
     _after_write,
     _known,
     _page,
@@ -128,7 +128,7 @@ def screen_submit() -> Any:
     if result.repeated:
         flash("This screen was already recorded.", "info")
     if result.outcome.positive:
-        _after_write(launch, None)  # this page is the page after: the next page reads
+        _after_write(launch, None, result.write.after or record)  # this is the page after: the next reads
         return _page("clinician/screen_positive.html", result.write.after or record, outcome=result.outcome)
     _after_write(launch, result.write.after, record)
     flash("Red-flag screen recorded: no red flags present.", "info")
@@ -194,6 +194,7 @@ def program() -> Any:
         chart=pain_chart_svg(state.pain, threshold=current.stage.progression.max_pain if current else None),
         submission_id=str(uuid.uuid4()),
         odi_submission_id=str(uuid.uuid4()),
+        stop_reason=session.pop(STOP_REASON_KEY) if STOP_REASON_KEY in session else "",
     )
 
 
@@ -286,15 +287,27 @@ def complete_stage() -> Response:
     return redirect(url_for("clinician.program"))
 
 
-def _change_program(change: Callable[[], object], done: str) -> Response:
-    """Run a program-level change and say how it went on the program page."""
+# A stop reason typed on a page someone else's change made stale: shown again in the stop form.
+STOP_REASON_KEY = "stop_reason"
+
+
+def _change_program(change: Callable[..., WriteResult], done: str, stop_reason: str = "") -> Response:
+    """Run a program-level change on the page's record (one round trip: the write reads the
+    record back for the program page after it) and say how it went on that page; after a
+    conflict, the stop reason typed is in the form again."""
+    launch, client, record = _known()
     try:
-        change()
+        write = change(client, record, actor_for_launch(launch, client, for_write=True))
     except ProgramRefused as exc:
+        _after_write(launch, None, record)  # the page after reads the record as it is now
         flash(str(exc), "error")
     except StaleVersion:
+        _after_write(launch, None, record)
         flash("Someone else changed the program since you opened the page; here it is now.", "error")
+        if stop_reason:
+            session[STOP_REASON_KEY] = stop_reason
     else:
+        _after_write(launch, write.after, record)
         flash(done, "info")
     return redirect(url_for("clinician.program"))
 
@@ -302,10 +315,15 @@ def _change_program(change: Callable[[], object], done: str) -> Response:
 @bp.post("/program/resume")
 @require_launch
 def resume() -> Response:
-    patient, client, actor = _acting()
     return _change_program(
-        lambda: resume_program(
-            client, PROGRAM, patient, actor, max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"]
+        lambda client, record, actor: resume_program(
+            client,
+            PROGRAM,
+            record.patient_id,
+            actor,
+            max_screen_age_days=current_app.config["SCREEN_MAX_AGE_DAYS"],
+            record=record,
+            read_after=CLINICIAN_VIEW,
         ),
         "The program is running again.",
     )
@@ -319,9 +337,12 @@ def stop() -> Response:
     except ValueError as exc:
         flash(f"Not stopped: {exc}", "error")
         return redirect(url_for("clinician.program"))
-    patient, client, actor = _acting()
     return _change_program(
-        lambda: stop_program(client, PROGRAM, patient, actor, reason), "The program was stopped."
+        lambda client, record, actor: stop_program(
+            client, PROGRAM, record.patient_id, actor, reason, record=record, read_after=CLINICIAN_VIEW
+        ),
+        "The program was stopped.",
+        stop_reason=reason,
     )
 
 

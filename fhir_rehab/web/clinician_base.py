@@ -15,9 +15,8 @@ from fhir_rehab.launch.errors import LaunchRequired
 from fhir_rehab.program.sciatica import SCIATICA_PROGRAM
 from fhir_rehab.program.words import STATUS_WORDS as DOMAIN_STATUS_WORDS
 from fhir_rehab.program.words import condition_words
-from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.services.record import PatientRecord, add_goals, read_patient_record
-from fhir_rehab.web.actor import actor_for_launch, actor_to_read, remember_actor
+from fhir_rehab.web.actor import actor_to_read, remember_actor
 from fhir_rehab.web.clinic import clinic_lookups, remember_clinic
 from fhir_rehab.web.dates import day
 from fhir_rehab.web.naming import patient_label, patient_name
@@ -80,13 +79,6 @@ def _launch() -> LaunchContext:
     return launch
 
 
-def _acting() -> tuple[str, FhirClient, Actor]:
-    """For a write: the launch patient, a client on the launch, and who is acting."""
-    launch = _launch()
-    client = fhir_client_for_launch(launch)
-    return launch.patient_id or "", client, actor_for_launch(launch, client, for_write=True)
-
-
 def _record() -> tuple[LaunchContext, Any, PatientRecord]:
     """For a page: the record a form post of this session just read back inside its own
     transaction (web.snapshots), or else one read; either way kept for the page's forms."""
@@ -136,17 +128,21 @@ def _snapshot_or_read(*, fresh_only: bool) -> tuple[LaunchContext, Any, PatientR
 def _after_write(
     launch: LaunchContext, record: PatientRecord | None, known: PatientRecord | None = None
 ) -> None:
-    """Keep the record a write read back, for the page it redirects to; without one, forget
-    the page's record (the next page reads). `known`: the record the write was built on,
-    whose Goals fill in for a server that does not include them (services.record.add_goals)."""
+    """Keep the record a write read back, for the page it redirects to. Without one (a refused
+    or conflicting write), the next page reads; `known` (the record the write was built on) is
+    then kept for the forms only, so the page's read still finds the program's Goals by id on a
+    server that does not include them (`_read`). With a record, `known`'s Goals fill in for
+    such a server (services.record.add_goals)."""
     key = snapshot_key(launch)
     if not key:
         return
-    if record is None:
-        snapshots().forget(key)
-    else:
+    if record is not None:
         add_goals(record, known.resources if known else [])
         snapshots().save(key, record, fresh=True)
+    elif known is not None:
+        snapshots().save(key, known, fresh=False)
+    else:
+        snapshots().forget(key)
 
 
 def remember_form_patient(patient: dict[str, Any]) -> None:

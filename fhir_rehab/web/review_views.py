@@ -9,11 +9,12 @@ from flask import abort, flash, redirect, request, url_for
 
 from fhir_rehab.launch.context import require_launch
 from fhir_rehab.program.review import OUTCOMES, parse_outcome
+from fhir_rehab.resources.queries import CLINICIAN_VIEW
 from fhir_rehab.services.errors import ReviewRefused, StaleVersion
-from fhir_rehab.services.record import PatientRecord, read_patient_record
+from fhir_rehab.services.record import PatientRecord
 from fhir_rehab.services.review import record_review
 from fhir_rehab.web.actor import actor_for_launch
-from fhir_rehab.web.clinician_base import PROGRAM, _page, _record, bp
+from fhir_rehab.web.clinician_base import PROGRAM, _after_write, _known, _page, _record, bp
 
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id
 MAX_NOTE = 2000
@@ -54,7 +55,7 @@ def review_form(task_id: str) -> Any:
 def review_submit(task_id: str) -> Any:
     if not RESOURCE_ID.match(task_id):
         abort(404)
-    launch, client, record = _record()
+    launch, client, record = _known()
     state, review = _open_review(record, task_id)
     if review is None:
         return redirect(url_for("clinician.overview"))
@@ -70,7 +71,7 @@ def review_submit(task_id: str) -> Any:
     can_review = (launch.fhir_user or "").startswith("Practitioner/")
     if outcome is not None and not errors:
         try:
-            record_review(
+            result = record_review(
                 client,
                 PROGRAM,
                 launch.patient_id or "",
@@ -79,6 +80,8 @@ def review_submit(task_id: str) -> Any:
                 note,
                 actor_for_launch(launch, client, for_write=True),
                 expected_version=request.form.get("version") or None,
+                record=record,
+                read_after=CLINICIAN_VIEW,
             )
         except ReviewRefused as exc:
             errors.append(str(exc))
@@ -87,11 +90,13 @@ def review_submit(task_id: str) -> Any:
                 "Someone changed this review since you opened it. Here it is now; your outcome "
                 "and note are kept below: check them and record again."
             )
-            record = read_patient_record(client, launch.patient_id or "")
+            _after_write(launch, None, record)  # the form shown again is built on the record as it is now
+            launch, client, record = _record()
             state, review = _open_review(record, task_id)
             if review is None:
                 return redirect(url_for("clinician.overview"))
         else:
+            _after_write(launch, result.write.after, record)
             rule = OUTCOMES[outcome]
             flash(f"Review recorded: {rule.label}. {rule.effect}", "info")
             return redirect(url_for("clinician.program" if state.started else "clinician.overview"))

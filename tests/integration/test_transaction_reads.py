@@ -94,7 +94,7 @@ def test_the_review_guard_fails_a_completion_built_on_a_page_from_before_a_self_
     now = read_patient_record(fhir, patient).state(SCIATICA_PROGRAM)
     assert now.current is not None and now.current.version == stage.version  # nothing written
 
-    monkeypatch.setattr(svc, "_review_guard", lambda *args: None)  # the guard is what refused it
+    monkeypatch.setattr(svc, "review_guard", lambda *args: None)  # the guard is what refused it
     svc.complete_stage(
         fhir, SCIATICA_PROGRAM, patient, stage.task_id, ACTOR, record=page, early_reason="fast"
     )
