@@ -59,6 +59,12 @@ def resumable(browser, stack, patient: str) -> str:
     return task_id
 
 
+def a_practitioner(fhir: FhirClient) -> Actor:
+    """A clinician on the server (only a Practitioner may record a review)."""
+    practitioner = fhir.search_all("Practitioner", {"_count": "1"})[0]
+    return Actor(f"Practitioner/{practitioner['id']}", "Dr Lee")
+
+
 def program_now(stack, patient: str):
     return read_patient_record(FhirClient(stack.backing_fhir_base), patient).state(SCIATICA_PROGRAM)
 
@@ -139,8 +145,7 @@ def test_two_writes_built_on_the_same_form_record_one_outcome(stack, fresh_patie
     path, task_id = held(browser, stack, fresh_patient)
     fhir = FhirClient(stack.backing_fhir_base)
     page = read_patient_record(fhir, fresh_patient)
-    practitioner = fhir.search_all("Practitioner", {"_count": "1"})[0]
-    reviewer = Actor(f"Practitioner/{practitioner['id']}", "Dr Lee")
+    reviewer = a_practitioner(fhir)
     args = (fhir, SCIATICA_PROGRAM, fresh_patient, task_id, Outcome.CLEARED, "Power 5/5.", reviewer)
     first = record_review(*args, record=page)
     assert first.closed and first.write.after is not None
@@ -206,3 +211,22 @@ def test_a_stop_on_a_page_from_before_a_hold_is_refused_and_keeps_the_reason(bro
     assert 'value="Moving abroad &amp; &lt;gone&gt;"' in refused.text  # typed, kept, escaped
     assert program_now(stack, fresh_patient).careplan_status == "on-hold"
     assert 'value="Moving abroad' not in browser.get("/patient/program").text  # shown once
+
+
+def test_a_review_on_a_form_someone_else_changed_is_refused_and_keeps_the_note(browser, stack, fresh_patient):
+    path, task_id = held(browser, stack, fresh_patient)
+    form = review_form(browser, path)
+    fhir = FhirClient(stack.backing_fhir_base)
+    other = a_practitioner(fhir)
+    record_review(  # another clinician records a referral on the same review meanwhile
+        fhir, SCIATICA_PROGRAM, fresh_patient, task_id, Outcome.SPECIALIST, "MRI booked.", other
+    )
+    refused = post(
+        browser, stack, path, {**form, "outcome": "cleared", "note": "Power 5/5 & reflexes <normal>."}
+    )
+    assert refused.status_code == 409
+    assert "Someone changed this review since you opened it" in words(refused)
+    assert "Power 5/5 &amp; reflexes &lt;normal&gt;.</textarea>" in refused.text  # the note, kept
+    assert "Last recorded: Referred" in words(refused)  # the review as it is now
+    task = fhir.read("Task", task_id)
+    assert len([o for o in task["output"] if "valueReference" in o]) == 1  # only the referral
