@@ -33,7 +33,10 @@ from fhir_rehab.services.seed import seed_demo_patients
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "fhir-rehab"  # the console script pip installed
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+# Bytecode is written and reused, as on any installed machine (pip compiles what it installs):
+# with PYTHONDONTWRITEBYTECODE set, every run would compile the app's modules from source again
+# while the baseline's installed fhirclient and requests load theirs compiled.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(ROOT)}
 
 
 def wall(argv: list[str], repeat: int, before: list[list[str]] | None = None) -> tuple[float, list[float]]:
