@@ -9,7 +9,7 @@ screen service), and the open review pauses the program.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -25,7 +25,7 @@ from fhir_rehab.resources.provenance import Actor
 from fhir_rehab.resources.queries import PATIENT_VIEW, RecordView
 from fhir_rehab.services.errors import ProgramRefused, StaleVersion
 from fhir_rehab.services.program import ScreenResult, hold_program_writes, record_screen
-from fhir_rehab.services.record import PatientRecord, read_patient_record, read_record_after, record_after
+from fhir_rehab.services.record import PatientRecord, commit_reading_back, read_patient_record
 from fhir_rehab.services.writes import WriteResult, add_provenance, add_service_provenance, commit, utcnow
 
 
@@ -100,11 +100,7 @@ def log_session(
         if_none_exist=identifier_criteria(c.SUBMISSION_IDENTIFIER, submission_id),
     )
     add_provenance(tx, [obs], actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    if read_after is None:
-        return commit(client, tx)
-    reads = read_record_after(tx, patient_id, read_after)
-    result = commit(client, tx)
-    return replace(result, after=record_after(client, reads, result))
+    return commit_reading_back(client, tx, patient_id, read_after)
 
 
 def self_check(

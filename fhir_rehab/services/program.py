@@ -69,13 +69,12 @@ from fhir_rehab.resources.wire import Resource, fhir_instant, new_urn, ref_id, v
 from fhir_rehab.services.errors import ProgramRefused, StageRefused, StaleVersion
 from fhir_rehab.services.record import (
     PatientRecord,
+    commit_reading_back,
     plan_goals,
     read_patient_record,
-    read_record_after,
-    record_after,
 )
 from fhir_rehab.services.tailoring import Plan, follow_stage, propose_plan, refuse_unconfirmed
-from fhir_rehab.services.writes import WriteResult, add_provenance, commit, utcnow
+from fhir_rehab.services.writes import WriteResult, add_provenance, utcnow
 
 
 # -- eligibility --------------------------------------------------------------------------------
@@ -171,9 +170,8 @@ def record_screen(
         if hold_program:
             targets += hold_program_writes(tx, client, record, state, outcome, now)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    reads = read_record_after(tx, patient_id, read_after) if read_after else None
     try:
-        result = commit(client, tx)
+        result = commit_reading_back(client, tx, patient_id, read_after, record)
     except StaleVersion:
         if known is not None:  # the page's record was out of date: once more, on a fresh read
             return record_screen(
@@ -192,13 +190,11 @@ def record_screen(
         if read_patient_record(client, patient_id, submission_id, record_view).submission_hits:
             return ScreenResult(outcome, WriteResult(()), None, repeated=True)
         raise
-    if reads is not None:
-        result = replace(result, after=record_after(client, reads, result, record))
     review_ref = result.refs[review_index] if review else None
     repeated = known is not None and not result.created  # every entry was there: a double submit
-    if outcome.positive and hold_program and reads is not None:
+    if outcome.positive and hold_program and read_after is not None:
         result = _hold_what_was_missed(
-            client, program, result, _red_flag_reason(outcome), actor, now, reads.view
+            client, program, result, _red_flag_reason(outcome), actor, now, read_after
         )
     return ScreenResult(outcome, result, review_ref, repeated=repeated)
 
@@ -230,9 +226,8 @@ def _hold_what_was_missed(
     add_provenance(
         tx, targets, actor, now, c.OPERATION_UPDATE, f"{state.careplan_id}.{state.careplan_version}.hold"
     )
-    reads = read_record_after(tx, after.patient_id, view)
-    held = commit(client, tx)
-    return replace(result, after=record_after(client, reads, held, after))
+    held = commit_reading_back(client, tx, after.patient_id, view, after)
+    return replace(result, after=held.after)
 
 
 def hold_program_writes(
@@ -381,11 +376,9 @@ def start_program(
     add_provenance(
         tx, [plan_urn, *task_urns, *requests, *goals], actor, now, c.OPERATION_CREATE, f"{episode}.start"
     )
-    reads = read_record_after(tx, patient_id, read_after) if read_after else None
-    write = commit(client, tx)
-    if reads is not None:
-        write = replace(write, after=record_after(client, reads, write, record))
-        after = still_clear_after(client, program, write, reads.view, actor, max_screen_age_days, now)
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
+    if read_after is not None:
+        after = still_clear_after(client, program, write, read_after, actor, max_screen_age_days, now)
         return StartResult(after, write, eligibility, already_started=not write.created)
     returned = [w.resource for w in write.written if w.resource]
     if len(returned) == len(write.written):  # the server sent every resource back
@@ -535,11 +528,8 @@ def _record_observation(
     if state is not None:
         targets += _raise_follow_ups(tx, state, actor, now, submission_id, pain, oswestry)
     add_provenance(tx, targets, actor, now, c.OPERATION_CREATE, f"{submission_id}.provenance")
-    if read_after is None:
-        return commit(client, tx)
-    reads = read_record_after(tx, str(ref_id(observation.get("subject"), "Patient")), read_after)
-    result = commit(client, tx)
-    return replace(result, after=record_after(client, reads, result))
+    patient_id = str(ref_id(observation.get("subject"), "Patient"))
+    return commit_reading_back(client, tx, patient_id, read_after)
 
 
 def _raise_follow_ups(
@@ -706,10 +696,7 @@ def complete_stage(
     targets += _advance_goals(client, tx, record, state, current.stage.number, now, check.ready, moved)
     add_provenance(tx, targets, actor, now, c.OPERATION_UPDATE, f"{task_id}.{current.version}.complete")
     review_guard(tx, record, current, patient_id)
-    reads = read_record_after(tx, patient_id, read_after) if read_after else None
-    write = commit(client, tx)
-    if reads is not None:
-        write = replace(write, after=record_after(client, reads, write, record))
+    write = commit_reading_back(client, tx, patient_id, read_after, record)
     moved_end = windows[following.task_id].end if following and following.task_id in windows else None
     return StageResult(write, check, f"Task/{following.task_id}" if following else None, moved_end)
 
